@@ -1,0 +1,31 @@
+# Two entry points (see README): `make report` and `make test`.
+# Both create a virtual environment in .venv from pyproject.toml the first time.
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV := .venv
+BIN := $(VENV)/bin
+PERIOD ?= 2025
+
+.PHONY: venv report test lint bench clean
+
+$(BIN)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e ".[test]"
+	touch $@
+
+venv: $(BIN)/.installed
+
+report: venv
+	$(BIN)/assesskit report --out reports
+
+lint: venv
+	$(BIN)/ruff check .
+
+test: venv lint
+	$(BIN)/python -m pytest
+
+bench: venv
+	$(BIN)/python benchmarks/bench_evaluate.py
+
+clean:
+	rm -rf $(VENV) reports/*.csv reports/*/ .pytest_cache
