@@ -1,8 +1,15 @@
-"""assesskit: design, run and critique performance-assessment schemes (考核评价方案)."""
+"""assesskit: design, run and critique performance-assessment schemes (考核评价方案).
+
+The data flows one way: raw data -> :class:`Dataset` -> :class:`Scheme` applied by
+:func:`evaluate` -> :class:`Evaluation` (scores, ranks, outcomes, contributions, explanations)
+-> analyses (weights, comparison, uncertainty) -> notebooks and reports.
+"""
 
 from . import datasets
 from .dataset import LEVELS, Dataset
 from .errors import AssessKitError, DataError, Problem, SchemeError
+from .evaluation import Evaluation, evaluate, evaluate_periods
+from .scheme import Scheme, builtin_schemes, load_scheme
 
 __version__ = "0.1.0"
 
@@ -11,7 +18,13 @@ __all__ = [
     "AssessKitError",
     "DataError",
     "Dataset",
+    "Evaluation",
     "Problem",
+    "Scheme",
     "SchemeError",
+    "builtin_schemes",
     "datasets",
+    "evaluate",
+    "evaluate_periods",
+    "load_scheme",
 ]
