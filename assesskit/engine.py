@@ -105,6 +105,26 @@ def check_groups(units: pd.DataFrame, spec: LevelSpec, data: Dataset) -> None:
                              for u, nm in zip(units["unit"][blank], units["name"][blank], strict=True)])
 
 
+def _exclude_incomplete(data: Dataset, spec: LevelSpec, units: pd.DataFrame, period: str):
+    """Leave out units lacking any leaf indicator (``units: {exclude_incomplete: true}``).
+
+    Used where a published index is only computed for complete units (UNDP's HDI); every unit
+    left out is recorded (log step "missing", policy "excluded") and listed in
+    ``Evaluation.excluded`` — nothing disappears silently.
+    """
+    codes = sorted({n.indicator for n in spec.root.walk() if n.kind == "leaf"})
+    wide = data.wide(period, units=units["unit"], indicators=codes)
+    incomplete = wide.isna().any(axis=1).to_numpy()
+    notes = [{"unit": u, "node": "total", "parent": "", "period": period, "policy": "excluded",
+              "value": None, "note": "left out of the evaluation: no value for "
+              + ", ".join(c for c in codes if np.isnan(wide.loc[u, c]))}
+             for u in units["unit"][incomplete]]
+    kept = units[~incomplete].reset_index(drop=True)
+    if kept.empty:
+        raise DataError(f"every unit of level {spec.level!r} lacks data in period {period}")
+    return kept, notes
+
+
 def _unit_weights(spec: LevelSpec, nodes: list[Node], units: pd.DataFrame) -> np.ndarray:
     """Per-unit weight of every node within its parent (0 where a node does not apply)."""
     n = len(units)
@@ -286,6 +306,9 @@ def score_level(scheme: Scheme, spec: LevelSpec, data: Dataset, period: str,
     """
     units = select_units(data, spec)
     check_groups(units, spec, data)
+    excluded_notes: list[dict] = []
+    if spec.units.get("exclude_incomplete"):
+        units, excluded_notes = _exclude_incomplete(data, spec, units, period)
     n = len(units)
     nodes, children = _structure(spec.root)
     N = len(nodes)
@@ -295,7 +318,7 @@ def score_level(scheme: Scheme, spec: LevelSpec, data: Dataset, period: str,
     vetoed = np.zeros(n, dtype=bool)
     veto_reason = [""] * n
     rule_text: dict[str, str] = {}
-    notes: list[dict] = []
+    notes: list[dict] = list(excluded_notes)
     w = _unit_weights(spec, nodes, units)
     _check_unit_weights(nodes, children, w, units, spec)
 

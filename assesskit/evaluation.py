@@ -123,6 +123,21 @@ def apply_consequences(table: pd.DataFrame, spec: LevelSpec, log: list) -> pd.Da
     for key, body in spec.consequences.items():
         if key == "veto" or not isinstance(body, dict):
             continue
+        if "grades" in body:  # consequence of a grade (Jincheng: 一般/较差 -> reminder talk)
+            wanted = body["grades"] if isinstance(body["grades"], list) else [body["grades"]]
+            hit = table["grade"].isin(wanted)
+            already = hit & (table["outcome"] != "")
+            if already.any():
+                log.append({"step": "consequence", "level": spec.level, "consequence": key,
+                            "note": "units with another consequence keep it",
+                            "units": sorted(table.loc[already, "unit"])})
+            chosen = table[hit & (table["outcome"] == "")]
+            table.loc[chosen.index, "outcome"] = key
+            table.loc[chosen.index, "outcome_label"] = body.get("label", key)
+            taken.setdefault("any", set()).update(chosen["unit"])
+            log.append({"step": "consequence", "level": spec.level, "consequence": key,
+                        "label": body.get("label", key), "grades": wanted, "units": sorted(chosen["unit"])})
+            continue
         for side in ("top", "bottom"):
             for q in _quota_table(spec, key, side, table):
                 in_group = (table[gb] == q["group"]) if gb else pd.Series(True, index=table.index)
@@ -239,6 +254,12 @@ class Evaluation:
     sub_results: dict[str, dict[str, LevelResult]] = field(repr=False)
     traffic_lights: pd.DataFrame = field(default_factory=pd.DataFrame)
     _contributions: pd.DataFrame | None = field(default=None, repr=False)
+
+    @property
+    def excluded(self) -> pd.DataFrame:
+        """Units left out of the evaluation (``exclude_incomplete``), with the reason."""
+        rows = [e for e in self.log if e.get("step") == "missing" and e.get("policy") == "excluded"]
+        return pd.DataFrame(rows, columns=["level", "unit", "period", "note"])
 
     @property
     def contributions(self) -> pd.DataFrame:
@@ -408,7 +429,7 @@ def evaluate(scheme, data: Dataset, period, *, levels: list[str] | None = None) 
         for p in subs:
             per_sub[p][level] = score_level(scheme, spec, data, p, per_sub[p])
     combine = scheme.spec.get("combine", {}) or {}
-    cw = combine.get("weights") or [1.0] * len(subs)
+    cw = (combine.get("weights") or [1.0] * len(subs)) if len(subs) > 1 else [1.0]
     if len(cw) != len(subs):
         raise SchemeError(f"combine.weights has {len(cw)} entries for {len(subs)} sub-periods", key="combine.weights")
     frames = []
