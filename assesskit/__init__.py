@@ -9,6 +9,7 @@ from . import datasets
 from .dataset import LEVELS, Dataset
 from .errors import AssessKitError, DataError, Problem, SchemeError
 from .evaluation import Evaluation, evaluate, evaluate_periods
+from .io import load_dataset, parse_numeric, read_table
 from .scheme import Scheme, builtin_schemes, load_scheme
 
 __version__ = "0.1.0"
@@ -26,5 +27,8 @@ __all__ = [
     "datasets",
     "evaluate",
     "evaluate_periods",
+    "load_dataset",
     "load_scheme",
+    "parse_numeric",
+    "read_table",
 ]

@@ -251,10 +251,12 @@ class Dataset:
         indicators = _normalise_indicators(indicators)
         values, value_problems = _normalise_values(values, sources.get("values", "values"))
         ds = cls(name, units, indicators, values, provenance, sources)
-        if value_problems:
-            raise DataError(value_problems, title=f"cannot read the values of dataset {name!r}")
-        if validate:
-            ds.validate()
+        # Report unreadable values together with every consistency problem, in one error.
+        problems = value_problems + (ds.problems() if validate else [])
+        if problems:
+            title = (f"dataset {name!r} is not valid" if validate
+                     else f"cannot read the values of dataset {name!r}")
+            raise DataError(problems, title=title)
         return ds
 
     # ------------------------------------------------------------------ validation
@@ -302,6 +304,8 @@ class Dataset:
         ind = self.indicators.reset_index(drop=True)
         for i in np.flatnonzero(ind["indicator"].duplicated().to_numpy()):
             out.append(Problem("duplicate indicator code", inf, row(i), "indicator", ind["indicator"][i]))
+        for i in np.flatnonzero(_blank(ind["indicator"]).to_numpy()):
+            out.append(Problem("indicator code is empty", inf, row(i), "indicator"))
         for i, d in enumerate(ind["direction"]):
             if d not in DIRECTIONS:
                 out.append(Problem("direction must be 'higher' or 'lower' (which is better)",
@@ -320,6 +324,9 @@ class Dataset:
             bad = ~v[col].isin(known).to_numpy()
             for i in np.flatnonzero(bad)[:500]:
                 out.append(Problem(f"unknown {what}; it is not in the {col}s table", vf, row(i), col, v[col][i]))
+            if bad.sum() > 500:  # say how many more rather than drop them silently
+                out.append(Problem(f"... and {int(bad.sum()) - 500} more rows with an unknown {what}",
+                                   vf, column=col))
         return out
 
     def validate(self, require_groups: Iterable[str] = ()) -> Dataset:
@@ -445,7 +452,7 @@ def _normalise_values(values: pd.DataFrame, file: str) -> tuple[pd.DataFrame, li
             periods.append(normalise_period(p))
         except ValueError as exc:
             problems.append(Problem(str(exc), file, i + 2, "period", p))
-            periods.append("")
+            periods.append(str(p).strip())  # keep the text so duplicate checks stay meaningful
     v["period"] = pd.Series(periods, dtype=object)
     if pd.api.types.is_numeric_dtype(v["value"]):
         v["value"] = v["value"].astype(float)

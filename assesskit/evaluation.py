@@ -286,9 +286,15 @@ class Evaluation:
         ]
         if row["vetoed"]:
             lines.append(f"VETO (一票否决): {row['veto_reason']}")
+        subs = [p for p, res in self.sub_results.items() if row["level"] in res]
+        if len(subs) > 1:
+            lines.append(f"annual result: weighted mean of {', '.join(subs)}; values shown are "
+                         f"those of {subs[-1]}")
         depth = {r["node"]: r["depth"] for _, r in table.iterrows()}
         for _, r in table.iterrows():
             indent = "  " * int(depth.get(r["node"], 1))
+            if r["kind"] not in ("deduction", "coefficient") and r["max_points"] == 0 and pd.isna(r["score"]):
+                continue  # a node that does not apply to this unit (applies_to, shared)
             if r["kind"] in ("deduction", "coefficient"):
                 lines.append(f"{indent}{r['kind']}: {r['points']:+.2f} points — {r['reason']}")
                 continue
@@ -474,6 +480,11 @@ def _level_table(res: LevelResult, spec: LevelSpec, log: list) -> pd.DataFrame:
         table["subgroup_rank"] = np.where(has_sub, sub_rank, np.nan)
     else:
         table["subgroup_rank"] = np.nan
+    for col in ("rank", "group_rank", "subgroup_rank"):  # whole ranks print as whole numbers
+        values = table[col].to_numpy(dtype=float)
+        if np.all(np.isnan(values) | (values == np.round(values))):
+            table[col] = pd.array(np.where(np.isnan(values), pd.NA, values), dtype="Int64") \
+                if np.isnan(values).any() else values.astype(int)
     table["grade"] = apply_grades(table, spec)
     table = apply_consequences(table, spec, log)
     return table
@@ -563,6 +574,8 @@ def _contributions(ev: Evaluation) -> pd.DataFrame:
         lost = frame["points_lost"].round(2)
         frame["reason"] = rule.where(lost <= 0, rule + "; lost " + lost.astype(str) + " points")
         frame.loc[frame["kind"] == "group", "reason"] = "subtotal of the children"
+        not_applicable = (frame["max_points"] == 0) & frame["score"].isna()
+        frame.loc[not_applicable, "reason"] = "does not apply to this unit (weight 0)"
         if res.notes:
             notes = pd.DataFrame(res.notes).groupby(["unit", "node"])["note"].agg("; ".join)
             key = pd.MultiIndex.from_frame(frame[["unit", "node"]])

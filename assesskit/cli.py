@@ -1,0 +1,305 @@
+"""Command-line interface: ``assesskit <command> ...``.
+
+Each subcommand is one function ``(args) -> int`` (the exit status) registered with the
+:func:`command` decorator, which also declares its arguments::
+
+    @command("rank", help="rank the units of a dataset with a scheme",
+             arguments=[arg("scheme", help="scheme YAML file"),
+                        arg("--period", required=True)])
+    def rank(args: argparse.Namespace) -> int:
+        ...
+        return 0
+
+Results go to standard output, errors to standard error. An
+:class:`~assesskit.errors.AssessKitError` (bad data, bad scheme) is printed as a message and gives
+exit status 1, never a traceback; exit status 2 means the command line itself was wrong.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import pandas as pd
+
+from . import __version__
+from .errors import AssessKitError, DataError, Problem
+
+Handler = Callable[[argparse.Namespace], int]
+
+
+@dataclass(frozen=True)
+class Argument:
+    """Positional ``args`` and keyword ``kwargs`` of one :meth:`argparse.ArgumentParser.add_argument`."""
+
+    args: tuple[str, ...]
+    kwargs: dict[str, Any] = field(default_factory=dict)
+
+
+def arg(*args: str, **kwargs: Any) -> Argument:
+    """Declare one argument of a subcommand, with the signature of ``add_argument``."""
+    return Argument(args, kwargs)
+
+
+@dataclass(frozen=True)
+class Command:
+    """A registered subcommand: its name, one-line help, arguments and handler."""
+
+    name: str
+    help: str
+    arguments: tuple[Argument, ...]
+    handler: Handler
+    description: str = ""
+
+
+#: Registered subcommands, in the order they are listed by ``assesskit --help``.
+COMMANDS: dict[str, Command] = {}
+
+
+def command(name: str, *, help: str, arguments: Sequence[Argument] = ()) -> Callable[[Handler], Handler]:
+    """Register the decorated function as the subcommand ``name``.
+
+    Parameters
+    ----------
+    name : str
+        Subcommand name typed on the command line.
+    help : str
+        One line shown by ``assesskit --help``.
+    arguments : sequence of Argument
+        The subcommand's arguments, made with :func:`arg`.
+
+    Returns
+    -------
+    callable
+        A decorator that registers the function and returns it unchanged. The function takes the
+        parsed :class:`argparse.Namespace` and returns the exit status.
+    """
+
+    def register(handler: Handler) -> Handler:
+        if name in COMMANDS:
+            raise ValueError(f"subcommand {name!r} is registered twice")
+        COMMANDS[name] = Command(name, help, tuple(arguments), handler,
+                                 description=(handler.__doc__ or help).strip())
+        return handler
+
+    return register
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser with every registered subcommand."""
+    parser = argparse.ArgumentParser(
+        prog="assesskit",
+        description="Design, run and critique performance-assessment schemes (考核评价方案).",
+    )
+    parser.add_argument("--version", action="version", version=f"assesskit {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    for cmd in COMMANDS.values():
+        p = sub.add_parser(cmd.name, help=cmd.help, description=cmd.description,
+                           formatter_class=argparse.RawDescriptionHelpFormatter)
+        for a in cmd.arguments:
+            p.add_argument(*a.args, **a.kwargs)
+        p.set_defaults(handler=cmd.handler)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the ``assesskit`` command line.
+
+    Parameters
+    ----------
+    argv : sequence of str, optional
+        Arguments after the program name; default ``sys.argv[1:]``.
+
+    Returns
+    -------
+    int
+        Exit status: 0 success, 1 the input is invalid (the problems were printed to standard
+        error), 2 the command line is wrong.
+    """
+    parser = build_parser()
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as exc:  # --help, --version, or a usage error (already printed)
+        return exc.code if isinstance(exc.code, int) else 2
+    try:
+        return args.handler(args)
+    except AssessKitError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+
+
+# ---------------------------------------------------------------------- subcommands
+@command("datasets", help="list the bundled example datasets")
+def datasets_command(args: argparse.Namespace) -> int:
+    """List the bundled datasets: name, title and the number of units of each level.
+
+    The datasets are the directories with a ``dataset.yaml`` under the data root (set the
+    environment variable ``ASSESSKIT_DATA`` to list another folder).
+    """
+    from . import datasets
+
+    table = _dataset_table(datasets)
+    if table.empty:
+        print("no bundled datasets found", file=sys.stderr)
+        return 1
+    for row in table.itertuples(index=False):
+        print(f"{row.name}" + (f"  {row.title}" if row.title else ""))
+        details = [f"units: {row.levels}"]
+        details += [f"{row.indicators} indicators"] if row.indicators != "" else []
+        details += [f"periods {row.periods}"] if row.periods else []
+        details += [f"{row.data} data"] if row.data else []
+        print("    " + "; ".join(details))
+    return 0
+
+
+def _dataset_table(datasets: Any) -> pd.DataFrame:
+    """name, title, levels, indicators, periods, data of every bundled dataset.
+
+    Uses ``datasets.describe()`` when the registry has it, else loads each dataset.
+    """
+    columns = ["name", "title", "levels", "indicators", "periods", "data"]
+    describe = getattr(datasets, "describe", None)
+    if callable(describe):
+        table = describe()
+    else:
+        rows = []
+        for name in datasets.list():
+            ds = datasets.load(name)
+            counts = ds.units["level"].value_counts(sort=False)
+            rows.append({"name": name,
+                         "levels": ", ".join(f"{lv} {n}" for lv, n in counts.items()),
+                         "indicators": len(ds.indicators)})
+        table = pd.DataFrame(rows, columns=["name", "levels", "indicators"])
+    table = table.copy()
+    for c in columns:
+        if c not in table.columns:
+            table[c] = ""
+    return table[columns].fillna("")
+
+
+@command(
+    "validate",
+    help="check a dataset directory or .xlsx workbook and report every problem",
+    arguments=[
+        arg("path", metavar="PATH",
+            help="dataset directory (dataset.yaml, or units.csv/indicators.csv/values.csv) "
+                 "or .xlsx workbook with sheets units, indicators, values"),
+        arg("--require-groups", metavar="LEVEL", nargs="+", action="extend", default=[],
+            help="levels whose units must all have a group (a scheme ranks them within groups)"),
+        arg("--values-layout", choices=["long", "wide"], default=None,
+            help="layout of the values table (default: as in dataset.yaml, else long)"),
+    ],
+)
+def validate_command(args: argparse.Namespace) -> int:
+    """Load a dataset and check it.
+
+    Prints a short summary and exits 0 if the dataset is valid; otherwise prints every problem
+    (file, row, column, value, what to do) to standard error and exits 1.
+    """
+    from .io import load_dataset
+
+    ds = load_dataset(args.path, values_layout=args.values_layout)
+    levels = set(ds.units["level"])
+    problems = [
+        Problem(f"--require-groups {level}: no unit has this level; levels present: "
+                f"{', '.join(sorted(levels))}", file=ds.sources.get("units"), column="level")
+        for level in args.require_groups if level not in levels
+    ]
+    problems.extend(ds.problems(require_groups=args.require_groups))
+    if problems:
+        raise DataError(problems, title=f"{len(problems)} problem(s) in {args.path}")
+    print(_summary_text(ds, args.path))
+    return 0
+
+
+def _summary_text(ds: Any, path: str) -> str:
+    """A few lines describing a valid dataset."""
+    counts = ds.units["level"].value_counts(sort=False)
+    periods = ds.periods
+    n_missing = int(ds.values["value"].isna().sum())
+    span = f"{periods[0]} to {periods[-1]}" if len(periods) > 1 else (periods[0] if periods else "-")
+    roles = ds.indicators["role"].value_counts(sort=False)
+    lines = [
+        f"OK: dataset {ds.name!r} ({path}) is valid",
+        "  units:      " + ", ".join(f"{n} {level}" for level, n in counts.items()),
+        f"  indicators: {len(ds.indicators)} ("
+        + ", ".join(f"{n} {role}" for role, n in roles.items()) + ")",
+        f"  values:     {len(ds.values)} over {len(periods)} period(s) ({span}); "
+        f"{n_missing} missing",
+    ]
+    return "\n".join(lines)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())
+
+
+def _load_data(spec: str):
+    """A bundled dataset name or a path to a user's dataset (directory, dataset.yaml or .xlsx)."""
+    from pathlib import Path
+
+    from . import datasets
+    from .io import load_dataset
+
+    if Path(spec).exists():
+        return load_dataset(spec)
+    return datasets.load(spec)
+
+
+def _write_evaluation(ev: Any, out: str) -> list:
+    paths = ev.to_csv(out)
+    from pathlib import Path
+
+    summary = Path(out) / "summary.txt"
+    summary.write_text(ev.summary() + "\n", encoding="utf-8")
+    return [*paths, summary]
+
+
+@command(
+    "evaluate",
+    help="apply a scheme to a dataset for one period and write scores, ranks and contributions",
+    arguments=[
+        arg("--scheme", required=True, help="built-in scheme name or YAML file"),
+        arg("--data", required=True, help="bundled dataset name or path to a dataset"),
+        arg("--period", required=True, help="period, e.g. 2024, 2024Q1"),
+        arg("--out", default=None, help="folder for the CSV results (default: print only)"),
+    ],
+)
+def evaluate_command(args: argparse.Namespace) -> int:
+    from .evaluation import evaluate
+
+    data = _load_data(args.data)
+    ev = evaluate(args.scheme, data, args.period)
+    print(ev.summary())
+    if args.out:
+        for p in _write_evaluation(ev, args.out):
+            print(f"wrote {p}")
+    return 0
+
+
+@command(
+    "report",
+    help="the main job: the official Sichuan evaluation of the bundled example for the latest year",
+    arguments=[
+        arg("--scheme", default="sichuan-39", help="built-in scheme name or YAML file"),
+        arg("--data", default="sichuan-39", help="bundled dataset name or path to a dataset"),
+        arg("--period", default=None, help="period (default: the latest in the data)"),
+        arg("--out", default="reports", help="parent folder; results go to OUT/<scheme>-<period>/"),
+    ],
+)
+def report_command(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from .evaluation import evaluate
+
+    data = _load_data(args.data)
+    period = args.period or data.periods[-1]
+    ev = evaluate(args.scheme, data, period)
+    out = Path(args.out) / f"{ev.scheme.name}-{ev.period}"
+    print(ev.summary())
+    for p in _write_evaluation(ev, out):
+        print(f"wrote {p}")
+    return 0
