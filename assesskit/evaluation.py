@@ -18,6 +18,7 @@ from .engine import UNIT_OUT_COLUMNS, LevelResult, score_level
 from .errors import DataError, SchemeError
 from .scheme import LevelSpec, Scheme, load_scheme
 
+NOT_APPLICABLE = "does not apply to this unit (weight 0)"
 SCORE_DECIMALS = 6  # scores equal to this many decimals are ties unless the scheme says otherwise
 
 
@@ -293,7 +294,7 @@ class Evaluation:
         depth = {r["node"]: r["depth"] for _, r in table.iterrows()}
         for _, r in table.iterrows():
             indent = "  " * int(depth.get(r["node"], 1))
-            if r["kind"] not in ("deduction", "coefficient") and r["max_points"] == 0 and pd.isna(r["score"]):
+            if r["reason"] == NOT_APPLICABLE:
                 continue  # a node that does not apply to this unit (applies_to, shared)
             if r["kind"] in ("deduction", "coefficient"):
                 lines.append(f"{indent}{r['kind']}: {r['points']:+.2f} points — {r['reason']}")
@@ -574,14 +575,14 @@ def _contributions(ev: Evaluation) -> pd.DataFrame:
         lost = frame["points_lost"].round(2)
         frame["reason"] = rule.where(lost <= 0, rule + "; lost " + lost.astype(str) + " points")
         frame.loc[frame["kind"] == "group", "reason"] = "subtotal of the children"
-        not_applicable = (frame["max_points"] == 0) & frame["score"].isna()
-        frame.loc[not_applicable, "reason"] = "does not apply to this unit (weight 0)"
+        not_applicable = (frame["max_points"] == 0) & frame["score"].isna() & frame["raw_value"].isna()
+        frame.loc[not_applicable, "reason"] = NOT_APPLICABLE
         if res.notes:
             notes = pd.DataFrame(res.notes).groupby(["unit", "node"])["note"].agg("; ".join)
             key = pd.MultiIndex.from_frame(frame[["unit", "node"]])
             extra = pd.Series(notes.reindex(key).to_numpy(), index=frame.index)
             has = extra.notna()
-            frame.loc[has, "reason"] = frame.loc[has, "reason"] + "; " + extra[has]
+            frame.loc[has, "reason"] = extra[has]  # a missing value: say what the policy did
         extras = []
         if len(res.deductions):
             d = res.deductions

@@ -161,8 +161,8 @@ def plot_indicators_by_group(
     (分组, the comparison group of a grouped ranking), over a box plot of the group; the best and
     the worst unit of each group (by the indicator's ``direction``) are labelled with their Chinese
     names (units tied at an extreme are all coloured; the first in table order is named, with
-    the number tied: ``万源市等3个并列``). Units whose value is not reported are counted under the group's tick label, never
-    dropped silently.
+    the number tied: ``万源市等3个并列``). Units whose value is not reported are counted under
+    the group's tick label (未报告), never dropped silently.
 
     Parameters
     ----------
@@ -301,8 +301,10 @@ def _group_panel(ax, values: np.ndarray, group_codes: np.ndarray, group_order: l
             first = tied[0]
             text = names[first] if len(tied) == 1 else f"{names[first]}等{len(tied)}个并列"
             ax.scatter(rx[tied], rv[tied], s=28, color=colour, zorder=4)
-            ax.annotate(text, (rx[first], value), xytext=(4, 0), textcoords="offset points",
-                        fontsize=8, color=colour, va="center")
+            ax.annotate(text, (rx[first], value), xytext=(5, 0), textcoords="offset points",
+                        fontsize=8, color=colour, va="center", zorder=5,
+                        bbox={"boxstyle": "square,pad=0.05", "fc": "white", "ec": "none",
+                              "alpha": 0.8})
     if np.isnan(values).all():
         ax.text(0.5, 0.5, f"no values reported for {period}", transform=ax.transAxes,
                 ha="center", va="center", color="0.4")

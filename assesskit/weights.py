@@ -67,7 +67,7 @@ __all__ = [
 
 #: Saaty's random consistency index RI(n): the mean consistency index of random reciprocal
 #: matrices of order n with entries drawn from the 1/9..9 scale. Saaty, T. L. (1980), *The
-#: Analytic Hierarchy Process*, New York: McGraw-Hill, p. 21. Some Chinese textbooks print a
+#: Analytic Hierarchy Process*, New York: McGraw-Hill. Some Chinese textbooks print a
 #: different tail (n = 11..15: 1.52, 1.54, 1.56, 1.58, 1.59); pass ``random_index=`` to
 #: :func:`ahp` to use it.
 SAATY_RANDOM_INDEX: dict[int, float] = {
@@ -501,8 +501,8 @@ def std(X: pd.DataFrame, *, normalise: str = "minmax") -> pd.Series:
 
     References
     ----------
-    Diakoulaki, D., Mavrotas, G., & Papayannakis, L. (1995), section 2 (the standard-deviation
-    method as the special case of CRITIC without the correlation term).
+    Diakoulaki, D., Mavrotas, G., & Papayannakis, L. (1995), see :func:`critic`: σ_j is CRITIC's
+    contrast term, used here without the conflict term.
 
     Examples
     --------
@@ -595,7 +595,7 @@ def pca(
     n_components: int | None = None,
     rotation: str | None = "varimax",
 ) -> pd.Series:
-    """Weights from principal-component factor loadings (OECD/JRC Handbook 2008, section 6.1).
+    """Weights from principal-component factor loadings, as in the OECD/JRC Handbook (2008).
 
     Parameters
     ----------
@@ -649,7 +649,8 @@ def pca(
     References
     ----------
     OECD & JRC (2008). *Handbook on Constructing Composite Indicators: Methodology and User
-    Guide*. Paris: OECD, pp. 63–69 and 89–90 (TAI example). Kaiser, H. F. (1958), see
+    Guide*. Paris: OECD (weights based on principal components or factor analysis, with the
+    Technology Achievement Index example). Kaiser, H. F. (1958), see
     :func:`varimax`.
 
     Examples
@@ -715,7 +716,9 @@ def pca(
         n_components=k,
         rule=rule,
         rotation=rotation,
-        loadings={c: dict(zip(factors, map(float, L[i]), strict=True)) for i, c in enumerate(M.columns)},
+        loadings={
+            c: dict(zip(factors, map(float, L[i]), strict=True)) for i, c in enumerate(M.columns)
+        },
         factor_variance=dict(zip(factors, map(float, factor_var), strict=True)),
         factor_share=dict(zip(factors, map(float, share), strict=True)),
         factor={c: factors[a] for c, a in zip(M.columns, assigned, strict=True)},
@@ -888,7 +891,9 @@ def ahp(
             cell = f"cell (row {rows[i]!r}, column {cols[j]!r})"
             if not (np.isfinite(v) and v > 0):
                 problems.append(
-                    Problem(f"{cell}: must be a positive number", column=str(cols[j]), value=raw[i, j])
+                    Problem(
+                        f"{cell}: must be a positive number", column=str(cols[j]), value=raw[i, j]
+                    )
                 )
             elif i == j and abs(v - 1.0) > tol:
                 problems.append(
@@ -1008,7 +1013,9 @@ def _bod_bounds(bounds, bound_type: str, columns: pd.Index) -> dict:
             hi = default_hi if hi is None else float(hi)
         except (TypeError, ValueError):
             problems.append(
-                Problem("bounds must be a (lower, upper) pair of numbers", column=str(col), value=pair)
+                Problem(
+                    "bounds must be a (lower, upper) pair of numbers", column=str(col), value=pair
+                )
             )
             continue
         if lo < 0 or (hi is not None and (hi < lo or (bound_type != "absolute" and hi > 1))):
@@ -1050,7 +1057,7 @@ def bod(
         Weight restrictions; a single pair applies to every indicator; indicators left out of a
         mapping get (0, 1) (or (0, ∞) for absolute bounds). ``None`` for the unrestricted model.
     bound_type : {"share", "weight", "absolute"}
-        What the bounds restrict (Cherchye et al. 2007, section 4):
+        What the bounds restrict (see Cherchye et al. 2007 on weight restrictions):
 
         - ``"share"`` (default): the pie share of indicator j in the evaluated unit's own score,
           ``lo_j <= w_j y_ij / Σ_k w_k y_ik <= hi_j`` — invariant to the units of measure;

@@ -96,6 +96,12 @@ def test_notebook_runs_with_test_parameters(path, tmp_path, kernel_env, monkeypa
 
     committed = _read(path)
     params = notebook_test_parameters(committed, path.relative_to(REPO))
+    declared = papermill.inspect_notebook(str(path))
+    unknown = sorted(set(params) - set(declared))
+    assert not unknown, (
+        f"{path.name}: test parameters {unknown} are not assigned in the cell tagged "
+        f"'parameters' (papermill finds: {sorted(declared)}); fix the metadata or the cell"
+    )
     for key in ("JUPYTER_PATH", "JUPYTER_RUNTIME_DIR", "IPYTHONDIR"):
         monkeypatch.setenv(key, kernel_env[key])
     out = tmp_path / path.name

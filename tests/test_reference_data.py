@@ -162,7 +162,7 @@ def test_hdr_indicators_periods_and_groups(hdr):
     # CIV row: hdicode Low, region SSA; NOR: Very High, no UNDP region (blank).
     assert (u.loc["CIV", "group"], u.loc["CIV", "subgroup"]) == ("SSA", "Low")
     assert (u.loc["NOR", "group"], u.loc["NOR", "subgroup"]) == ("", "Very High")
-    # awk: 44 country rows have an empty region column.
+    # csv.reader(latin-1): 44 non-ZZ rows have an empty region column (4th).
     assert (u["group"] == "").sum() == 44
 
 
