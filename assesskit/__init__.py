@@ -5,7 +5,7 @@ The data flows one way: raw data -> :class:`Dataset` -> :class:`Scheme` applied 
 -> analyses (weights, comparison, uncertainty) -> notebooks and reports.
 """
 
-from . import datasets
+from . import datasets, sensitivity, synthetic, weights
 from .dataset import LEVELS, Dataset
 from .errors import AssessKitError, DataError, Problem, SchemeError
 from .evaluation import Evaluation, evaluate, evaluate_periods
@@ -31,4 +31,7 @@ __all__ = [
     "load_scheme",
     "parse_numeric",
     "read_table",
+    "sensitivity",
+    "synthetic",
+    "weights",
 ]

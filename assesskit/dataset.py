@@ -446,14 +446,21 @@ def _normalise_values(values: pd.DataFrame, file: str) -> tuple[pd.DataFrame, li
     problems: list[Problem] = []
     v["unit"] = _as_text(v["unit"])
     v["indicator"] = _as_text(v["indicator"])
-    periods = []
-    for i, p in enumerate(v["period"]):
+    # Normalise each distinct period once (a values table has millions of rows, few periods).
+    raw_periods = v["period"].astype(object)
+    canonical: dict[object, str] = {}
+    bad: dict[object, str] = {}
+    for p in pd.unique(raw_periods):
         try:
-            periods.append(normalise_period(p))
+            canonical[p] = normalise_period(p)
         except ValueError as exc:
-            problems.append(Problem(str(exc), file, i + 2, "period", p))
-            periods.append(str(p).strip())  # keep the text so duplicate checks stay meaningful
-    v["period"] = pd.Series(periods, dtype=object)
+            canonical[p] = str(p).strip()  # keep the text so duplicate checks stay meaningful
+            bad[p] = str(exc)
+    if bad:
+        for i in np.flatnonzero(raw_periods.isin(list(bad)).to_numpy()):
+            p = raw_periods.iloc[i]
+            problems.append(Problem(bad[p], file, int(i) + 2, "period", p))
+    v["period"] = raw_periods.map(canonical).astype(object)
     if pd.api.types.is_numeric_dtype(v["value"]):
         v["value"] = v["value"].astype(float)
     else:

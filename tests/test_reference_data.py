@@ -33,7 +33,8 @@ from assesskit.errors import DataError
 
 DATA = Path(__file__).resolve().parents[1] / "data"
 RAW = DATA / "raw" / "reference"
-SHARED = Path("/work/shared/data/reference")
+# the project's shared/ folder sits beside the repository (in CI too)
+SHARED = Path(__file__).resolve().parents[2] / "shared" / "data" / "reference"
 
 # sha256sum of the raw files as copied from the project's shared reference data.
 RAW_SHA256 = {
