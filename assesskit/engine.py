@@ -56,6 +56,7 @@ class LevelResult:
     total: np.ndarray  # (n,) final score
     notes: list[dict] = field(default_factory=list)  # imputations and other per-cell decisions
     rule_text: dict[str, str] = field(default_factory=dict)  # node id -> rule description
+    best: np.ndarray | None = None  # (n, N) best raw value in the unit's comparison group (relative rules)
 
 
 def select_units(data: Dataset, spec: LevelSpec) -> pd.DataFrame:
@@ -246,7 +247,9 @@ class Scorer:
         if m == "goalposts":
             lo, hi, log = rule["min"], rule["max"], bool(rule.get("log", False))
             if direction == "lower":
-                s = sc.goalposts(-x, -lo, -hi) if not log else sc.goalposts(1 / x, 1 / lo, 1 / hi, log=True)
+                # The LOW goalpost earns full marks: 100 (max - x) / (max - min). Negating the value
+                # swaps the goalposts (negating both without swapping would score higher-is-better).
+                s = sc.goalposts(-x, -hi, -lo) if not log else sc.goalposts(1 / x, 1 / hi, 1 / lo, log=True)
             else:
                 s = sc.goalposts(x, lo, hi, log=log)
             return s, f"goalposts {lo:g} → {hi:g}{' on a log scale' if log else ''}, clipped ({arrow})"
@@ -315,6 +318,7 @@ def score_level(scheme: Scheme, spec: LevelSpec, data: Dataset, period: str,
     scorer = Scorer(data, spec, units, period)
     raw = np.full((n, N), np.nan)
     score = np.full((n, N), np.nan)
+    best = np.full((n, N), np.nan)
     vetoed = np.zeros(n, dtype=bool)
     veto_reason = [""] * n
     rule_text: dict[str, str] = {}
@@ -325,6 +329,11 @@ def score_level(scheme: Scheme, spec: LevelSpec, data: Dataset, period: str,
     for j, nd in enumerate(nodes):
         if nd.kind == "leaf":
             raw[:, j], score[:, j], rule_text[nd.id], veto = scorer.score(nd)
+            if nd.scoring["method"] in ("minmax", "zscore", "percentile"):
+                # the value a relative rule measures the unit against: the best in its group
+                direction = nd.direction or scorer.directions.get(nd.indicator, "higher")
+                g = scorer.groups(nd.scoring.get("within", "group"))
+                best[:, j] = sc.orient(g.max(sc.orient(raw[:, j], direction)), direction)
             for i in np.flatnonzero(veto):
                 vetoed[i] = True
                 veto_reason[i] = f"{nd.id} ({nd.label or nd.indicator}) failed"
@@ -393,7 +402,7 @@ def score_level(scheme: Scheme, spec: LevelSpec, data: Dataset, period: str,
         total = np.where(vetoed, float(veto_score), total)
     eff_w[:, 0] = 1.0
     return LevelResult(spec.level, units, nodes, raw, score, eff_w, points, maxp, base, ded, coef,
-                       vetoed, veto_reason, total, notes, rule_text)
+                       vetoed, veto_reason, total, notes, rule_text, best)
 
 
 def _apply_missing(nd, nodes, kids, child, missing, units, scorer, notes, period):

@@ -574,6 +574,11 @@ def _contributions(ev: Evaluation) -> pd.DataFrame:
         rule = frame["node"].map(res.rule_text).fillna("")
         lost = frame["points_lost"].round(2)
         frame["reason"] = rule.where(lost <= 0, rule + "; lost " + lost.astype(str) + " points")
+        if res.best is not None:
+            best = pd.Series(res.best[:, sel].ravel(), index=frame.index)
+            behind = (lost > 0) & best.notna()
+            frame.loc[behind, "reason"] = (frame.loc[behind, "reason"] + " (best in the comparison group: "
+                                           + best[behind].map(_fmt) + ")")
         frame.loc[frame["kind"] == "group", "reason"] = "subtotal of the children"
         not_applicable = (frame["max_points"] == 0) & frame["score"].isna() & frame["raw_value"].isna()
         frame.loc[not_applicable, "reason"] = NOT_APPLICABLE
