@@ -249,13 +249,10 @@ def _load_data(spec: str):
     return datasets.load(spec)
 
 
-def _write_evaluation(ev: Any, out: str) -> list:
-    paths = ev.to_csv(out)
-    from pathlib import Path
+def _write_evaluation(ev: Any, out: Any) -> list:
+    from .report import write_report
 
-    summary = Path(out) / "summary.txt"
-    summary.write_text(ev.summary() + "\n", encoding="utf-8")
-    return [*paths, summary]
+    return write_report(ev, out)
 
 
 @command(
@@ -300,6 +297,10 @@ def report_command(args: argparse.Namespace) -> int:
     ev = evaluate(args.scheme, data, period)
     out = Path(args.out) / f"{ev.scheme.name}-{ev.period}"
     print(ev.summary())
-    for p in _write_evaluation(ev, out):
-        print(f"wrote {p}")
+    paths = _write_evaluation(ev, out)
+    pages = [p for p in paths if "units" in p.parts]
+    for p in paths:
+        if p not in pages:
+            print(f"wrote {p}")
+    print(f"wrote {len(pages)} unit pages under {out / 'units'}")
     return 0

@@ -197,7 +197,12 @@ def test_report_command_is_deterministic(tmp_path, capsys):
         assert cli_main(["report", "--out", str(tmp_path / run)]) == 0
     out = capsys.readouterr().out
     assert "通报表扬" in out and "约谈" in out
-    for name in ("scores.csv", "contributions.csv", "log.csv", "summary.txt"):
+    pages = sorted((tmp_path / "a" / "sichuan-39-2025" / "units").rglob("*.md"))
+    assert len(pages) == 39 + 8 + 24  # one page per assessed unit, none dropped
+    page = (tmp_path / "a" / "sichuan-39-2025" / "units" / "county" / "511781.md").read_text(encoding="utf-8")
+    assert page.startswith("# 万源市 (511781)") and "lost" in page
+    for name in ("scores.csv", "contributions.csv", "log.csv", "summary.txt", "README.md",
+                 "units/county/511781.md", "units/prefecture/511700.md"):
         a = (tmp_path / "a" / "sichuan-39-2025" / name).read_bytes()
         b = (tmp_path / "b" / "sichuan-39-2025" / name).read_bytes()
         assert a == b, name
