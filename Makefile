@@ -25,7 +25,7 @@ test: venv lint
 	$(BIN)/python -m pytest
 
 bench: venv
-	$(BIN)/python benchmarks/bench_evaluate.py
+	for script in benchmarks/bench_*.py; do $(BIN)/python $$script || exit 1; done
 
 clean:
 	rm -rf $(VENV) reports/*.csv reports/*/ .pytest_cache
