@@ -6,6 +6,7 @@ The data flows one way: raw data -> :class:`Dataset` -> :class:`Scheme` applied 
 """
 
 from . import datasets, sensitivity, synthetic, weights
+from .compare import Comparison, compare
 from .dataset import LEVELS, Dataset
 from .errors import AssessKitError, DataError, Problem, SchemeError
 from .evaluation import Evaluation, evaluate, evaluate_periods
@@ -23,7 +24,9 @@ __all__ = [
     "Problem",
     "Scheme",
     "SchemeError",
+    "Comparison",
     "builtin_schemes",
+    "compare",
     "datasets",
     "evaluate",
     "evaluate_periods",

@@ -99,8 +99,10 @@ class Comparison:
         base = self.scores[self.scores["scheme"] == self.baseline]
         order = base.set_index(["level", "unit"])["group_rank"]
         wide["_r"] = pd.MultiIndex.from_frame(wide[["level", "unit"]]).map(order)
-        return (wide.sort_values(["level", "group", "_r", "unit"], kind="mergesort")
-                .drop(columns="_r").reset_index(drop=True))
+        for col in ("level", "group"):  # in order of appearance, not alphabetical
+            wide[f"_{col}"] = wide[col].map({v: i for i, v in enumerate(dict.fromkeys(base[col]))})
+        return (wide.sort_values(["_level", "_group", "_r", "unit"], kind="mergesort")
+                .drop(columns=["_r", "_level", "_group"]).reset_index(drop=True))
 
     def weight_matrix(self, level: str | None = None) -> pd.DataFrame:
         """Nominal global leaf weights, leaves (rows, by node id) × schemes (columns).
@@ -219,6 +221,7 @@ def compare(evaluations: Mapping[str, Evaluation], *, baseline: str | None = Non
     shifts = _rank_shifts(scores, names, baseline)
     changes = _outcome_changes(shifts)
     weight_table = _weights(evs, names, levels)
+    scores, shifts, changes = (_whole_ranks(t) for t in (scores, shifts, changes))
     return Comparison(baseline, names, scores, correlations, shifts, changes, weight_table)
 
 
@@ -286,6 +289,17 @@ def _scores(evs: dict[str, Evaluation], names: list[str], levels: list[str]) -> 
     return out
 
 
+def _whole_ranks(frame: pd.DataFrame) -> pd.DataFrame:
+    """Rank and shift columns as whole numbers when they are (ties by "average" are not)."""
+    frame = frame.copy()
+    for col in frame.columns:
+        if "rank" in col and pd.api.types.is_float_dtype(frame[col]):
+            v = frame[col].to_numpy()
+            if np.isfinite(v).all() and (v == np.round(v)).all():
+                frame[col] = v.astype(np.int64)
+    return frame
+
+
 def _rank_corr(a: np.ndarray, b: np.ndarray) -> tuple[float, float]:
     """Spearman's rho and Kendall's tau-b; NaN where undefined (n < 2 or a constant ranking)."""
     if len(a) < 2 or np.ptp(a) == 0 or np.ptp(b) == 0:
@@ -345,34 +359,20 @@ def _outcome_changes(shifts: pd.DataFrame) -> pd.DataFrame:
     differ = shifts[shifts["baseline_outcome"] != shifts["outcome"]]
     leaves = differ[differ["baseline_outcome"] != ""].assign(
         consequence=lambda d: d["baseline_outcome"], label=lambda d: d["baseline_outcome_label"],
-        change="leaves")
+        change="leaves", _c=0, _r=lambda d: d["baseline_group_rank"])
     enters = differ[differ["outcome"] != ""].assign(
-        consequence=lambda d: d["outcome"], label=lambda d: d["outcome_label"], change="enters")
-    out = pd.concat([leaves, enters], ignore_index=False)
+        consequence=lambda d: d["outcome"], label=lambda d: d["outcome_label"], change="enters",
+        _c=1, _r=lambda d: d["group_rank"])
+    out = pd.concat([leaves, enters], ignore_index=True)
     if out.empty:
         return pd.DataFrame(columns=cols)
-    # keep the scheme / unit order of `shifts`, list each consequence's "leaves" before "enters"
-    out["_pos"] = out.index
-    out["_c"] = (out["change"] == "enters").astype(int)
-    out = out.sort_values(["_pos", "_c"], kind="mergesort")
-    out = out.sort_values(["level", "scheme", "consequence", "_c", "group", "group_rank"],
-                          key=_stable_key(shifts), kind="mergesort")
+    # levels, schemes and groups in their order of appearance; "leaves" before "enters"; by rank
+    for col in ("level", "scheme", "group"):
+        order = {v: i for i, v in enumerate(dict.fromkeys(shifts[col]))}
+        out[f"_{col}"] = out[col].map(order)
+    out = out.sort_values(["_level", "_scheme", "consequence", "_c", "_group", "_r", "unit"],
+                          kind="mergesort")
     return out[cols].reset_index(drop=True)
-
-
-def _stable_key(shifts: pd.DataFrame):
-    """Sort key keeping levels and schemes in their order of appearance, not alphabetical."""
-    level_order = {v: i for i, v in enumerate(dict.fromkeys(shifts["level"]))}
-    scheme_order = {v: i for i, v in enumerate(dict.fromkeys(shifts["scheme"]))}
-
-    def key(col: pd.Series) -> pd.Series:
-        if col.name == "level":
-            return col.map(level_order)
-        if col.name == "scheme":
-            return col.map(scheme_order)
-        return col
-
-    return key
 
 
 def _weights(evs: dict[str, Evaluation], names: list[str], levels: list[str]) -> pd.DataFrame:

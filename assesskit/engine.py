@@ -186,14 +186,15 @@ class Scorer:
             self._groups[within] = sc.GroupIndex(group_labels(self.units, self.spec, within))
         return self._groups[within]
 
-    def values(self, indicator: str, period: str, node: Node) -> np.ndarray:
+    def values(self, indicator: str, period: str, node: Node, key: str | None = None) -> np.ndarray:
+        key = key or f"{node.path}.indicator"
         if indicator not in self.directions:
             raise SchemeError(f"unknown indicator code {indicator!r}; dataset {self.data.name!r} "
-                              f"has no such indicator", key=f"{node.path}.indicator")
+                              f"has no such indicator", key=key)
         if self.roles[indicator] != "indicator":
             raise SchemeError(f"indicator {indicator!r} has role {self.roles[indicator]!r} in the "
                               "dataset (an outcome or a published reference) and may not be scored",
-                              key=f"{node.path}.indicator")
+                              key=key)
         if period not in self._wide:
             self._wide[period] = self.data.wide(period, units=self.units["unit"])
         table = self._wide[period]
@@ -206,6 +207,7 @@ class Scorer:
         rule = node.scoring
         direction = node.direction or self.directions.get(node.indicator, "higher")
         x = self.values(node.indicator, self.period, node)
+        self._node = node  # for errors about a rule's own references (target_indicator)
         veto = np.zeros(len(x), dtype=bool)
         method = rule["method"]
         if method in ("growth", "level_and_change"):
@@ -255,7 +257,8 @@ class Scorer:
             return s, f"goalposts {lo:g} → {hi:g}{' on a log scale' if log else ''}, clipped ({arrow})"
         if m == "target":
             if "target_indicator" in rule:
-                tgt = self.values(rule["target_indicator"], self.period, Node("target", "", "leaf"))
+                tgt = self.values(rule["target_indicator"], self.period, self._node,
+                                  key=f"{self._node.path}.scoring.target_indicator")
                 ttext = f"target from indicator {rule['target_indicator']}"
             else:
                 tgt, ttext = rule["target"], f"target {rule['target']:g}"
@@ -355,7 +358,8 @@ def score_level(scheme: Scheme, spec: LevelSpec, data: Dataset, period: str,
         cw = w[:, kids]
         missing = ~np.isfinite(child) & (cw > 0)
         if missing.any():
-            child = _apply_missing(nd, nodes, kids, child, missing, units, scorer, notes, period)
+            child = _apply_missing(nd, nodes, kids, child, missing, units, scorer, notes, period,
+                                   where=scheme.where(f"{nd.path}.missing"))
         score[:, j] = sc.aggregate(child, cw, nd.aggregate)
         ok = np.isfinite(child) & (cw > 0)
         with np.errstate(invalid="ignore", divide="ignore"):
@@ -396,6 +400,14 @@ def score_level(scheme: Scheme, spec: LevelSpec, data: Dataset, period: str,
     coef, coef_text = _coefficients(spec, scorer, units)
     if coef_text:
         rule_text["coefficient"] = coef_text
+    if spec.coefficient:  # a unit without the coefficient's indicator keeps 1: say so in the log
+        code = spec.coefficient["indicator"]
+        no_value = ~np.isfinite(scorer.values(code, period, Node("coefficient", "", "leaf")))
+        for i in np.flatnonzero(no_value):
+            if "coefficient" not in spec.overrides.get(units["unit"][i], {}):
+                notes.append({"unit": units["unit"][i], "node": "coefficient", "parent": "total",
+                              "period": period, "policy": "coefficient 1", "value": 1.0,
+                              "note": f"no value for the coefficient indicator {code}: coefficient 1"})
     total = (base + ded_total) * coef
     veto_score = (spec.consequences.get("veto") or {}).get("score")
     if veto_score is not None:
@@ -405,13 +417,14 @@ def score_level(scheme: Scheme, spec: LevelSpec, data: Dataset, period: str,
                        vetoed, veto_reason, total, notes, rule_text, best)
 
 
-def _apply_missing(nd, nodes, kids, child, missing, units, scorer, notes, period):
+def _apply_missing(nd, nodes, kids, child, missing, units, scorer, notes, period, where=""):
     policy = nd.missing
     rows, cols = np.nonzero(missing)
     if policy == "error":
         raise DataError([
             Problem(f"unit {units['unit'][i]} ({units['name'][i]}) has no value for "
-                    f"{nodes[kids[k]].id!r} in period {period}, and node {nd.id!r} has the missing-"
+                    f"{nodes[kids[k]].id!r} in period {period}, and node {nd.id!r}"
+                    + (f" ({where})" if where else "") + " has the missing-"
                     "value policy 'error'; supply the value or choose another policy "
                     "(renormalise, impute_group_mean, zero)")
             for i, k in zip(rows, cols, strict=True)])
@@ -444,7 +457,8 @@ def _rollup(nd: Node, units: pd.DataFrame, upstream: dict[str, LevelResult]):
     by = nd.rollup.get("via", "parent")
     frame = pd.DataFrame({"key": src.units[by].to_numpy(), "score": src.total})
     agg = frame.groupby("key")["score"].agg(stat)
-    maxp = nd.rollup.get("max_points", 100.0)
+    # the contained units' totals are out of their level's max points unless the scheme says
+    maxp = nd.rollup.get("max_points", float(src.max_points[0, 0]) if src.max_points.size else 100.0)
     values = units["unit"].map(agg).to_numpy(dtype=float) / maxp * 100.0
     text = f"{stat} score of the {nd.rollup['from']} units it contains (out of {maxp:g})"
     return values, text

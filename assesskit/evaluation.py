@@ -94,7 +94,11 @@ def _quota_table(spec: LevelSpec, key: str, side: str, units: pd.DataFrame) -> l
                               f"(groups: {groups})", key=f"{path}.{group}")
         members = units[units[gb] == group] if gb else units
         if isinstance(n, dict):
-            sb = spec.ranking.get("subgroup_by", "subgroup")
+            sb = spec.ranking.get("subgroup_by")
+            if not sb:  # without it no subgroup rank exists and the quota could not be applied
+                raise SchemeError(f"quota for the subgroups of {group!r} needs ranking.subgroup_by "
+                                  "(the units column holding the subgroups, e.g. subgroup)",
+                                  key=f"{path}.{group}")
             for sub, m in n.items():
                 size = int((members[sb] == str(sub)).sum())
                 if size == 0:
@@ -148,19 +152,28 @@ def apply_consequences(table: pd.DataFrame, spec: LevelSpec, log: list) -> pd.Da
                     rank_col = "subgroup_rank"
                 members = table[in_group]
                 if side == "top":
+                    # Vetoed units are skipped and the next unit takes the place. A unit's place is
+                    # 1 + the number of eligible units ranked strictly better, so tied units share a
+                    # place whatever tie method the ranks show (dense ranks 1, 2, 2, 3 must not
+                    # stretch a top-3 quota to 4 units; average ranks 2.5 must not shrink it).
                     eligible = members[~members["vetoed"]]
-                    chosen = eligible[eligible[rank_col] <= q["n"]] if q["n"] else eligible.iloc[0:0]
+                    r = eligible[rank_col].to_numpy(dtype=float)
+                    place = pd.Series(np.searchsorted(np.sort(r), r, side="left") + 1, index=eligible.index)
+                    chosen = eligible[place <= q["n"]] if q["n"] else eligible.iloc[0:0]
                 elif q["n"]:
-                    # Bottom n: rank from the bottom with the same tie rule (tie-break nodes are not
-                    # reversed: a tie at the bottom boundary is shared unless ties.method is first).
+                    # Bottom n: rank from the bottom, ties sharing the worse place (tie-break nodes are
+                    # not reversed: a tie at the bottom boundary is shared unless ties.method is first).
                     reverse = members.assign(_neg=-members["score"])
-                    ties = {**spec.ranking.get("ties", {}), "break_by": []}
-                    from_bottom = rank_within(reverse, [], ties, None, column="_neg")
-                    chosen = members[from_bottom <= q["n"]]
+                    ties = {**spec.ranking.get("ties", {}), "break_by": [],
+                            "method": "first" if spec.ranking.get("ties", {}).get("method") == "first" else "min"}
+                    place = rank_within(reverse, [], ties, None, column="_neg")
+                    chosen = members[place <= q["n"]]
                 else:
                     chosen = members.iloc[0:0]
                 if len(chosen) > q["n"] and at_quota == "exclude":
-                    chosen = chosen.iloc[0:0] if q["n"] == 0 else chosen[chosen[rank_col] < chosen[rank_col].max()]
+                    # drop the units tied at the boundary (the chosen units with the last place)
+                    at = place[chosen.index]
+                    chosen = chosen.iloc[0:0] if q["n"] == 0 else chosen[at < at.max()]
                 if len(chosen) != q["n"]:
                     log.append({"step": "quota", "level": spec.level, "consequence": key, "side": side,
                                 "group": q["group"], "subgroup": q["subgroup"], "quota": q["n"],
@@ -192,7 +205,8 @@ def apply_grades(table: pd.DataFrame, spec: LevelSpec) -> pd.Series:
         cuts = [b[0] for b in bands]
         if any(a <= b for a, b in zip(cuts, cuts[1:], strict=False)):
             raise SchemeError("grade thresholds must decrease (best grade first)", key=f"{key}.bands")
-        idx = np.searchsorted(-np.asarray(cuts, float), -table["score"].to_numpy(), side="right")
+        # a score equal to a threshold reaches that grade (>= cut)
+        idx = np.searchsorted(-np.asarray(cuts, float), -table["score"].to_numpy(), side="left")
         grade = np.where(idx < len(labels), np.asarray(labels, dtype=object)[np.minimum(idx, len(labels) - 1)],
                          labels[-1])
     elif g["by"] == "share":
@@ -296,7 +310,7 @@ class Evaluation:
             indent = "  " * int(depth.get(r["node"], 1))
             if r["reason"] == NOT_APPLICABLE:
                 continue  # a node that does not apply to this unit (applies_to, shared)
-            if r["kind"] in ("deduction", "coefficient"):
+            if r["kind"] in ("deduction", "coefficient", "veto"):
                 lines.append(f"{indent}{r['kind']}: {r['points']:+.2f} points — {r['reason']}")
                 continue
             raw = "" if pd.isna(r["raw_value"]) or r["kind"] == "group" else f"value {_fmt(r['raw_value'])} → "
@@ -417,6 +431,11 @@ def evaluate(scheme, data: Dataset, period, *, levels: list[str] | None = None) 
     """
     if not isinstance(scheme, Scheme):
         scheme = load_scheme(scheme)
+    with scheme.located():  # errors found while applying the scheme name its file and YAML line
+        return _evaluate(scheme, data, period, levels)
+
+
+def _evaluate(scheme: Scheme, data: Dataset, period, levels: list[str] | None) -> Evaluation:
     if not isinstance(data, Dataset):
         raise TypeError("data must be an assesskit Dataset (see assesskit.datasets.load or assesskit.io)")
     period = normalise_period(period)
@@ -515,6 +534,9 @@ def _traffic_lights(scheme: Scheme, data: Dataset, per_sub: dict) -> pd.DataFram
     rows = []
     for level, spec in scheme.levels.items():
         for code, rule in spec.schedule.items():
+            if code not in set(data.indicators["indicator"]):
+                raise SchemeError(f"schedule names indicator {code!r}, which dataset {data.name!r} lacks",
+                                  key=f"levels.{level}.schedule.{code}")
             for p, results in per_sub.items():
                 res = results[level]
                 tag = p[4:].lstrip("-") if len(p) > 4 else "Y"
@@ -606,6 +628,17 @@ def _contributions(ev: Evaluation) -> pd.DataFrame:
                 "points": adj[has_coef], "max_points": 0.0, "points_lost": 0.0,
                 "reason": res.rule_text.get("coefficient", "coefficient") + " (× "
                 + pd.Series(res.coefficient[has_coef]).map("{:g}".format).to_numpy() + ")"}))
+        # a veto score replaces the total: one row carries the difference, so rows still add up
+        veto_adj = res.total - (res.base_score + _ded_sum(res)) * res.coefficient
+        has_veto = np.asarray(res.vetoed, dtype=bool) & (np.abs(veto_adj) > 1e-9)
+        if has_veto.any():
+            extras.append(pd.DataFrame({
+                "unit": res.units["unit"][has_veto], "level": level, "node": "veto",
+                "parent_node": "total", "depth": 1, "label": "一票否决 veto", "kind": "veto",
+                "indicator": "", "raw_value": np.nan, "score": np.nan, "weight": np.nan,
+                "points": veto_adj[has_veto], "max_points": 0.0, "points_lost": -veto_adj[has_veto],
+                "reason": "veto (一票否决): " + np.asarray(res.veto_reason, dtype=object)[has_veto]
+                + "; the score is set to " + pd.Series(res.total[has_veto]).map("{:g}".format).to_numpy()}))
         frames.append(pd.concat([frame, *extras], ignore_index=True) if extras else frame)
     out = pd.concat(frames, ignore_index=True)
     order = {u: i for i, u in enumerate(ev.scores["unit"])}

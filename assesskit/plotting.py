@@ -318,3 +318,215 @@ def _group_panel(ax, values: np.ndarray, group_codes: np.ndarray, group_order: l
     ax.set_ylabel(f"{unit or 'value (unit not given)'}   ({arrow})", fontsize=9)
     ax.grid(axis="y", color="0.9")
     ax.set_axisbelow(True)
+
+
+# --------------------------------------------------------------------------------------------
+# comparing weighting schemes: rank-shift slope chart, heatmap of weights
+# --------------------------------------------------------------------------------------------
+
+#: Colour of units whose rank moves under some scheme but whose outcome never changes.
+MOVED_COLOUR = "0.35"
+
+
+def plot_rank_shift(comparison, group: str | None = None, *, level: str | None = None,
+                    schemes: Iterable[str] | None = None) -> Figure:
+    """Slope chart: each unit's rank within its group under every scheme, named in Chinese.
+
+    One panel per comparison group (分组). Schemes are the columns (the baseline first); each
+    unit is a line joining its group rank under each scheme, labelled with its Chinese name at
+    both ends. A dot's colour shows the unit's outcome under that scheme (e.g. blue 通报表扬
+    praised, vermilion 约谈 summoned); a unit whose outcome differs between schemes is drawn with
+    a thick coloured line, one whose rank moves with a dark line, the others in light grey.
+
+    Parameters
+    ----------
+    comparison : assesskit.compare.Comparison
+        The result of :func:`assesskit.compare.compare`.
+    group : str, optional
+        One group to draw; default every group of the level, side by side.
+    level : str, optional
+        Assessed level; default the first level in the comparison.
+    schemes : iterable of str, optional
+        Schemes to show, in order; default all, the baseline first.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        Titled ``"<level>: rank within group under each scheme (baseline ...)"``; each panel
+        titled with its group; y axis "rank within group (1 = best)", inverted so the best is
+        at the top; x axis the schemes.
+
+    Raises
+    ------
+    DataError
+        Unknown level, group or scheme (the message lists the known ones).
+
+    Notes
+    -----
+    Units sharing a rank under a scheme share a label: ``甲、乙`` (ties are shown, not hidden).
+    The ranks plotted are those each scheme publishes (``group_rank``), so they follow the
+    scheme's tie rules.
+    """
+    scores = comparison.scores
+    levels = list(dict.fromkeys(scores["level"]))
+    level = level or levels[0]
+    if level not in levels:
+        raise DataError(f"level {level!r} is not in the comparison; levels: {levels}")
+    names = list(comparison.schemes if schemes is None else schemes)
+    unknown = [s for s in names if s not in comparison.schemes]
+    if unknown or not names:
+        raise DataError(f"unknown scheme(s) {unknown}; the comparison has {comparison.schemes}")
+    part = scores[(scores["level"] == level) & scores["scheme"].isin(names)]
+    base = part[part["scheme"] == names[0]]
+    groups = list(dict.fromkeys(base["group"]))
+    if group is not None:
+        if group not in groups:
+            raise DataError(f"no group {group!r} at level {level!r}; groups: {groups}")
+        groups = [group]
+    ranks = part.pivot_table(index="unit", columns="scheme", values="group_rank",
+                             sort=False)[names]
+    outcome = part.pivot_table(index="unit", columns="scheme", values="outcome",
+                               aggfunc="first", sort=False)[names]
+    info = base.set_index("unit")
+    colours = _outcome_colours(part)
+
+    width = 0.75 * len(names) + 2.8
+    tallest = max(int((base["group"] == g).sum()) for g in groups)
+    fig = Figure(figsize=(width * len(groups), 0.33 * tallest + 2.4), layout="constrained")
+    axes = fig.subplots(1, len(groups), squeeze=False).ravel()
+    x = np.arange(len(names))
+    for ax, g in zip(axes, groups, strict=True):
+        units = info.index[info["group"] == g]
+        r = ranks.loc[units].to_numpy(dtype=float)
+        o = outcome.loc[units].to_numpy(dtype=object)
+        changed_outcome = (o != o[:, :1]).any(axis=1)
+        moved = (r != r[:, :1]).any(axis=1)
+        for i in range(len(units)):
+            if changed_outcome[i]:
+                style = {"color": colours.get(next(k for k in o[i] if k), MOVED_COLOUR),
+                         "lw": 2.4, "zorder": 3}
+            elif moved[i]:
+                style = {"color": MOVED_COLOUR, "lw": 1.3, "zorder": 2}
+            else:
+                style = {"color": "0.8", "lw": 1.0, "zorder": 1}
+            ax.plot(x, r[i], **style)
+            dot = [colours.get(k, "white") for k in o[i]]
+            ax.scatter(x, r[i], s=30, c=dot, edgecolors="0.3", linewidths=0.6, zorder=4)
+        names_of = info.loc[units, "name"].where(info.loc[units, "name"] != "", units)
+        for j, ha, dx in ((0, "right", -8), (len(names) - 1, "left", 8)):
+            for rank, who in pd.Series(names_of.to_numpy()).groupby(r[:, j], sort=True):
+                ax.annotate("、".join(who), (x[j], rank), xytext=(dx, 0),
+                            textcoords="offset points", ha=ha, va="center", fontsize=8)
+        n_units = len(units)
+        ax.set_ylim(n_units + 0.6, 0.4)
+        ax.set_yticks(range(1, n_units + 1))
+        ax.set_xticks(x, names, rotation=30 if len(names) > 3 else 0, ha="center")
+        ax.set_xlim(-1.2, len(names) + 0.2)  # room for the names at both ends
+        ax.set_title(f"{g or NO_GROUP}（{n_units}）", fontsize=11)
+        ax.set_xlabel("权重方案 weighting scheme")
+        ax.set_ylabel("组内排名 rank within group (1 = best)")
+        ax.grid(axis="y", color="0.93")
+        ax.set_axisbelow(True)
+    handles = [_legend_dot(colour, label) for label, colour in _outcome_legend(part, colours)]
+    if handles:
+        fig.legend(handles=handles, loc="outside lower center", ncols=len(handles),
+                   frameon=False, fontsize=9)
+    fig.suptitle(f"{level}: 组内排名变化 rank within group under each scheme "
+                 f"(baseline {names[0]})", fontsize="large")
+    return fig
+
+
+def _outcome_colours(part: pd.DataFrame) -> dict:
+    """Consequence key -> colour: lists at the top of the ranking blue, at the bottom vermilion."""
+    named = part[part["outcome"] != ""]
+    mean_rank = named.groupby("outcome")["group_rank"].mean().sort_values()
+    palette = [BEST_COLOUR, "#009E73", "#CC79A7", "#E69F00"]
+    out = {}
+    for i, key in enumerate(mean_rank.index):
+        out[key] = WORST_COLOUR if i == len(mean_rank) - 1 and i > 0 else palette[i % 4]
+    return out
+
+
+def _outcome_legend(part: pd.DataFrame, colours: dict) -> list[tuple[str, str]]:
+    labels = part[part["outcome"] != ""].groupby("outcome")["outcome_label"].first()
+    return [(f"{labels[k]} ({k})", colours[k]) for k in colours]
+
+
+def _legend_dot(colour: str, label: str):
+    from matplotlib.lines import Line2D
+
+    return Line2D([], [], marker="o", linestyle="", markerfacecolor=colour,
+                  markeredgecolor="0.3", markersize=7, label=label)
+
+
+def plot_weights_heatmap(weights: pd.DataFrame, *, labels: Mapping | None = None,
+                         title: str | None = None) -> Figure:
+    """Heatmap of indicator weights by weighting method, with each cell's value in per cent.
+
+    Parameters
+    ----------
+    weights : DataFrame
+        Either wide — indicators (rows) × methods (columns), each column a weight vector, e.g.
+        :meth:`assesskit.compare.Comparison.weight_matrix` — or tidy with columns ``node``,
+        ``scheme`` and ``weight`` (and optionally ``label``), e.g. ``Comparison.weights`` for one
+        level. Missing cells are shown blank.
+    labels : mapping, optional
+        Row key → display name (the Chinese name). Default: ``weights.attrs["labels"]`` or the
+        ``label`` column if present; rows are shown as ``"<name> (<key>)"``.
+    title : str, optional
+        Default ``"各方法的指标权重 indicator weights by method"``.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        Cells coloured by weight (sequential blues) and annotated with the weight in %; colour
+        bar "weight (% of the total score)"; x axis the methods, y axis the indicators.
+
+    Raises
+    ------
+    DataError
+        If the frame is empty, has non-numeric weights, or a negative weight.
+    """
+    frame = weights
+    if {"node", "scheme", "weight"} <= set(frame.columns):
+        if "level" in frame.columns and frame["level"].nunique() > 1:
+            raise DataError("the weights cover several levels "
+                            f"{list(dict.fromkeys(frame['level']))}; select one level")
+        if labels is None and "label" in frame.columns:
+            labels = dict(zip(frame["node"], frame["label"], strict=True))
+        frame = frame.pivot_table(index="node", columns="scheme", values="weight", sort=False)
+        frame = frame[list(dict.fromkeys(weights["scheme"]))]
+    if labels is None:
+        labels = weights.attrs.get("labels")
+    if frame.empty:
+        raise DataError("no weights to plot: the frame is empty")
+    problems = [Problem("weights must be numbers", column=str(c)) for c in frame.columns
+                if not pd.api.types.is_numeric_dtype(frame[c])]
+    if problems:
+        raise DataError(problems, title="cannot plot the weights")
+    values = frame.to_numpy(dtype=float)
+    if (values < 0).any():
+        raise DataError("weights must be non-negative; got "
+                        f"{float(np.nanmin(values)):g}")
+    rows = [f"{labels[k]} ({k})" if labels and k in labels and labels[k] != k else str(k)
+            for k in frame.index]
+    n, m = values.shape
+    fig = Figure(figsize=(2.6 + 1.05 * m + 0.12 * max(len(r) for r in rows),
+                          1.6 + 0.42 * n), layout="constrained")
+    ax = fig.subplots()
+    pct = values * 100
+    image = ax.imshow(np.ma.masked_invalid(pct), cmap="Blues", aspect="auto", vmin=0,
+                      vmax=float(np.nanmax(pct)) if np.isfinite(pct).any() else 1.0)
+    top = np.nanmax(pct) if np.isfinite(pct).any() else 0.0
+    for i in range(n):
+        for j in range(m):
+            if np.isfinite(pct[i, j]):
+                ax.text(j, i, f"{pct[i, j]:.1f}", ha="center", va="center", fontsize=8,
+                        color="white" if pct[i, j] > 0.6 * top else "0.15")
+    ax.set_xticks(range(m), [str(c) for c in frame.columns], rotation=30 if m > 4 else 0)
+    ax.set_yticks(range(n), rows, fontsize=9)
+    ax.set_xlabel("权重方法 weighting method")
+    ax.set_ylabel("指标 indicator")
+    fig.colorbar(image, ax=ax, label="weight (% of the total score)", shrink=0.8)
+    ax.set_title(title or "各方法的指标权重 indicator weights by method (%)")
+    return fig

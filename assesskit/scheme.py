@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import copy
 import math
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
@@ -40,6 +41,29 @@ AGGREGATIONS = ("arithmetic", "geometric", "harmonic", "minimum")
 MISSING_POLICIES = ("error", "renormalise", "impute_group_mean", "zero")
 WITHIN = ("group", "subgroup", "pool")
 WEIGHT_TOLERANCE = 1e-6
+# Keys each section of a scheme accepts: anything else is refused with its line, so that a typo
+# ("rankng:", "tops:") never silently drops a rule. Extend these when the engine learns a key.
+TOP_KEYS = {"name", "title", "source", "description", "note", "frequency", "max_points",
+            "assumptions", "defaults", "combine", "levels"}
+DEFAULTS_KEYS = {"scoring", "missing", "aggregate"}
+COMBINE_KEYS = {"method", "weights"}
+LEVEL_KEYS = {"label", "note", "units", "max_points", "tree", "aggregate", "missing",
+              "normalise_weights", "deductions", "coefficient", "overrides", "ranking",
+              "consequences", "grades", "rules", "schedule"}
+SECTION_KEYS = {
+    "units": {"level", "where", "exclude_incomplete"},
+    "ranking": {"group_by", "subgroup_by", "ties"},
+    "ties": {"method", "decimals", "break_by", "at_quota"},
+    "deduction": {"points", "cap", "per", "indicator", "label", "note"},
+    "coefficient": {"indicator", "bands", "note"},
+    "consequence": {"label", "top", "bottom", "grades"},
+    "veto": {"score", "label"},
+    "grades": {"by", "bands"},
+    "rule": {"name", "label", "when", "consecutive"},
+    "when": {"outcome", "grade", "bottom"},
+    "schedule": {"expected", "yellow_below", "red_below", "label"},
+}
+TIE_METHODS = ("min", "average", "dense", "first")
 
 
 # ---------------------------------------------------------------------- YAML with line numbers
@@ -99,8 +123,11 @@ def parse_yaml(text: str, source: str | None = None) -> tuple[dict, dict[str, in
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         line = mark.line + 1 if mark else None
+        problem = str(getattr(exc, "problem", exc))
+        hint = ("a scheme is plain data: language tags such as !!python/... are refused and never run"
+                if "constructor for the tag" in problem else "check indentation, colons and quotes")
         raise SchemeError(
-            f"malformed YAML: {getattr(exc, 'problem', exc)}; check indentation, colons and quotes",
+            f"malformed YAML: {problem}; {hint}",
             source=source,
             line=line,
         ) from None
@@ -184,6 +211,13 @@ class Scheme:
         self.frequency = spec.get("frequency", "annual")
         if self.frequency not in ("annual", "quarterly", "monthly"):
             raise self.error("frequency must be annual, quarterly or monthly", "frequency")
+        self._known_keys(spec, TOP_KEYS, "", "a scheme")
+        self._known_keys(spec.get("defaults") or {}, DEFAULTS_KEYS, "defaults", "defaults")
+        combine = spec.get("combine") or {}
+        self._known_keys(combine, COMBINE_KEYS, "combine", "combine")
+        if combine.get("method", "mean") != "mean":
+            raise self.error("combine.method must be mean (a weighted mean of the sub-period "
+                             "results, weights from combine.weights)", "combine.method")
         self.levels = self._parse_levels()
 
     # ------------------------------------------------------------------ errors
@@ -191,8 +225,116 @@ class Scheme:
         """A SchemeError for ``key`` (dotted path) with the YAML line of the nearest known key."""
         probe = key
         while probe and probe not in self.lines:
-            probe = probe.rsplit(".", 1)[0] if "." in probe else ""
+            if probe.endswith("]"):  # an item of a list (rules[0]): the list's own key
+                probe = probe[:probe.rindex("[")]
+            else:
+                probe = probe.rsplit(".", 1)[0] if "." in probe else ""
         return SchemeError(message, key=key, source=self.source, line=self.lines.get(probe))
+
+    def _known_keys(self, mapping: Any, allowed: set, key: str, what: str) -> None:
+        """Refuse a section that is not a mapping or has a key the engine does not know."""
+        if not isinstance(mapping, dict):
+            raise self.error(f"{what} must be a mapping (key: value lines)", key)
+        unknown = sorted(str(k) for k in set(mapping) - allowed)
+        if unknown:
+            raise self.error(f"unknown key(s) {unknown} in {what}; it takes {sorted(allowed)}",
+                             f"{key}.{unknown[0]}" if key else unknown[0])
+
+    def _check_level(self, level: str, body: dict) -> None:
+        """Check the sections of one level beside its tree (keys, numbers, orders)."""
+        key = f"levels.{level}"
+        self._known_keys(body, LEVEL_KEYS, key, "a level")
+        self._known_keys(body.get("units") or {}, SECTION_KEYS["units"], f"{key}.units", "units")
+        ranking = body.get("ranking") or {}
+        self._known_keys(ranking, SECTION_KEYS["ranking"], f"{key}.ranking", "ranking")
+        ties = ranking.get("ties") or {}
+        self._known_keys(ties, SECTION_KEYS["ties"], f"{key}.ranking.ties", "ties")
+        if ties.get("method", "min") not in TIE_METHODS:
+            raise self.error(f"ties.method must be one of {TIE_METHODS}", f"{key}.ranking.ties.method")
+        if ties.get("at_quota", "include") not in ("include", "exclude"):
+            raise self.error("ties.at_quota must be include or exclude", f"{key}.ranking.ties.at_quota")
+        for item, rule in (body.get("deductions") or {}).items():
+            k = f"{key}.deductions.{item}"
+            if item == "total_cap":
+                if not _is_number(rule) or rule < 0:
+                    raise self.error("total_cap must be a non-negative number of points", k)
+                continue
+            self._known_keys(rule, SECTION_KEYS["deduction"], k, "a deduction")
+            if not _is_number(rule.get("points")) or rule["points"] < 0:
+                raise self.error("a deduction needs points: (points per unit of the indicator, >= 0)",
+                                 f"{k}.points")
+            if "cap" in rule and (not _is_number(rule["cap"]) or rule["cap"] < 0):
+                raise self.error("cap must be a non-negative number of points", f"{k}.cap")
+            if rule.get("per", "unit") not in ("unit", "increase"):
+                raise self.error("per must be unit or increase", f"{k}.per")
+        coef = body.get("coefficient")
+        if coef is not None:
+            k = f"{key}.coefficient"
+            self._known_keys(coef, SECTION_KEYS["coefficient"], k, "coefficient")
+            bands = coef.get("bands")
+            if "indicator" not in coef or not isinstance(bands, list) or not bands or not all(
+                    isinstance(b, list) and len(b) == 2 and _is_number(b[0]) and _is_number(b[1])
+                    for b in bands):
+                raise self.error("coefficient needs indicator: and bands: [[threshold, coefficient], "
+                                 "...] (e.g. [[0, 1.0], [2, 1.02]])", k)
+            if any(a[0] >= b[0] for a, b in zip(bands, bands[1:], strict=False)):
+                raise self.error("coefficient bands must be in increasing order of threshold",
+                                 f"{k}.bands")
+        for name, cons in (body.get("consequences") or {}).items():
+            k = f"{key}.consequences.{name}"
+            if name == "veto":
+                self._known_keys(cons or {}, SECTION_KEYS["veto"], k, "veto")
+                continue
+            self._known_keys(cons, SECTION_KEYS["consequence"], k, "a consequence")
+            if not set(cons) & {"top", "bottom", "grades"}:
+                raise self.error("a consequence needs top:, bottom: or grades:", k)
+        grades = body.get("grades")
+        if grades is not None:
+            self._known_keys(grades, SECTION_KEYS["grades"], f"{key}.grades", "grades")
+            if grades.get("by", "score") not in ("score", "share"):
+                raise self.error("grades.by must be score or share", f"{key}.grades.by")
+            bands = grades.get("bands")
+            if not isinstance(bands, list) or not bands or not all(
+                    isinstance(b, list) and len(b) == 2 and _is_number(b[0]) for b in bands):
+                raise self.error("grades need bands: [[threshold, label], ...], best grade first",
+                                 f"{key}.grades.bands")
+        rules = body.get("rules") or []
+        if not isinstance(rules, list):
+            raise self.error("rules is a list of {name:, when:, consecutive:}", f"{key}.rules")
+        for i, rule in enumerate(rules):
+            k = f"{key}.rules[{i}]"
+            if not isinstance(rule, dict) or "name" not in rule or "when" not in rule:
+                raise self.error("a rule needs name: and when:", k)
+            self._known_keys(rule, SECTION_KEYS["rule"], k, "a rule")
+            self._known_keys(rule["when"], SECTION_KEYS["when"], f"{k}.when", "when")
+        for code, rule in (body.get("schedule") or {}).items():
+            k = f"{key}.schedule.{code}"
+            self._known_keys(rule, SECTION_KEYS["schedule"], k, "a schedule entry")
+            if not isinstance(rule.get("expected"), dict):
+                raise self.error("a schedule entry needs expected: {Q1: ..., Q2: ...} (or {Y: ...})",
+                                 f"{k}.expected")
+
+    def where(self, key: str) -> str:
+        """Where ``key`` is written, for messages about data: ``"file, line N, key 'k'"``."""
+        err = self.error("", key)
+        parts = [str(err.source)] if err.source else []
+        return ", ".join(parts + ([f"line {err.line}"] if err.line else []) + [f"key {key!r}"])
+
+    @contextmanager
+    def located(self):
+        """Add this scheme's file and YAML line to a :class:`SchemeError` raised inside the block.
+
+        The engine and the ranking code raise errors that name the key (``levels.county.tree.x
+        .indicator``) but do not know the file; evaluating inside ``with scheme.located():`` makes
+        every such message name the file and the line as well.
+        """
+        try:
+            yield
+        except SchemeError as exc:
+            if exc.line is not None or exc.source or not exc.key:
+                raise
+            text, prefix = str(exc), f"key {exc.key!r}: "
+            raise self.error(text[len(prefix):] if text.startswith(prefix) else text, exc.key) from None
 
     # ------------------------------------------------------------------ parsing
     def _parse_levels(self) -> dict[str, LevelSpec]:
@@ -205,6 +347,7 @@ class Scheme:
             key = f"levels.{level}"
             if not isinstance(body, dict) or "tree" not in body:
                 raise self.error("each level needs a 'tree:' of nodes", key)
+            self._check_level(level, body)
             root_spec = {
                 "children": body["tree"],
                 "aggregate": body.get("aggregate", defaults.get("aggregate", "arithmetic")),
@@ -457,6 +600,10 @@ class Scheme:
 
     def __repr__(self) -> str:
         return f"Scheme({self.name!r}, levels={list(self.levels)}, changes={len(self.log)})"
+
+
+def _is_number(x) -> bool:
+    return isinstance(x, int | float) and not isinstance(x, bool) and math.isfinite(x)
 
 
 def _as_list(x) -> list:

@@ -138,8 +138,9 @@ def goalposts(x, lower, upper, log: bool = False):
     """Distance between fixed goalposts, clipped: ``100 * (x - lower) / (upper - lower)``.
 
     With ``log=True`` the natural logarithm of ``x`` and of the goalposts is used (UNDP's
-    income index). Values are oriented already (for a lower-is-better indicator pass the
-    negated value and negated goalposts, which :func:`score_rule` does).
+    income index). Values are oriented already: for a lower-is-better indicator pass the
+    negated value with the goalposts negated AND swapped (``goalposts(-x, -upper, -lower)``, i.e.
+    ``100 * (upper - x) / (upper - lower)``), which the engine's ``Scorer`` does.
     """
     lower = np.asarray(lower, dtype=float)
     upper = np.asarray(upper, dtype=float)

@@ -22,6 +22,15 @@ Two independent ``n x k`` matrices ``A`` and ``B`` are drawn (``n`` base rows, `
 ``r // n`` and base row ``r % n``). SALib interleaves the same rows per base row instead
 (``A_j, AB_1j, ..., AB_kj, B_j``); the estimators are identical.
 
+Factor groups
+-------------
+Factors can be put in named *groups* (``sample(..., groups=...)``): the pick-freeze blocks then
+switch every column of a group at once (``AB_g`` is ``A`` with the columns of group ``g`` from
+``B``), there are ``n (g + 2)`` runs for ``g`` groups, and :func:`analyse` returns one first-order
+and one total index per group: the share of variance due to the group's factors jointly
+(Jacques, Lavergne and Devictor 2006). A scheme's weights are one such group: sixty weight
+multipliers are one design choice ("the weights"), not sixty factors.
+
 Discrete factors are first-class: a :func:`choice` factor is sampled directly as an index into
 its options, drawn with the options' probabilities (the exact inverse CDF of the categorical
 distribution applied to a uniform draw), never by rounding a continuous parameter. The
@@ -510,19 +519,24 @@ class Design:
         Seed the matrices were drawn with (``None`` if they were given).
     sampler : str
         How they were drawn: ``"random"``, ``"sobol"`` or ``"given"``.
+    groups : sequence of str, optional
+        Group name of each factor (same length as ``factors``); factors sharing a name are
+        switched together and get one pair of indices. ``None``: every factor is its own group,
+        named after the factor.
 
     Raises
     ------
     SchemeError
-        If the factor definitions are invalid.
+        If the factor definitions or the groups are invalid.
     DataError
         If ``A`` or ``B`` has the wrong shape or holds values a factor cannot take (every bad
         cell is listed).
 
     Notes
     -----
-    The runs are ``[A; B; AB_1; ...; AB_k]`` where ``AB_i`` is ``A`` with column ``i`` from
-    ``B``: ``n (k + 2)`` runs; run ``r`` belongs to block ``r // n``, base row ``r % n``.
+    The runs are ``[A; B; AB_1; ...; AB_g]`` where ``AB_j`` is ``A`` with the columns of group
+    ``j`` from ``B`` (column ``j`` when ungrouped): ``n (g + 2)`` runs; run ``r`` belongs to
+    block ``r // n``, base row ``r % n``.
     """
 
     factors: tuple[Factor, ...]
@@ -530,10 +544,12 @@ class Design:
     B: np.ndarray
     seed: int | None = None
     sampler: str = "given"
+    groups: tuple[str, ...] | None = None
 
     def __post_init__(self):
         factors = _check_factors(self.factors)
         object.__setattr__(self, "factors", factors)
+        object.__setattr__(self, "groups", _check_groups(self.groups, factors))
         k = len(factors)
         problems = []
         mats = {}
@@ -580,20 +596,39 @@ class Design:
 
     @property
     def k(self) -> int:
-        """Number of factors."""
+        """Number of factors (columns of ``A`` and ``B``)."""
         return len(self.factors)
 
     @property
+    def group_names(self) -> list[str]:
+        """Names of the groups in order of first appearance (the factor names if ungrouped)."""
+        if self.groups is None:
+            return self.names
+        return list(dict.fromkeys(self.groups))
+
+    @property
+    def n_groups(self) -> int:
+        """Number of groups ``g`` (``k`` when ungrouped): the number of ``AB`` blocks."""
+        return len(self.group_names)
+
+    @property
     def n_runs(self) -> int:
-        """Number of model runs, ``n (k + 2)``."""
-        return self.n * (self.k + 2)
+        """Number of model runs, ``n (g + 2)``."""
+        return self.n * (self.n_groups + 2)
+
+    def _group_columns(self) -> list[np.ndarray]:
+        """Column indices of each group, in :attr:`group_names` order."""
+        if self.groups is None:
+            return [np.array([j]) for j in range(self.k)]
+        labels = np.array(self.groups, dtype=object)
+        return [np.flatnonzero(labels == g) for g in self.group_names]
 
     def matrix(self) -> np.ndarray:
-        """Factor values of every run, stacked ``[A; B; AB_1; ...; AB_k]``.
+        """Factor values of every run, stacked ``[A; B; AB_1; ...; AB_g]``.
 
         Returns
         -------
-        ndarray, shape (n (k + 2), k)
+        ndarray, shape (n (g + 2), k)
             One row per run, one column per factor (option indices for ``choice`` factors).
 
         Examples
@@ -604,11 +639,11 @@ class Design:
         [[0.1, 0.0], [0.2, 1.0], [0.7, 1.0], [0.8, 0.0],
          [0.7, 0.0], [0.8, 1.0], [0.1, 1.0], [0.2, 0.0]]
         """
-        n, k = self.n, self.k
-        ab = np.broadcast_to(self.A, (k, n, k)).copy()
-        cols = np.arange(k)
-        ab[cols, :, cols] = self.B.T  # AB_i[:, i] = B[:, i]
-        return np.concatenate([self.A, self.B, ab.reshape(k * n, k)])
+        n, k, g = self.n, self.k, self.n_groups
+        ab = np.broadcast_to(self.A, (g, n, k)).copy()
+        for block, cols in enumerate(self._group_columns()):
+            ab[block][:, cols] = self.B[:, cols]  # AB_j[:, group j] = B[:, group j]
+        return np.concatenate([self.A, self.B, ab.reshape(g * n, k)])
 
     def runs(self) -> pd.DataFrame:
         """Decoded parameters of every run: what to feed the model, one row per run.
@@ -616,17 +651,17 @@ class Design:
         Returns
         -------
         pandas.DataFrame
-            Index ``run`` (0 .. n (k + 2) - 1, the row order :func:`analyse` expects); columns
-            ``block`` (``"A"``, ``"B"`` or ``"AB"``), ``switched`` (for ``AB`` runs the factor
-            whose value comes from ``B``, else ``""``), ``base_row``, then one column per factor
-            holding its value (continuous) or option label (discrete).
+            Index ``run`` (0 .. n (g + 2) - 1, the row order :func:`analyse` expects); columns
+            ``block`` (``"A"``, ``"B"`` or ``"AB"``), ``switched`` (for ``AB`` runs the factor, or
+            group, whose value comes from ``B``, else ``""``), ``base_row``, then one column per
+            factor holding its value (continuous) or option label (discrete).
         """
-        n, k = self.n, self.k
+        n, g = self.n, self.n_groups
         x = self.matrix()
         columns = {
-            "block": np.repeat(np.array(["A", "B"] + ["AB"] * k), n),
-            "switched": np.repeat(np.array(["", ""] + self.names), n),
-            "base_row": np.tile(np.arange(n), k + 2),
+            "block": np.repeat(np.array(["A", "B"] + ["AB"] * g), n),
+            "switched": np.repeat(np.array(["", ""] + self.group_names), n),
+            "base_row": np.tile(np.arange(n), g + 2),
         }
         for j, f in enumerate(self.factors):
             columns[f.name] = f.decode(x[:, j]).to_numpy()
@@ -641,16 +676,19 @@ class Design:
         Returns
         -------
         dict
-            ``factors`` (list of :meth:`Factor.to_dict`), ``n``, ``seed``, ``sampler`` and
-            ``layout``. ``sample(spec["factors"], spec["n"], seed=spec["seed"],
-            sampler=spec["sampler"])`` rebuilds the same design.
+            ``factors`` (list of :meth:`Factor.to_dict`), ``n``, ``seed``, ``sampler``,
+            ``groups`` (list, or ``None`` when ungrouped) and ``layout``.
+            ``sample(spec["factors"], spec["n"], seed=spec["seed"], sampler=spec["sampler"],
+            groups=spec["groups"])`` rebuilds the same design.
         """
         return {
             "factors": [f.to_dict() for f in self.factors],
             "n": self.n,
             "seed": self.seed,
             "sampler": self.sampler,
-            "layout": "A, B, AB_1, ..., AB_k (blocks of n runs)",
+            "groups": None if self.groups is None else list(self.groups),
+            "layout": ("A, B, AB_1, ..., AB_k (blocks of n runs)" if self.groups is None else
+                       "A, B, AB_1, ..., AB_g (blocks of n runs; AB_j switches group j)"),
         }
 
 
@@ -667,7 +705,35 @@ def _check_factors(factors) -> tuple[Factor, ...]:
     return factors_from_spec(factors)
 
 
-def sample(factors, n: int, *, seed: int, sampler: str = "random") -> Design:
+def _check_groups(groups, factors: tuple[Factor, ...]) -> tuple[str, ...] | None:
+    """Validate group names (one per factor) and return them as a tuple."""
+    if groups is None:
+        return None
+    if isinstance(groups, str | bytes) or not isinstance(groups, Iterable):
+        raise SchemeError(
+            f"groups must be a list of group names, one per factor, got {groups!r}", key="groups")
+    groups = tuple(groups)
+    problems = []
+    if len(groups) != len(factors):
+        problems.append(f"{len(groups)} group names were given for {len(factors)} factors; "
+                        "give one group name per factor")
+    bad = [g for g in groups if not isinstance(g, str) or not g.strip()]
+    if bad:
+        problems.append(f"group names must be non-empty strings, got {bad!r}")
+    if not problems:
+        for name in dict.fromkeys(groups):
+            if name in RESERVED_NAMES:
+                problems.append(f"group name {name!r} is reserved for a column of Design.runs()")
+            members = {f.name for f, g in zip(factors, groups, strict=True) if g == name}
+            if name in {f.name for f in factors} - members:
+                problems.append(f"group name {name!r} is also the name of a factor outside the "
+                                "group; rename one of them")
+    if problems:
+        raise SchemeError("the factor groups are not valid: " + "; ".join(problems), key="groups")
+    return groups
+
+
+def sample(factors, n: int, *, seed: int, sampler: str = "random", groups=None) -> Design:
     """Draw a pick-freeze design for first-order and total Sobol' indices.
 
     Parameters
@@ -675,13 +741,17 @@ def sample(factors, n: int, *, seed: int, sampler: str = "random") -> Design:
     factors : sequence of Factor or plain dicts
         The factors (see :func:`factors_from_spec`).
     n : int
-        Number of base rows (>= 2). The model is run ``n (k + 2)`` times.
+        Number of base rows (>= 2). The model is run ``n (k + 2)`` times (``n (g + 2)`` with
+        ``g`` groups).
     seed : int
         Seed of ``numpy.random.default_rng``; recorded in the design.
     sampler : {"random", "sobol"}
         ``"random"``: independent uniform draws (plain Monte Carlo). ``"sobol"``: a scrambled
         Sobol' sequence in ``2k`` dimensions (``scipy.stats.qmc.Sobol``, first ``k`` columns
         for ``A``, last ``k`` for ``B``, as SALib does); ``n`` must then be a power of 2.
+    groups : sequence of str, optional
+        Group name of each factor; factors sharing a name are switched together (see
+        :class:`Design`). The draws of ``A`` and ``B`` do not depend on the grouping.
 
     Returns
     -------
@@ -709,6 +779,7 @@ def sample(factors, n: int, *, seed: int, sampler: str = "random") -> Design:
     (4, 2, 16)
     """
     factors = _check_factors(factors)
+    _check_groups(groups, factors)
     if not isinstance(n, numbers.Integral) or isinstance(n, bool) or n < 2:
         raise ValueError(f"n must be an integer >= 2 (number of base rows), got {n!r}")
     if not isinstance(seed, numbers.Integral) or isinstance(seed, bool) or seed < 0:
@@ -729,7 +800,7 @@ def sample(factors, n: int, *, seed: int, sampler: str = "random") -> Design:
         raise ValueError(f"sampler {sampler!r} is unknown; use one of {SAMPLERS}")
     a = np.column_stack([f.from_unit(u[:, j]) for j, f in enumerate(factors)])
     b = np.column_stack([f.from_unit(u[:, k + j]) for j, f in enumerate(factors)])
-    return Design(factors, a, b, seed=seed, sampler=sampler)
+    return Design(factors, a, b, seed=seed, sampler=sampler, groups=groups)
 
 
 # ------------------------------------------------------------------------------------ evaluation
@@ -846,10 +917,11 @@ def analyse(
     ----------
     design : Design
         The design the model was run on.
-    Y : array-like, Series or DataFrame, shape (n (k + 2),) or (n (k + 2), m)
+    Y : array-like, Series or DataFrame, shape (n (g + 2),) or (n (g + 2), m)
         Model outputs in run order (as :meth:`Design.runs` / :meth:`Design.matrix`), one column
         per output (e.g. one per unit, plus the mean absolute rank shift). A pandas ``Y`` must
-        be indexed by the run numbers 0 .. n (k + 2) - 1 in order.
+        be indexed by the run numbers 0 .. n (g + 2) - 1 in order (``g`` = number of groups,
+        ``k`` when the factors are ungrouped).
     output_names : sequence, optional
         Output labels; default the DataFrame columns / Series name, else ``"y"`` (1-D) or
         0 .. m-1.
@@ -869,7 +941,8 @@ def analyse(
     Returns
     -------
     pandas.DataFrame
-        One row per (output, factor), outputs in input order then factors in design order;
+        One row per (output, factor), outputs in input order then factors in design order
+        (one row per *group* for a grouped design; ``factor`` is then the group name);
         columns ``output``, ``factor``, ``S1``, ``S1_lo``, ``S1_hi``, ``ST``, ``ST_lo``,
         ``ST_hi`` and ``variance`` (the output variance the indices are shares of; 0 for a
         constant output). ``attrs`` records ``design`` (:meth:`Design.spec`: factors, n, seed,
@@ -905,6 +978,10 @@ def analyse(
     whose variance is that small. Estimates are not clipped: sampling error can make them
     slightly negative or above 1.
 
+    For a grouped design ``AB_i`` switches every factor of group ``i`` and the same formulas give
+    the first-order and total indices of the group (the variance share of its factors jointly,
+    Jacques et al. 2006 [5]_).
+
     The bootstrap resamples the ``n`` base rows with replacement (the same rows for ``A``,
     ``B`` and every ``AB_i``), drawn as ``rng.integers(n, size=(n, n_boot))`` (column ``b`` is
     resample ``b``, as in SALib) and re-estimates every index with the same centring. It is
@@ -921,6 +998,9 @@ def analyse(
     .. [3] Sobol', I. M. (2001). Global sensitivity indices for nonlinear mathematical models
        and their Monte Carlo estimates. Mathematics and Computers in Simulation 55, 271-280.
     .. [4] Efron, B., Tibshirani, R. J. (1993). An Introduction to the Bootstrap. Chapman & Hall.
+    .. [5] Jacques, J., Lavergne, C., Devictor, N. (2006). Sensitivity analysis in presence of
+       model uncertainty and correlated inputs. Reliability Engineering & System Safety 91,
+       1126-1134. doi:10.1016/j.ress.2005.11.047
 
     Examples
     --------
@@ -951,7 +1031,7 @@ def analyse(
     else:
         raise ValueError(f"seed must be a non-negative integer or None, got {seed!r}")
 
-    n, k, m = design.n, design.k, y.shape[1]
+    n, k, m = design.n, design.n_groups, y.shape[1]
     counts = None
     if n_boot:
         rng = np.random.default_rng(boot_seed)
@@ -978,7 +1058,7 @@ def analyse(
     out_index = pd.Index(names)
     frame = pd.DataFrame({
         "output": out_index.repeat(k),
-        "factor": pd.Index(design.names * m, dtype="str"),
+        "factor": pd.Index(design.group_names * m, dtype="str"),
         **{key: value.T.ravel() for key, value in est.items()},
         "variance": np.repeat(variance, k),
     })
@@ -1102,8 +1182,8 @@ def _outputs_matrix(design: Design, Y, output_names) -> tuple[np.ndarray, list]:
     problems = []
     if y.shape[0] != expected:
         problems.append(Problem(
-            f"has {y.shape[0]} rows but the design has n (k + 2) = {design.n} x "
-            f"({design.k} + 2) = {expected} runs; evaluate the model on every row of "
+            f"has {y.shape[0]} rows but the design has n (g + 2) = {design.n} x "
+            f"({design.n_groups} + 2) = {expected} runs; evaluate the model on every row of "
             "design.runs(), in order",
             file=where,
         ))
@@ -1119,7 +1199,7 @@ def _outputs_matrix(design: Design, Y, output_names) -> tuple[np.ndarray, list]:
     bad = np.argwhere(~np.isfinite(y))
     if len(bad):
         n = design.n
-        blocks = ["A", "B"] + [f"AB ({name} from B)" for name in design.names]
+        blocks = ["A", "B"] + [f"AB ({name} from B)" for name in design.group_names]
         raise DataError(
             [Problem(
                 f"run {r} (block {blocks[r // n]}, base row {r % n}) is not finite; every run "

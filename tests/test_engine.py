@@ -403,6 +403,17 @@ def test_coefficient_bands_and_override():
     assert "coefficient" not in set(ev.contributions[ev.contributions["unit"] == "D"]["node"])
 
 
+def test_coefficient_without_a_value_is_logged():
+    # E has no difficulty value: coefficient 1 (80 stays 80), and the log says so
+    values = {"2024": {"A": {"q": 80, "difficulty": 85}, "E": {"q": 80}}}
+    scheme = one_level({"q": {"weight": 1, "scoring": VALUE}},
+                       coefficient={"indicator": "difficulty", "bands": [[0, 1.0], [80, 1.1]]})
+    ev = evaluate(scheme, make_dataset(values, units_in("g", "AE")), 2024)
+    assert scores_of(ev) == pytest.approx({"A": 88, "E": 80})
+    notes = [e for e in ev.log if e["step"] == "missing"]
+    assert [(e["unit"], e["node"]) for e in notes] == [("E", "coefficient")]
+
+
 # ---------------------------------------------------------------------- deductions
 def _deduction_eval(total_cap=6):
     # pollution: 2 points per case, at most 5; accidents: 3 points per accident MORE than last year.
@@ -483,3 +494,35 @@ def test_unknown_indicator_code():
     with pytest.raises(SchemeError, match="unknown indicator code 'road_km'") as err:
         evaluate(one_level(tree), ds, 2024)
     assert err.value.key == "levels.county.tree.roads.indicator"
+
+
+def test_contributions_add_up_for_a_vetoed_unit():
+    # b fails a veto item: its score is set to the veto score 0 although its items earned
+    # 0.8*90 = 72 points; a 'veto' row of −72 makes the contributions add up to the score.
+    values = {"2024": {"a": {"q": 50, "safety": 0}, "b": {"q": 90, "safety": 1}}}
+    tree = {"q": {"weight": 0.8, "scoring": VALUE},
+            "safety": {"weight": 0.2, "direction": "lower",
+                       "scoring": {"method": "passfail", "threshold": 0, "on_fail": "veto"}}}
+    ev = evaluate(one_level(tree, consequences={"veto": {"score": 0}}),
+                  make_dataset(values, units_in("g", "ab")), 2024)
+    c = ev.contributions
+    for unit, score in scores_of(ev).items():
+        assert c[(c["unit"] == unit) & (c["kind"] != "group")]["points"].sum() == pytest.approx(score)
+    veto = c[c["kind"] == "veto"]
+    assert veto["unit"].tolist() == ["b"] and veto["points"].tolist() == pytest.approx([-72])
+    assert "veto" in ev.explain("b").text.lower()
+
+
+def test_rollup_from_a_level_out_of_other_than_100_points():
+    # counties are scored out of 50: c1 80% → 40, c2 60% → 30 points; their mean 35 of 50 is a
+    # 70% score, so P1 = 0.7*70 + 0.3*50 = 49 + 15 = 64 (not 0.7*35 + 15 = 39.5)
+    units = [{"unit": "P1", "level": "prefecture"},
+             {"unit": "c1", "level": "county", "parent": "P1"},
+             {"unit": "c2", "level": "county", "parent": "P1"}]
+    ds = make_dataset({"2024": {"c1": {"x": 80}, "c2": {"x": 60}, "P1": {"y": 50}}}, units)
+    scheme = load_scheme({"levels": {
+        "county": {"max_points": 50, "tree": {"x": {"weight": 1, "scoring": VALUE}}},
+        "prefecture": {"tree": {"task": {"weight": 0.7, "rollup": {"from": "county"}},
+                                "own": {"weight": 0.3, "indicator": "y", "scoring": VALUE}}}}})
+    ev = evaluate(scheme, ds, 2024)
+    assert scores_of(ev) == pytest.approx({"c1": 40, "c2": 30, "P1": 64})
