@@ -211,3 +211,17 @@ def test_report_command_is_deterministic(tmp_path, capsys):
 def test_evaluate_command_reports_a_bad_scheme(capsys):
     assert cli_main(["evaluate", "--scheme", "no-such-scheme", "--data", "sichuan-39", "--period", "2024"]) == 1
     assert "no-such-scheme" in capsys.readouterr().err
+
+
+def test_log_is_enough_to_rebuild_the_evaluation(sichuan):
+    variant = ak.load_scheme("sichuan-39").with_weights({"task": 0.8, "responsibility": 0.2},
+                                                       note="test: more weight on duties")
+    ev = ak.evaluate(variant, sichuan, 2024)
+    spec = next(e["spec"] for e in ev.log if e["step"] == "scheme")
+    inputs = next(e for e in ev.log if e["step"] == "input")
+    assert inputs["scheme_changes"][0]["weights"] == [
+        {"node": "task", "old": 0.9, "new": 0.8}, {"node": "responsibility", "old": 0.1, "new": 0.2}]
+    rebuilt = ak.evaluate(ak.load_scheme(spec), sichuan, inputs["period"])
+    pd.testing.assert_frame_equal(rebuilt.scores, ev.scores)
+    official = ak.evaluate("sichuan-39", sichuan, 2024)
+    assert not np.allclose(official.scores["score"], ev.scores["score"])  # the change took effect
