@@ -180,6 +180,7 @@ class Scorer:
         known = data.indicators.set_index("indicator")
         self.directions = known["direction"].to_dict()
         self.roles = known["role"].to_dict()
+        self.known_periods = set(data.values["period"].unique())
 
     def groups(self, within: str) -> sc.GroupIndex:
         if within not in self._groups:
@@ -212,7 +213,15 @@ class Scorer:
         method = rule["method"]
         if method in ("growth", "level_and_change"):
             back = -1 if rule["compare_to"] == "previous" else -_periods_per_year(self.period)
-            prev = self.values(node.indicator, shift_period(self.period, back), node)
+            before = shift_period(self.period, back)
+            if before not in self.known_periods:
+                # without this the change part of every unit would be missing and the indicator
+                # silently re-normalised away for everyone
+                raise DataError(f"node {node.id!r} scores the change since {before}, but dataset "
+                                f"{self.data.name!r} has no values for {before} (periods: "
+                                f"{', '.join(self.data.periods)}); evaluate a later period or add "
+                                f"the {before} values")
+            prev = self.values(node.indicator, before, node)
             delta = sc.change(x, prev, rule["change"])
             ch_score, ch_text = self._plain(rule["then"], delta, direction)
             unit = "%" if rule["change"] == "growth" else "points"

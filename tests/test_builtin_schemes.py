@@ -225,3 +225,10 @@ def test_log_is_enough_to_rebuild_the_evaluation(sichuan):
     pd.testing.assert_frame_equal(rebuilt.scores, ev.scores)
     official = ak.evaluate("sichuan-39", sichuan, 2024)
     assert not np.allclose(official.scores["score"], ev.scores["score"])  # the change took effect
+
+
+def test_change_rule_without_the_previous_period_is_an_error(sichuan):
+    # 2019 is the first year of the example: "X and its growth" cannot be scored, and must not be
+    # silently re-normalised away for every county
+    with pytest.raises(ak.DataError, match=r"fiscal_self_sufficiency.*2018"):
+        ak.evaluate("sichuan-39", sichuan, 2019)
