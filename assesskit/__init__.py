@@ -12,6 +12,7 @@ from .errors import AssessKitError, DataError, Problem, SchemeError
 from .evaluation import Evaluation, evaluate, evaluate_periods
 from .io import load_dataset, parse_numeric, read_table
 from .scheme import Scheme, builtin_schemes, load_scheme
+from .uncertainty import uncertainty
 
 __version__ = "0.1.0"
 
@@ -36,5 +37,6 @@ __all__ = [
     "read_table",
     "sensitivity",
     "synthetic",
+    "uncertainty",
     "weights",
 ]

@@ -530,3 +530,256 @@ def plot_weights_heatmap(weights: pd.DataFrame, *, labels: Mapping | None = None
     fig.colorbar(image, ax=ax, label="weight (% of the total score)", shrink=0.8)
     ax.set_title(title or "各方法的指标权重 indicator weights by method (%)")
     return fig
+
+
+# --------------------------------------------------------------------------------------------
+# uncertainty of rankings: nominal vs median rank with intervals, Sobol' indices
+# --------------------------------------------------------------------------------------------
+
+#: Colour of units with no consequence in the official ranking.
+NEUTRAL_COLOUR = "0.45"
+
+
+def plot_rank_uncertainty(result, group: str | None = None, *, praised=None, summoned=None,
+                          title: str | None = None) -> Figure:
+    """JRC-style chart of rank uncertainty: nominal rank, median rank and 5–95% interval.
+
+    One panel per official comparison group (分组). Units are listed by their official rank
+    (best at the top) under their Chinese names; for each, a bar spans the 5th to 95th
+    percentile of its rank within the group over the runs of an uncertainty analysis, a dot marks
+    the median rank and a diamond the official (nominal) rank. Colours give the official outcome:
+    blue praised (e.g. 通报表扬), vermilion summoned (e.g. 约谈), grey neither; the share of runs
+    in which the unit is praised / summoned is printed at the right.
+
+    Parameters
+    ----------
+    result : assesskit.uncertainty.Uncertainty or DataFrame
+        The result of :func:`assesskit.uncertainty.uncertainty`, or its ``ranks`` table.
+    group : str, optional
+        One group to draw; default every group, side by side.
+    praised, summoned : list of str, optional
+        Consequence keys shown as praised / summoned; default those of ``result`` (for a table:
+        ``["praised"]`` and ``["summoned"]``).
+    title : str, optional
+        Figure title; default ``"排名的不确定性 rank uncertainty ..."`` with the number of runs.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        x axis "rank within group (1 = best)", y axis the units.
+
+    Raises
+    ------
+    DataError
+        If the table lacks a column the chart needs, or ``group`` is unknown.
+    """
+    ranks = getattr(result, "ranks", result)
+    runs = len(result.draws) if hasattr(result, "draws") else None
+    praised = list(praised if praised is not None else getattr(result, "praised", ["praised"]))
+    summoned = list(summoned if summoned is not None
+                    else getattr(result, "summoned", ["summoned"]))
+    need = ["unit", "name", "group", "nominal_rank", "median_rank", "q05", "q95",
+            "nominal_outcome", "p_praised", "p_summoned"]
+    lacking = [c for c in need if c not in ranks.columns]
+    if lacking:
+        raise DataError([Problem("column missing; pass Uncertainty.ranks", column=c)
+                         for c in lacking], title="cannot plot rank uncertainty")
+    groups = list(dict.fromkeys(ranks["group"]))
+    if group is not None:
+        if group not in groups:
+            raise DataError(f"no group {group!r}; groups: {groups}")
+        groups = [group]
+    tallest = max(int((ranks["group"] == g).sum()) for g in groups)
+    fig = Figure(figsize=(5.2 * len(groups), 0.34 * tallest + 2.2), layout="constrained")
+    axes = fig.subplots(1, len(groups), squeeze=False).ravel()
+    for ax, g in zip(axes, groups, strict=True):
+        part = ranks[ranks["group"] == g].sort_values(["nominal_rank", "unit"], kind="mergesort")
+        y = np.arange(len(part))
+        colour = np.where(part["nominal_outcome"].isin(praised), BEST_COLOUR,
+                          np.where(part["nominal_outcome"].isin(summoned), WORST_COLOUR,
+                                   NEUTRAL_COLOUR))
+        ax.hlines(y, part["q05"], part["q95"], colors=colour, lw=3.2, alpha=0.45, zorder=2)
+        ax.scatter(part["median_rank"], y, s=34, c=colour, zorder=3)
+        ax.scatter(part["nominal_rank"], y, s=46, marker="D", facecolors="none",
+                   edgecolors="0.1", linewidths=1.0, zorder=4)
+        names = part["name"].where(part["name"] != "", part["unit"])
+        ax.set_yticks(y, names, fontsize=9)
+        ax.set_ylim(len(part) - 0.5, -0.5)
+        size = len(part)
+        ax.set_xlim(0.3, size + 0.7 + 0.22 * size)
+        ax.set_xticks(range(1, size + 1, max(1, size // 10)))
+        for yi, (pp, ps) in enumerate(zip(part["p_praised"], part["p_summoned"], strict=True)):
+            text = " ".join(t for t in (f"表扬 {pp:.0%}" if pp > 0 else "",
+                                        f"约谈 {ps:.0%}" if ps > 0 else "") if t)
+            ax.annotate(text, (size + 0.8, yi), va="center", fontsize=7.5, color="0.25")
+        ax.set_title(f"{g or NO_GROUP}（{size}）", fontsize=11)
+        ax.set_xlabel("组内排名 rank within group (1 = best)")
+        ax.set_ylabel("按正式排名 units by official rank")
+        ax.grid(axis="x", color="0.92")
+        ax.set_axisbelow(True)
+    from matplotlib.lines import Line2D
+
+    handles = [
+        Line2D([], [], marker="D", linestyle="", markerfacecolor="none", markeredgecolor="0.1",
+               label="正式排名 nominal rank"),
+        Line2D([], [], marker="o", linestyle="", color="0.3", label="中位排名 median rank"),
+        Line2D([], [], color="0.3", lw=3.2, alpha=0.45, label="5–95% 区间 interval"),
+        _legend_dot(BEST_COLOUR, "正式结果：表扬 officially praised"),
+        _legend_dot(WORST_COLOUR, "正式结果：约谈 officially summoned"),
+    ]
+    fig.legend(handles=handles, loc="outside lower center", ncols=5, frameon=False, fontsize=9)
+    runs_text = f", {runs} runs" if runs else ""
+    fig.suptitle(title or f"排名的不确定性 rank uncertainty: nominal vs median rank with 5–95% "
+                          f"interval{runs_text}; right: share of runs praised (表扬) / summoned "
+                          f"(约谈)", fontsize="large")
+    return fig
+
+
+def plot_sobol(indices: pd.DataFrame, outputs: Iterable[str] | None = None, *,
+               labels: Mapping | None = None, title: str | None = None) -> Figure:
+    """Bar chart of first-order and total Sobol' indices per factor, with confidence intervals.
+
+    Parameters
+    ----------
+    indices : DataFrame
+        :meth:`assesskit.uncertainty.Uncertainty.sobol` or
+        :func:`assesskit.sensitivity.analyse` output (``output``, ``factor``, ``S1``,
+        ``S1_lo``, ``S1_hi``, ``ST``, ``ST_lo``, ``ST_hi``).
+    outputs : iterable of str, optional
+        Outputs to draw, one panel each; default ``mean_abs_rank_shift`` and
+        ``outcome_changes`` when present, else the first output.
+    labels : mapping, optional
+        Output -> panel title; default readable titles for the two summary outputs.
+    title : str, optional
+        Figure title.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        Horizontal bars per factor: first-order index S1 (the share of the output's variance
+        due to the factor alone) and total index ST (alone and in interaction), with
+        bootstrap intervals; x axis "Sobol' index (share of variance)".
+
+    Raises
+    ------
+    DataError
+        If a column or an output is missing.
+    """
+    need = ["output", "factor", "S1", "S1_lo", "S1_hi", "ST", "ST_lo", "ST_hi"]
+    lacking = [c for c in need if c not in indices.columns]
+    if lacking:
+        raise DataError([Problem("column missing; pass Uncertainty.sobol()", column=c)
+                         for c in lacking], title="cannot plot Sobol' indices")
+    known = list(dict.fromkeys(indices["output"]))
+    if outputs is None:
+        outputs = [o for o in ("mean_abs_rank_shift", "outcome_changes") if o in known] \
+            or known[:1]
+    outputs = list(outputs)
+    unknown = [o for o in outputs if o not in known]
+    if unknown:
+        raise DataError(f"unknown output(s) {unknown}; outputs: {known[:10]}"
+                        f"{'...' if len(known) > 10 else ''}")
+    default_titles = {
+        "mean_abs_rank_shift": "平均排名变动 mean absolute rank shift",
+        "outcome_changes": "名单变动 names entering or leaving the lists",
+    }
+    titles = {**default_titles, **(labels or {})}
+    factors = list(dict.fromkeys(indices["factor"]))
+    fig = Figure(figsize=(4.6 * len(outputs) + 0.8, 0.55 * len(factors) + 1.9),
+                 layout="constrained")
+    axes = fig.subplots(1, len(outputs), squeeze=False, sharey=True).ravel()
+    y = np.arange(len(factors))
+    for ax, out in zip(axes, outputs, strict=True):
+        part = indices[indices["output"] == out].set_index("factor").reindex(factors)
+        for shift, key, colour, label in ((-0.2, "S1", "#56B4E9", "一阶 first-order S1"),
+                                          (0.2, "ST", "#0072B2", "总效应 total ST")):
+            value = part[key].to_numpy(float)
+            lo = np.clip(value - part[f"{key}_lo"].to_numpy(float), 0, None)
+            hi = np.clip(part[f"{key}_hi"].to_numpy(float) - value, 0, None)
+            err = None if np.isnan(lo).all() else np.nan_to_num(np.vstack([lo, hi]))
+            ax.barh(y + shift, value, height=0.38, color=colour, xerr=err,
+                    error_kw={"ecolor": "0.3", "capsize": 2, "lw": 0.8}, label=label)
+        ax.axvline(0, color="0.3", lw=0.8)
+        ax.set_yticks(y, factors)
+        ax.set_ylim(len(factors) - 0.5, -0.5)
+        ax.set_xlim(min(-0.05, float(np.nanmin(part[["S1_lo", "ST_lo"]].to_numpy())) - 0.02),
+                    max(1.0, float(np.nanmax(part[["S1_hi", "ST_hi"]].to_numpy())) + 0.02))
+        ax.set_title(titles.get(out, str(out)), fontsize=11)
+        ax.set_xlabel("Sobol' 指数 index (share of variance)")
+        ax.set_ylabel("设计选择 design choice (factor)")
+        ax.grid(axis="x", color="0.92")
+        ax.set_axisbelow(True)
+    handles, names = axes[0].get_legend_handles_labels()
+    fig.legend(handles, names, loc="outside lower center", ncols=2, frameon=False, fontsize=9)
+    fig.suptitle(title or "敏感性分析 sensitivity: which design choice drives the results "
+                          "(bars: 95% bootstrap intervals)", fontsize="large")
+    return fig
+
+
+def plot_unit_sensitivity(indices: pd.DataFrame, units: Iterable[str] | None = None, *,
+                          min_variance: float = 0.05, title: str | None = None) -> Figure:
+    """Heatmap of each unit's total Sobol' index per factor: which choice decides its outcome.
+
+    Parameters
+    ----------
+    indices : DataFrame
+        :meth:`assesskit.uncertainty.Uncertainty.sobol` output (with ``name``).
+    units : iterable of str, optional
+        Unit ids (outputs) to show; default every unit whose outcome variance is at least
+        ``min_variance``.
+    min_variance : float
+        Default selection threshold. An outcome that changes in a handful of runs has a tiny
+        variance and very noisy indices; 0.05 keeps a unit praised (or summoned) in 5.3% to
+        94.7% of the runs (variance ``p (1 - p)`` of a 0/1 outcome).
+    title : str, optional
+        Figure title.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        Rows the units (Chinese names), columns the factors, cells the total index ST of the
+        unit's outcome (praised +1 / summoned -1 / neither 0), annotated; colours clipped to
+        [0, 1] (estimates can stray outside by sampling error).
+
+    Raises
+    ------
+    DataError
+        If no unit's outcome varies, or columns are missing.
+    """
+    need = ["output", "factor", "ST", "variance"]
+    lacking = [c for c in need if c not in indices.columns]
+    if lacking:
+        raise DataError([Problem("column missing; pass Uncertainty.sobol()", column=c)
+                         for c in lacking], title="cannot plot unit sensitivity")
+    summaries = {"mean_abs_rank_shift", "outcome_changes"}
+    frame = indices[~indices["output"].isin(summaries)]
+    if units is None:
+        keep = frame.groupby("output", sort=False)["variance"].first()
+        units = keep.index[keep >= min_variance].tolist()
+    units = list(units)
+    if not units:
+        raise DataError(f"no unit's outcome has a variance of at least {min_variance} over the "
+                        "runs: nothing to decompose (lower min_variance or name the units)")
+    frame = frame[frame["output"].isin(units)]
+    table = frame.pivot_table(index="output", columns="factor", values="ST", sort=False)
+    table = table.reindex(units)
+    names = frame.groupby("output", sort=False)["name"].first() if "name" in frame.columns \
+        else pd.Series(table.index, index=table.index)
+    rows = [f"{names.get(u, u)}" for u in table.index]
+    values = table.to_numpy(float)
+    n, m = values.shape
+    fig = Figure(figsize=(2.4 + 1.0 * m, 1.5 + 0.3 * n), layout="constrained")
+    ax = fig.subplots()
+    image = ax.imshow(np.clip(values, 0, 1), cmap="Blues", vmin=0, vmax=1, aspect="auto")
+    for i in range(n):
+        for j in range(m):
+            if np.isfinite(values[i, j]):
+                ax.text(j, i, f"{values[i, j]:.2f}", ha="center", va="center", fontsize=7.5,
+                        color="white" if values[i, j] > 0.6 else "0.15")
+    ax.set_xticks(range(m), [str(c) for c in table.columns], rotation=30 if m > 3 else 0)
+    ax.set_yticks(range(n), rows, fontsize=8.5)
+    ax.set_xlabel("设计选择 design choice (factor)")
+    ax.set_ylabel("结果不确定的单位 units with an uncertain outcome")
+    fig.colorbar(image, ax=ax, label="total Sobol' index ST of the outcome", shrink=0.8)
+    ax.set_title(title or "各单位结果的敏感性 which choice decides each unit's outcome")
+    return fig
