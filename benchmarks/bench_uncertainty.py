@@ -30,8 +30,8 @@ import tracemalloc
 import numpy as np
 
 import assesskit as ak
-from assesskit import uncertainty as uq
 from assesskit.synthetic import national_panel
+from assesskit.uncertainty import aggregation, normalisation, uncertainty, weights
 
 CHUNK = 500
 
@@ -59,8 +59,8 @@ def national_scheme(codes: list[str], dimensions: int = 6):
 
 
 def factors():
-    return [uq.weights(0.25), uq.normalisation(["minmax", "zscore"]),
-            uq.aggregation(["arithmetic", "geometric"])]
+    return [weights(0.25), normalisation(["minmax", "zscore"]),
+            aggregation(["arithmetic", "geometric"])]
 
 
 def base_rows(draws: int, k: int) -> int:
@@ -150,7 +150,7 @@ def main(argv=None) -> int:
           f"{len(codes)} indicators (6 dimensions x 10), period 2025")
 
     def run_national(nn=n):
-        return uq.uncertainty(scheme, data, 2025, factors=factors(), n=nn, seed=args.seed,
+        return uncertainty(scheme, data, 2025, factors=factors(), n=nn, seed=args.seed,
                               chunk_size=CHUNK)
 
     run_national(8)  # warm-up
@@ -195,7 +195,7 @@ def main(argv=None) -> int:
     print("\n[sichuan-39] 39 counties x 13 indicators, scheme sichuan-39, period 2025")
 
     def run_sichuan(nn=n):
-        return uq.uncertainty("sichuan-39", sichuan, 2025, factors=factors(), n=nn,
+        return uncertainty("sichuan-39", sichuan, 2025, factors=factors(), n=nn,
                               seed=args.seed, chunk_size=CHUNK)
 
     run_sichuan(8)
