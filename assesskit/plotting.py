@@ -515,16 +515,10 @@ def plot_weights_heatmap(weights: pd.DataFrame, *, labels: Mapping | None = None
                           1.6 + 0.42 * n), layout="constrained")
     ax = fig.subplots()
     pct = values * 100
-    image = ax.imshow(np.ma.masked_invalid(pct), cmap="Blues", aspect="auto", vmin=0,
-                      vmax=float(np.nanmax(pct)) if np.isfinite(pct).any() else 1.0)
-    top = np.nanmax(pct) if np.isfinite(pct).any() else 0.0
-    for i in range(n):
-        for j in range(m):
-            if np.isfinite(pct[i, j]):
-                ax.text(j, i, f"{pct[i, j]:.1f}", ha="center", va="center", fontsize=8,
-                        color="white" if pct[i, j] > 0.6 * top else "0.15")
-    ax.set_xticks(range(m), [str(c) for c in frame.columns], rotation=30 if m > 4 else 0)
-    ax.set_yticks(range(n), rows, fontsize=9)
+    image = _annotated_heatmap(ax, np.ma.masked_invalid(pct), pct,
+                               vmax=float(np.nanmax(pct)) if np.isfinite(pct).any() else 1.0,
+                               columns=frame.columns, rows=rows, fmt="{:.1f}", fontsize=8,
+                               row_fontsize=9, rotate_above=4)
     ax.set_xlabel("权重方法 weighting method")
     ax.set_ylabel("指标 indicator")
     fig.colorbar(image, ax=ax, label="weight (% of the total score)", shrink=0.8)
@@ -770,16 +764,30 @@ def plot_unit_sensitivity(indices: pd.DataFrame, units: Iterable[str] | None = N
     n, m = values.shape
     fig = Figure(figsize=(2.4 + 1.0 * m, 1.5 + 0.3 * n), layout="constrained")
     ax = fig.subplots()
-    image = ax.imshow(np.clip(values, 0, 1), cmap="Blues", vmin=0, vmax=1, aspect="auto")
-    for i in range(n):
-        for j in range(m):
-            if np.isfinite(values[i, j]):
-                ax.text(j, i, f"{values[i, j]:.2f}", ha="center", va="center", fontsize=7.5,
-                        color="white" if values[i, j] > 0.6 else "0.15")
-    ax.set_xticks(range(m), [str(c) for c in table.columns], rotation=30 if m > 3 else 0)
-    ax.set_yticks(range(n), rows, fontsize=8.5)
+    image = _annotated_heatmap(ax, np.clip(values, 0, 1), values, vmax=1.0, columns=table.columns,
+                               rows=rows, fmt="{:.2f}", fontsize=7.5, row_fontsize=8.5,
+                               rotate_above=3)
     ax.set_xlabel("设计选择 design choice (factor)")
     ax.set_ylabel("结果不确定的单位 units with an uncertain outcome")
     fig.colorbar(image, ax=ax, label="total Sobol' index ST of the outcome", shrink=0.8)
     ax.set_title(title or "各单位结果的敏感性 which choice decides each unit's outcome")
     return fig
+
+
+def _annotated_heatmap(ax, shown, text_values, *, vmax, columns, rows, fmt, fontsize,
+                       row_fontsize, rotate_above):
+    """Draw ``shown`` as a blue heatmap on ``ax`` with each cell's value written in it.
+
+    Text is white on cells darker than 60% of ``vmax`` so it stays readable; missing cells stay
+    blank. Column labels are turned when there are more than ``rotate_above`` columns.
+    Returns the image, for a colour bar.
+    """
+    n, m = text_values.shape
+    image = ax.imshow(shown, cmap="Blues", aspect="auto", vmin=0, vmax=vmax)
+    for i, j in zip(*np.nonzero(np.isfinite(text_values)), strict=True):
+        v = text_values[i, j]
+        ax.text(j, i, fmt.format(v), ha="center", va="center", fontsize=fontsize,
+                color="white" if v > 0.6 * vmax else "0.15")
+    ax.set_xticks(range(m), [str(c) for c in columns], rotation=30 if m > rotate_above else 0)
+    ax.set_yticks(range(n), rows, fontsize=row_fontsize)
+    return image

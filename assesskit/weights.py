@@ -384,6 +384,17 @@ def entropy(
     return w
 
 
+
+def _scaled_matrix(X: pd.DataFrame, method: str, normalise: str):
+    """Checked matrix, its values, the values to weight (min–max scaled unless ``normalise`` is
+    ``"none"``) and the mask of constant indicators — the common start of CRITIC and std."""
+    if normalise not in ("minmax", "none"):
+        raise ValueError(f"{method}: normalise must be 'minmax' or 'none', got {normalise!r}")
+    M = _check_matrix(X, method)
+    values = M.to_numpy()
+    scaled, constant = _minmax(values)
+    return M, values, (values if normalise == "none" else scaled), constant
+
 def critic(X: pd.DataFrame, *, normalise: str = "minmax") -> pd.Series:
     """CRITIC weights (CRiteria Importance Through Intercriteria Correlation).
 
@@ -439,13 +450,7 @@ def critic(X: pd.DataFrame, *, normalise: str = "minmax") -> pd.Series:
     >>> critic(X).round(3).tolist()
     [0.5, 0.5]
     """
-    if normalise not in ("minmax", "none"):
-        raise ValueError(f"critic: normalise must be 'minmax' or 'none', got {normalise!r}")
-    M = _check_matrix(X, "critic")
-    values = M.to_numpy()
-    scaled, constant = _minmax(values)
-    if normalise == "none":
-        scaled = values
+    M, values, scaled, constant = _scaled_matrix(X, "critic", normalise)
     if (~constant).sum() < 2:
         raise DataError(
             "critic: needs at least two indicators that vary across units "
@@ -518,13 +523,7 @@ def std(X: pd.DataFrame, *, normalise: str = "minmax") -> pd.Series:
     >>> std(X, normalise="none").round(3).tolist()
     [0.161, 0.839]
     """
-    if normalise not in ("minmax", "none"):
-        raise ValueError(f"std: normalise must be 'minmax' or 'none', got {normalise!r}")
-    M = _check_matrix(X, "std")
-    values = M.to_numpy()
-    scaled, constant = _minmax(values)
-    if normalise == "none":
-        scaled = values
+    M, values, scaled, constant = _scaled_matrix(X, "std", normalise)
     _warn_constant("std", M.columns, constant)
     if constant.all():
         raise DataError("std: every indicator is constant over the units, so all σ_j are 0")
