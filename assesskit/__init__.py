@@ -1,42 +1,68 @@
 """assesskit: design, run and critique performance-assessment schemes (考核评价方案).
 
-The data flows one way: raw data -> :class:`Dataset` -> :class:`Scheme` applied by
-:func:`evaluate` -> :class:`Evaluation` (scores, ranks, outcomes, contributions, explanations)
--> analyses (weights, comparison, uncertainty) -> notebooks and reports.
+The package is laid out as the pipeline it implements; each layer imports only the layers
+before it:
+
+``assesskit.data``
+    the data model (:class:`Dataset`), loaders, bundled and synthetic datasets;
+``assesskit.scheme.model``
+    schemes as YAML data: the format, loading and every check made at load;
+``assesskit.engine``
+    the one engine: scoring rules, tree aggregation, totals, ranking, quotas, grades and
+    multi-period rules as array kernels over a leading draws axis, and :func:`evaluate`;
+``assesskit.analysis``
+    weights, comparison, uncertainty and sensitivity, and the other critiques of a scheme;
+``assesskit.report.pages``
+    plots and report pages.
+
+The names below are the public API; they are imported on first use so that
+``import assesskit`` stays quick.
 """
 
-from . import datasets, sensitivity, synthetic, weights
-from .compare import Comparison, compare
-from .dataset import LEVELS, Dataset
+from __future__ import annotations
+
+import importlib
+
 from .errors import AssessKitError, DataError, Problem, SchemeError
-from .evaluation import Evaluation, evaluate, evaluate_periods
-from .io import load_dataset, parse_numeric, read_table
-from .scheme import Scheme, builtin_schemes, load_scheme
-from .uncertainty import uncertainty
 
-__version__ = "0.1.0"
+__version__ = "0.2.0"
 
-__all__ = [
-    "LEVELS",
-    "AssessKitError",
-    "DataError",
-    "Dataset",
-    "Evaluation",
-    "Problem",
-    "Scheme",
-    "SchemeError",
-    "Comparison",
-    "builtin_schemes",
-    "compare",
-    "datasets",
-    "evaluate",
-    "evaluate_periods",
-    "load_dataset",
-    "load_scheme",
-    "parse_numeric",
-    "read_table",
-    "sensitivity",
-    "synthetic",
-    "uncertainty",
-    "weights",
-]
+# public name -> (module, attribute); attribute None: the name is the module itself
+_LAZY = {
+    "LEVELS": ("assesskit.data.model", "LEVELS"),
+    "Dataset": ("assesskit.data.model", "Dataset"),
+    "load_dataset": ("assesskit.data.io", "load_dataset"),
+    "read_table": ("assesskit.data.io", "read_table"),
+    "parse_numeric": ("assesskit.data.numbers", "parse_numeric"),
+    "datasets": ("assesskit.data.datasets", None),
+    "synthetic": ("assesskit.data.synthetic", None),
+    "Scheme": ("assesskit.scheme.model", "Scheme"),
+    "builtin_schemes": ("assesskit.scheme.model", "builtin_schemes"),
+    "load_scheme": ("assesskit.scheme.model", "load_scheme"),
+    "Evaluation": ("assesskit.engine.evaluation", "Evaluation"),
+    "evaluate": ("assesskit.engine.evaluation", "evaluate"),
+    "evaluate_periods": ("assesskit.engine.evaluation", "evaluate_periods"),
+    "weights": ("assesskit.analysis.weights", None),
+    "sensitivity": ("assesskit.analysis.sensitivity", None),
+    "Comparison": ("assesskit.analysis.compare", "Comparison"),
+    "compare": ("assesskit.analysis.compare", "compare"),
+    "uncertainty": ("assesskit.analysis.uncertainty", "uncertainty"),
+}
+
+__all__ = ["AssessKitError", "DataError", "Problem", "SchemeError", *_LAZY]
+
+
+def __getattr__(name: str):
+    try:
+        module, attribute = _LAZY[name]
+    except KeyError:
+        raise AttributeError(f"module 'assesskit' has no attribute {name!r}") from None
+    value = importlib.import_module(module)
+    if attribute is not None:
+        value = getattr(value, attribute)
+    globals()[name] = value  # later look-ups skip this function
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_LAZY))

@@ -139,7 +139,7 @@ def datasets_command(args: argparse.Namespace) -> int:
     The datasets are the directories with a ``dataset.yaml`` under the data root (set the
     environment variable ``ASSESSKIT_DATA`` to list another folder).
     """
-    from . import datasets
+    from .data import datasets
 
     table = _dataset_table(datasets)
     if table.empty:
@@ -199,7 +199,7 @@ def validate_command(args: argparse.Namespace) -> int:
     Prints a short summary and exits 0 if the dataset is valid; otherwise prints every problem
     (file, row, column, value, what to do) to standard error and exits 1.
     """
-    from .io import load_dataset
+    from .data.io import load_dataset
 
     ds = load_dataset(args.path, values_layout=args.values_layout)
     levels = set(ds.units["level"])
@@ -241,8 +241,8 @@ def _load_data(spec: str):
     """A bundled dataset name or a path to a user's dataset (directory, dataset.yaml or .xlsx)."""
     from pathlib import Path
 
-    from . import datasets
-    from .io import load_dataset
+    from .data import datasets
+    from .data.io import load_dataset
 
     if Path(spec).exists():
         return load_dataset(spec)
@@ -250,7 +250,7 @@ def _load_data(spec: str):
 
 
 def _write_evaluation(ev: Any, out: Any) -> list:
-    from .report import write_report
+    from .report.pages import write_report
 
     return write_report(ev, out)
 
@@ -266,7 +266,7 @@ def _write_evaluation(ev: Any, out: Any) -> list:
     ],
 )
 def evaluate_command(args: argparse.Namespace) -> int:
-    from .evaluation import evaluate
+    from .engine.evaluation import evaluate
 
     data = _load_data(args.data)
     ev = evaluate(args.scheme, data, args.period)
@@ -290,7 +290,7 @@ def evaluate_command(args: argparse.Namespace) -> int:
 def report_command(args: argparse.Namespace) -> int:
     from pathlib import Path
 
-    from .evaluation import evaluate
+    from .engine.evaluation import evaluate
 
     data = _load_data(args.data)
     period = args.period or data.periods[-1]

@@ -14,7 +14,7 @@ import time
 import tracemalloc
 
 import assesskit as ak
-from assesskit.synthetic import national_panel
+from assesskit.data.synthetic import national_panel
 
 
 def national_scheme(data: ak.Dataset) -> dict:

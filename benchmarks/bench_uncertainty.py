@@ -1,4 +1,4 @@
-"""Benchmark of the vectorised uncertainty analysis (assesskit.uncertainty).
+"""Benchmark of the vectorised uncertainty analysis (assesskit.analysis.uncertainty).
 
 Prints, for the national-scale synthetic panel (about 2,850 counties x 60 indicators) and for
 the Sichuan 39 counties:
@@ -30,8 +30,8 @@ import tracemalloc
 import numpy as np
 
 import assesskit as ak
-from assesskit.synthetic import national_panel
-from assesskit.uncertainty import aggregation, normalisation, uncertainty, weights
+from assesskit.analysis.uncertainty import aggregation, normalisation, uncertainty, weights
+from assesskit.data.synthetic import national_panel
 
 CHUNK = 500
 

@@ -14,7 +14,7 @@ matplotlib.use("Agg")  # tests never open windows, whatever MPLBACKEND says
 def mpl_rc(monkeypatch):
     """matplotlib rcParams and SOURCE_DATE_EPOCH restored after the test.
 
-    ``assesskit.plotting.use_cjk_font`` changes both; this keeps tests independent of order.
+    ``assesskit.report.plotting.use_cjk_font`` changes both; this keeps tests independent of order.
     """
     monkeypatch.delenv("SOURCE_DATE_EPOCH", raising=False)
     with matplotlib.rc_context():

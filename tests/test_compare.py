@@ -37,7 +37,7 @@ import pytest
 from matplotlib.figure import Figure
 
 import assesskit as ak
-from assesskit.compare import ALL_UNITS, Comparison, compare
+from assesskit.analysis.compare import ALL_UNITS, Comparison, compare
 from assesskit.errors import DataError
 
 A = {"u1": 0, "u2": 25, "u3": 50, "u4": 75, "u5": 100, "v1": 10, "v2": 30, "v3": 90}
@@ -238,7 +238,7 @@ def _texts(fig):
 
 
 def test_rank_shift_chart(cmp, mpl_rc):
-    from assesskit.plotting import plot_rank_shift, use_cjk_font
+    from assesskit.report.plotting import plot_rank_shift, use_cjk_font
 
     use_cjk_font()
     fig = plot_rank_shift(cmp, group="G")
@@ -262,7 +262,7 @@ def test_rank_shift_chart(cmp, mpl_rc):
 
 
 def test_weights_heatmap(cmp, mpl_rc):
-    from assesskit.plotting import plot_weights_heatmap, use_cjk_font
+    from assesskit.report.plotting import plot_weights_heatmap, use_cjk_font
 
     use_cjk_font()
     fig = plot_weights_heatmap(cmp.weight_matrix())

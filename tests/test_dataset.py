@@ -14,10 +14,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
-import assesskit.io
-from assesskit.dataset import Dataset, normalise_period, shift_period, sub_periods
+import assesskit.data.io
+from assesskit.data.io import load_dataset, read_metadata
+from assesskit.data.model import Dataset, normalise_period, shift_period, sub_periods
 from assesskit.errors import DataError
-from assesskit.io import load_dataset, read_metadata
 
 DATA = Path(__file__).parent / "data" / "io"
 GOOD = DATA / "guangyuan"
@@ -382,15 +382,15 @@ def test_loader_inside_assesskit_is_called(tmp_path, monkeypatch):
                                                  "indicator": ["hdi"], "value": [0.788]}),
                                    name="panel")
 
-    monkeypatch.setattr(assesskit.io, "_test_convert", convert, raising=False)
+    monkeypatch.setattr(assesskit.data.io, "_test_convert", convert, raising=False)
     (d / "dataset.yaml").write_text("name: panel\nprovenance: converted at load time\n"
-                                    "loader: assesskit.io:_test_convert\n", encoding="utf-8")
+                                    "loader: assesskit.data.io:_test_convert\n", encoding="utf-8")
     ds = load_dataset(d)
     assert calls == [d]
     assert ds.wide(2022).loc["CHN", "hdi"] == 0.788
     assert ds.provenance == "converted at load time"  # filled in from dataset.yaml
 
-    monkeypatch.setattr(assesskit.io, "_test_convert", lambda directory: "not a dataset",
+    monkeypatch.setattr(assesskit.data.io, "_test_convert", lambda directory: "not a dataset",
                         raising=False)
     assert "returned a str, not a Dataset" in _problems(d)[0].message
 

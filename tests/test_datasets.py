@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 
 from assesskit import datasets, synthetic
-from assesskit.dataset import Dataset
+from assesskit.data.model import Dataset
 from assesskit.errors import DataError
 
 REPO = Path(__file__).resolve().parents[1]

@@ -1,4 +1,4 @@
-"""Tests of assesskit.io: parse_numeric and read_table (CSV in UTF-8/GBK, Excel)."""
+"""Tests of assesskit.data.io: parse_numeric and read_table (CSV in UTF-8/GBK, Excel)."""
 
 from __future__ import annotations
 
@@ -7,8 +7,8 @@ import openpyxl
 import pandas as pd
 import pytest
 
+from assesskit.data.io import parse_numeric, read_table
 from assesskit.errors import DataError
-from assesskit.io import parse_numeric, read_table
 
 
 # ---------------------------------------------------------------------- parse_numeric

@@ -1,4 +1,4 @@
-"""Tests of assesskit.plotting: Chinese glyphs render, files are deterministic, plots are labelled."""
+"""Tests of assesskit.report.plotting: Chinese glyphs render, files are deterministic, plots are labelled."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ from matplotlib.figure import Figure
 
 from assesskit import Dataset
 from assesskit.errors import DataError
-from assesskit.plotting import (
+from assesskit.report.plotting import (
     BEST_COLOUR,
     WORST_COLOUR,
     cjk_font_path,

@@ -1,4 +1,4 @@
-"""Tests of the real reference panels (assesskit.datasets.reference): HDR 2023/24, EPI 2020,
+"""Tests of the real reference panels (assesskit.data.reference): HDR 2023/24, EPI 2020,
 Gapminder.
 
 Every expected number is a literal read from the raw files with grep/awk (commands in the
@@ -18,8 +18,8 @@ import pytest
 import yaml
 
 from assesskit import datasets
-from assesskit.dataset import Dataset
-from assesskit.datasets.reference import (
+from assesskit.data.model import Dataset
+from assesskit.data.reference import (
     EPI_WEIGHTS_FILE,
     HDR_FILE,
     load_epi_2020,
@@ -89,7 +89,7 @@ def test_raw_copies_are_byte_identical_to_the_shared_files():
 def test_dataset_yaml_names_the_loader_and_no_derived_csv_is_committed(name, loader):
     meta = yaml.safe_load((DATA / name / "dataset.yaml").read_text(encoding="utf-8"))
     assert meta["name"] == name and meta["kind"] == "real"
-    assert meta["loader"] == f"assesskit.datasets.reference:{loader}"
+    assert meta["loader"] == f"assesskit.data.reference:{loader}"
     assert "Licence" in meta["provenance"]
     assert sorted(p.name for p in (DATA / name).iterdir()) == ["dataset.yaml"]
 

@@ -13,7 +13,7 @@ import pytest
 from test_engine import make_dataset, scores_of, units_in
 
 from assesskit import DataError, SchemeError, evaluate, load_scheme
-from assesskit.scheme import SCORING_METHODS, builtin_schemes
+from assesskit.scheme.model import SCORING_METHODS, builtin_schemes
 
 BASE = """\
 name: yaml-test

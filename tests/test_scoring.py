@@ -13,7 +13,7 @@ import pytest
 from test_engine import make_dataset, one_level, scores_of, units_in
 
 from assesskit import evaluate
-from assesskit import scoring as sc
+from assesskit.engine import scoring as sc
 
 
 def single(scoring: dict, direction: str | None = None, **body):

@@ -1,4 +1,4 @@
-"""Tests of assesskit.sensitivity: designs over mixed factors, Sobol' estimators, bootstrap CIs.
+"""Tests of assesskit.analysis.sensitivity: designs over mixed factors, Sobol' estimators, bootstrap CIs.
 
 Expected values come from analytic variance decompositions worked out in the comments, and from
 SALib 1.6 (``SALib.sample.sobol`` / ``SALib.analyze.sobol``) run on the same matrices.

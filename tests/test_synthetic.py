@@ -1,4 +1,4 @@
-"""Tests of the seeded synthetic generator (assesskit.synthetic) and the committed sichuan-39 data.
+"""Tests of the seeded synthetic generator (assesskit.data.synthetic) and the committed sichuan-39 data.
 
 Expected numbers come from the raw files (census values typed in by hand from
 data/raw/sichuan/sichuan_county_census_2010_2020.csv), from the data specification (counts of
@@ -18,9 +18,9 @@ import yaml
 from scipy.stats import spearmanr
 
 from assesskit import synthetic
-from assesskit.dataset import Dataset
+from assesskit.data.io import load_dataset
+from assesskit.data.model import Dataset
 from assesskit.errors import DataError
-from assesskit.io import load_dataset
 
 REPO = Path(__file__).resolve().parents[1]
 COMMITTED = REPO / "data" / "sichuan-39"
@@ -104,7 +104,7 @@ def test_seed_is_recorded_in_yaml_and_sources():
     assert meta["name"] == "sichuan-39"
     assert "20240423" in meta["provenance"] and "SYNTHETIC" in meta["provenance"]
     sources = pd.read_csv(COMMITTED / "indicators.csv", dtype=str)["source"]
-    assert sources.str.contains("synthetic (assesskit.synthetic, seed 20240423)",
+    assert sources.str.contains("synthetic (assesskit.data.synthetic, seed 20240423)",
                                 regex=False).all()
 
 

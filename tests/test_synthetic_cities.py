@@ -1,4 +1,4 @@
-"""Tests of the synthetic Jincheng and Dingxi example panels (assesskit.synthetic_cities).
+"""Tests of the synthetic Jincheng and Dingxi example panels (assesskit.data.synthetic_cities).
 
 The expected shapes come from the data specification (unit counts and codes fixed for the
 scheme files); the expected counts of value rows are worked out by hand below; the "weak unit"
@@ -16,8 +16,8 @@ import pytest
 import yaml
 
 from assesskit import datasets
-from assesskit.dataset import Dataset
-from assesskit.synthetic_cities import (
+from assesskit.data.model import Dataset
+from assesskit.data.synthetic_cities import (
     DINGXI_SEED,
     JINCHENG_SEED,
     WEAK_GAP,
@@ -78,7 +78,7 @@ def test_committed_files_are_byte_identical_to_a_regeneration(tmp_path, name, wr
         committed = (DATA / name / file).read_bytes()
         assert fresh == committed, (
             f"data/{name}/{file} differs from the generator's output; run "
-            "`python -m assesskit.synthetic_cities` (and review the diff)")
+            "`python -m assesskit.data.synthetic_cities` (and review the diff)")
 
 
 @pytest.mark.parametrize("name", ["jincheng", "dingxi"])
@@ -103,7 +103,7 @@ def test_seed_is_recorded_in_yaml_and_sources(name, seed):
     assert "SYNTHETIC" in meta["provenance"] and "REAL" in meta["provenance"]
     assert f"seed={seed}" in meta["provenance"]
     ind = pd.read_csv(DATA / name / "indicators.csv", dtype=str)
-    assert (ind["source"] == f"synthetic (assesskit.synthetic_cities, seed {seed})").all()
+    assert (ind["source"] == f"synthetic (assesskit.data.synthetic_cities, seed {seed})").all()
 
 
 @pytest.mark.parametrize("panel, seed", [(jincheng_panel, JINCHENG_SEED),

@@ -1,4 +1,4 @@
-"""Tests of assesskit.uncertainty: Monte Carlo over a scheme's design choices, vectorised.
+"""Tests of assesskit.analysis.uncertainty: Monte Carlo over a scheme's design choices, vectorised.
 
 The strongest check is the engine itself: every run rebuilt as a scheme and evaluated by
 ``evaluate`` must give the outcomes the vectorised engine stored, and the same scores to
@@ -15,9 +15,7 @@ import pytest
 
 import assesskit as ak
 from assesskit import sensitivity as sens
-from assesskit.errors import DataError, SchemeError
-from assesskit.evaluation import rank_within
-from assesskit.uncertainty import (
+from assesskit.analysis.uncertainty import (
     SchemeFactor,
     _apportion,
     _Grouping,
@@ -32,6 +30,8 @@ from assesskit.uncertainty import (
     uncertainty,
     weights,
 )
+from assesskit.engine.evaluation import rank_within
+from assesskit.errors import DataError, SchemeError
 
 
 @pytest.fixture(scope="module")

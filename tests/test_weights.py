@@ -1,4 +1,4 @@
-"""Tests of assesskit.weights against hand derivations, independent algorithms and published
+"""Tests of assesskit.analysis.weights against hand derivations, independent algorithms and published
 worked examples (provenance of every external number: tests/reference/weights/README.md)."""
 
 from __future__ import annotations

@@ -28,10 +28,10 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
+from ..data.model import Dataset, shift_period
+from ..errors import DataError, Problem, SchemeError
+from ..scheme.model import LevelSpec, Node, Scheme
 from . import scoring as sc
-from .dataset import Dataset, shift_period
-from .errors import DataError, Problem, SchemeError
-from .scheme import LevelSpec, Node, Scheme
 
 UNIT_OUT_COLUMNS = ["unit", "name", "name_en", "level", "parent", "group", "subgroup"]
 

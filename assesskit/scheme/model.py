@@ -21,7 +21,7 @@ from typing import Any
 
 import yaml
 
-from .errors import SchemeError
+from ..errors import SchemeError
 
 SCORING_METHODS = {
     # method: parameters it accepts (besides method, direction)
@@ -624,7 +624,7 @@ def _find_node_spec(tree: dict, node_id: str) -> dict:
 
 def builtin_schemes() -> list[str]:
     """Names of the schemes shipped with assesskit."""
-    folder = resources.files("assesskit") / "schemes"
+    folder = resources.files("assesskit.scheme") / "builtin"
     return sorted(p.name[:-5] for p in folder.iterdir() if p.name.endswith(".yaml"))
 
 
@@ -652,7 +652,7 @@ def load_scheme(name_or_path: str | Path | dict) -> Scheme:
     text_name = str(name_or_path)
     path = Path(text_name)
     if not path.suffix and text_name in builtin_schemes():
-        path = Path(str(resources.files("assesskit") / "schemes" / f"{text_name}.yaml"))
+        path = Path(str(resources.files("assesskit.scheme") / "builtin" / f"{text_name}.yaml"))
     if not path.exists():
         raise SchemeError(
             f"no scheme file {text_name!r} and no built-in scheme of that name; built-in: "

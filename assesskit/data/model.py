@@ -35,7 +35,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from .errors import DataError, Problem
+from ..errors import DataError, Problem
+from .numbers import parse_numeric
 
 #: Vocabulary of ``units.level``: the kinds of assessed object the Chinese schemes name.
 LEVELS: dict[str, str] = {
@@ -159,7 +160,7 @@ def _blank(series: pd.Series) -> pd.Series:
 class Dataset:
     """Units, indicators and values of one body of assessment data.
 
-    Build one with :meth:`from_frames` (or the loaders in :mod:`assesskit.io`), which check the
+    Build one with :meth:`from_frames` (or the loaders in :mod:`assesskit.data.io`), which check the
     tables and raise a :class:`~assesskit.errors.DataError` listing every problem found.
 
     Attributes
@@ -203,7 +204,7 @@ class Dataset:
             Tables with at least the required columns (``units``: unit, level; ``indicators``:
             indicator; ``values``: unit, period, indicator, value). Values may be numbers or
             strings such as ``"85.3%"``, ``"1,234"``, full-width digits, or a missing-value marker
-            (empty, "—", "-"); see :func:`assesskit.io.parse_numeric`.
+            (empty, "—", "-"); see :func:`assesskit.data.io.parse_numeric`.
         name, provenance : str
             Name and provenance text.
         sources : mapping, optional
@@ -440,7 +441,6 @@ def _normalise_indicators(indicators: pd.DataFrame) -> pd.DataFrame:
 
 
 def _normalise_values(values: pd.DataFrame, file: str) -> tuple[pd.DataFrame, list[Problem]]:
-    from .io import parse_numeric  # io imports this module; import here to avoid a cycle
 
     v = values[VALUE_COLUMNS].copy().reset_index(drop=True)
     problems: list[Problem] = []

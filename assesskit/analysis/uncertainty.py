@@ -38,9 +38,9 @@ Each factor is plain data (:class:`SchemeFactor`), built with :func:`weights`,
 ``quota``
     A multiplier on the quotas of one consequence (default: the first with a ``top:`` quota).
 
-Discrete factors are drawn directly as option indices (:func:`assesskit.sensitivity.choice`),
+Discrete factors are drawn directly as option indices (:func:`assesskit.analysis.sensitivity.choice`),
 never by rounding a continuous parameter. The weight multipliers of one ``weights`` factor form
-one *group* of the Sobol' design (:mod:`assesskit.sensitivity`): "the weights" is one design
+one *group* of the Sobol' design (:mod:`assesskit.analysis.sensitivity`): "the weights" is one design
 choice, whatever the number of nodes.
 
 Quotas under another grouping
@@ -70,12 +70,12 @@ and the transform ``f`` of the aggregation (identity, ``log``, reciprocal),
     s_{dip} = g\\left(\\frac{\\sum_k a_{ik} m_{dk} f(s_{dik})}{\\sum_k a_{ik} m_{dk}}\\right),
     \\qquad g = f^{-1}
 
-(the weighted arithmetic, geometric and harmonic means of :func:`assesskit.scoring.aggregate`,
+(the weighted arithmetic, geometric and harmonic means of :func:`assesskit.engine.scoring.aggregate`,
 whose re-normalisation over non-missing children is the division). Draws are processed in
 chunks (``chunk_size``, default 500) to bound memory; within a chunk the draws sharing the same
 discrete options go through the tree together. Ranks within groups follow
-:func:`assesskit.evaluation.rank_within` (scores rounded to ``ties.decimals``, tie-break nodes,
-``ties.method``) and outcomes :func:`assesskit.evaluation.apply_consequences`, as whole-array
+:func:`assesskit.engine.evaluation.rank_within` (scores rounded to ``ties.decimals``, tie-break nodes,
+``ties.method``) and outcomes :func:`assesskit.engine.evaluation.apply_consequences`, as whole-array
 operations: a top quota takes the units whose *place* (1 + the eligible, non-vetoed members
 ranked strictly better) is within the quota; a bottom quota ranks from the bottom, ties sharing
 the worse place; ``ties.at_quota: exclude`` leaves out the units tied at the last place when
@@ -99,13 +99,20 @@ import numpy as np
 import pandas as pd
 from scipy import special
 
-from . import scoring as sc
+from ..data.model import Dataset, normalise_period
+from ..engine import scoring as sc
+from ..engine.evaluation import SCORE_DECIMALS, _quota_table, evaluate
+from ..engine.level import LevelResult, Scorer, _apply_missing, _rollup, _shared, group_labels
+from ..errors import DataError, Problem, SchemeError
+from ..scheme.model import (
+    AGGREGATIONS,
+    MISSING_POLICIES,
+    LevelSpec,
+    Scheme,
+    _find_node_spec,
+    load_scheme,
+)
 from . import sensitivity as sens
-from .dataset import Dataset, normalise_period
-from .engine import LevelResult, Scorer, _apply_missing, _rollup, _shared, group_labels
-from .errors import DataError, Problem, SchemeError
-from .evaluation import SCORE_DECIMALS, _quota_table, evaluate
-from .scheme import AGGREGATIONS, MISSING_POLICIES, LevelSpec, Scheme, _find_node_spec, load_scheme
 
 FACTOR_KINDS = ("weights", "normalisation", "aggregation", "missing", "grouping", "quota")
 """Kinds of design factor :func:`uncertainty` understands."""
@@ -1391,7 +1398,7 @@ class _Policy:
 
 def _base_weights(spec: LevelSpec, nodes, units, scorer: Scorer, upstream) -> np.ndarray:
     """Per-unit weights as score_level computes them before aggregation (shared nodes too)."""
-    from .engine import _unit_weights
+    from ..engine.level import _unit_weights
 
     w = _unit_weights(spec, nodes, units)
     for j, nd in enumerate(nodes):
@@ -1488,7 +1495,7 @@ def _aggregate_tree(plan: _SubPlan, m: np.ndarray, key, comp: _Compiled) -> dict
 def _exclude_at_quota(chosen: np.ndarray, place: np.ndarray, rows: np.ndarray,
                       quotas: np.ndarray) -> np.ndarray:
     """``ties.at_quota: exclude``: where ties fill a quota row beyond its size, the units at
-    the last chosen place are left out (as :func:`assesskit.evaluation.apply_consequences`).
+    the last chosen place are left out (as :func:`assesskit.engine.evaluation.apply_consequences`).
     """
     d, n = chosen.shape
     r = len(quotas)
@@ -1533,7 +1540,7 @@ def _within_ranks(keys: list[np.ndarray], grouping: _Grouping, method: str,
     """Ranks (1 = best) within groups of draws × units, higher keys first.
 
     ``keys`` are integer arrays (d, n), most significant first (the rounded score, then the
-    tie-break nodes). Ties follow ``method`` as :func:`assesskit.evaluation.rank_within`:
+    tie-break nodes). Ties follow ``method`` as :func:`assesskit.engine.evaluation.rank_within`:
     ``min`` (1, 2, 2, 4), ``average``, ``dense`` or ``first`` (ties ordered by unit id).
     With ``bottom=True`` (not for ``first``) also return the places from the bottom on
     ``keys[0]`` alone, as the engine ranks bottom quotas: 1 + the number of group members with a
@@ -1640,7 +1647,7 @@ class Uncertainty:
         ``p_praised``, ``p_summoned`` and ``p_<consequence>`` for every other consequence.
     draws : pandas.DataFrame
         One row per run (index ``run``): ``block`` / ``switched`` / ``base_row`` (the Sobol'
-        design, see :meth:`assesskit.sensitivity.Design.runs`), the option label of each
+        design, see :meth:`assesskit.analysis.sensitivity.Design.runs`), the option label of each
         discrete factor, and ``<factor>:<node>`` weight multipliers. :meth:`rebuild` turns a row
         into a scheme.
     outcomes : numpy.ndarray of int8, shape (runs, units)
@@ -1651,7 +1658,7 @@ class Uncertainty:
         Consequence keys of the level, in the scheme's order.
     praised, summoned : list of str
         The consequence keys counted as praised / summoned.
-    design : assesskit.sensitivity.Design
+    design : assesskit.analysis.sensitivity.Design
         The Sobol' design the runs come from.
     factors : tuple of SchemeFactor
     seed, n, chunk_size, level, period, scheme, dataset
@@ -1719,13 +1726,13 @@ class Uncertainty:
             Columns of :meth:`outputs` to decompose (default all: the two summaries and every
             unit's outcome).
         n_boot, conf, ci, seed
-            As :func:`assesskit.sensitivity.analyse` (``seed`` default: a stream derived from
+            As :func:`assesskit.analysis.sensitivity.analyse` (``seed`` default: a stream derived from
             the design's seed).
 
         Returns
         -------
         pandas.DataFrame
-            :func:`assesskit.sensitivity.analyse`'s table (``output``, ``factor``, ``S1``,
+            :func:`assesskit.analysis.sensitivity.analyse`'s table (``output``, ``factor``, ``S1``,
             ``S1_lo``, ``S1_hi``, ``ST``, ``ST_lo``, ``ST_hi``, ``variance``) plus ``name``
             (the unit's Chinese name; the summary outputs keep their own name).
 
@@ -1926,14 +1933,14 @@ def uncertainty(scheme, data: Dataset, period, *, factors=None, n: int = 1000, s
         (every run is a draw from the joint distribution of the factors, so all of them enter
         :attr:`Uncertainty.ranks`).
     seed : int
-        Seed of every draw (:func:`assesskit.sensitivity.sample`); recorded in the result.
+        Seed of every draw (:func:`assesskit.analysis.sensitivity.sample`); recorded in the result.
     level : str, optional
         Assessed level (default: the first level, in the scheme's order, with a top or bottom
         quota).
     chunk_size : int
         Runs evaluated together (memory grows with ``chunk_size × units × nodes``).
     sampler : {"random", "sobol"}
-        Sampling of the design (see :func:`assesskit.sensitivity.sample`).
+        Sampling of the design (see :func:`assesskit.analysis.sensitivity.sample`).
     praised, summoned : str or list of str, optional
         Consequence keys counted as praised / summoned (default: the consequences given by
         ``top:`` / ``bottom:`` quotas).
@@ -1974,7 +1981,7 @@ def uncertainty(scheme, data: Dataset, period, *, factors=None, n: int = 1000, s
     Examples
     --------
     >>> import assesskit as ak
-    >>> from assesskit.uncertainty import normalisation, uncertainty, weights
+    >>> from assesskit.analysis.uncertainty import normalisation, uncertainty, weights
     >>> ds = ak.datasets.load("sichuan-39")
     >>> res = uncertainty("sichuan-39", ds, 2025, n=64, seed=1,
     ...                   factors=[weights(0.25), normalisation(["minmax", "zscore"])])

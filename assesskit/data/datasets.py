@@ -21,9 +21,9 @@ from pathlib import Path
 
 import pandas as pd
 
-from .. import io as _io
-from ..dataset import Dataset
 from ..errors import DataError, Problem
+from . import io as _io
+from .model import Dataset
 
 __all__ = ["DATA_ENV", "data_root", "describe", "list", "load"]
 
@@ -99,7 +99,7 @@ def load(name: str) -> Dataset:
     Returns
     -------
     Dataset
-        Read and validated by :func:`assesskit.io.load_dataset`.
+        Read and validated by :func:`assesskit.data.io.load_dataset`.
 
     Raises
     ------

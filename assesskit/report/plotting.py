@@ -1,6 +1,6 @@
 """Plots that render Chinese names: a bundled CJK font, deterministic files, small multiples.
 
-Every plot helper takes assesskit objects (a :class:`~assesskit.dataset.Dataset`, DataFrames) and
+Every plot helper takes assesskit objects (a :class:`~assesskit.data.model.Dataset`, DataFrames) and
 returns a :class:`matplotlib.figure.Figure` built without :mod:`matplotlib.pyplot`, so no global
 figure state is created and a notebook shows each figure once. Every plot has a title, axis
 labels and the indicator's unit of measure.
@@ -27,8 +27,8 @@ import pandas as pd
 from matplotlib import font_manager
 from matplotlib.figure import Figure
 
-from .dataset import Dataset, normalise_period
-from .errors import DataError, Problem
+from ..data.model import Dataset, normalise_period
+from ..errors import DataError, Problem
 
 #: File name of the CJK font used for Chinese text, inside ``mplfonts/fonts/``.
 CJK_FONT_FILE = "NotoSansCJKsc-Regular.otf"
@@ -97,7 +97,7 @@ def use_cjk_font() -> str:
 
     Examples
     --------
-    >>> from assesskit.plotting import use_cjk_font
+    >>> from assesskit.report.plotting import use_cjk_font
     >>> use_cjk_font()
     'Noto Sans CJK SC'
     """
@@ -202,7 +202,7 @@ def plot_indicators_by_group(
     Examples
     --------
     >>> import assesskit
-    >>> from assesskit.plotting import plot_indicators_by_group, use_cjk_font
+    >>> from assesskit.report.plotting import plot_indicators_by_group, use_cjk_font
     >>> use_cjk_font()  # doctest: +SKIP
     >>> ds = assesskit.datasets.load("sichuan-39")  # doctest: +SKIP
     >>> fig = plot_indicators_by_group(ds, ds.periods[-1])  # doctest: +SKIP
@@ -340,8 +340,8 @@ def plot_rank_shift(comparison, group: str | None = None, *, level: str | None =
 
     Parameters
     ----------
-    comparison : assesskit.compare.Comparison
-        The result of :func:`assesskit.compare.compare`.
+    comparison : assesskit.analysis.compare.Comparison
+        The result of :func:`assesskit.analysis.compare.compare`.
     group : str, optional
         One group to draw; default every group of the level, side by side.
     level : str, optional
@@ -467,7 +467,7 @@ def plot_weights_heatmap(weights: pd.DataFrame, *, labels: Mapping | None = None
     ----------
     weights : DataFrame
         Either wide — indicators (rows) × methods (columns), each column a weight vector, e.g.
-        :meth:`assesskit.compare.Comparison.weight_matrix` — or tidy with columns ``node``,
+        :meth:`assesskit.analysis.compare.Comparison.weight_matrix` — or tidy with columns ``node``,
         ``scheme`` and ``weight`` (and optionally ``label``), e.g. ``Comparison.weights`` for one
         level. Missing cells are shown blank.
     labels : mapping, optional
@@ -547,8 +547,8 @@ def plot_rank_uncertainty(result, group: str | None = None, *, praised=None, sum
 
     Parameters
     ----------
-    result : assesskit.uncertainty.Uncertainty or DataFrame
-        The result of :func:`assesskit.uncertainty.uncertainty`, or its ``ranks`` table.
+    result : assesskit.analysis.uncertainty.Uncertainty or DataFrame
+        The result of :func:`assesskit.analysis.uncertainty.uncertainty`, or its ``ranks`` table.
     group : str, optional
         One group to draw; default every group, side by side.
     praised, summoned : list of str, optional
@@ -636,8 +636,8 @@ def plot_sobol(indices: pd.DataFrame, outputs: Iterable[str] | None = None, *,
     Parameters
     ----------
     indices : DataFrame
-        :meth:`assesskit.uncertainty.Uncertainty.sobol` or
-        :func:`assesskit.sensitivity.analyse` output (``output``, ``factor``, ``S1``,
+        :meth:`assesskit.analysis.uncertainty.Uncertainty.sobol` or
+        :func:`assesskit.analysis.sensitivity.analyse` output (``output``, ``factor``, ``S1``,
         ``S1_lo``, ``S1_hi``, ``ST``, ``ST_lo``, ``ST_hi``).
     outputs : iterable of str, optional
         Outputs to draw, one panel each; default ``mean_abs_rank_shift`` and
@@ -717,7 +717,7 @@ def plot_unit_sensitivity(indices: pd.DataFrame, units: Iterable[str] | None = N
     Parameters
     ----------
     indices : DataFrame
-        :meth:`assesskit.uncertainty.Uncertainty.sobol` output (with ``name``).
+        :meth:`assesskit.analysis.uncertainty.Uncertainty.sobol` output (with ``name``).
     units : iterable of str, optional
         Unit ids (outputs) to show; default every unit whose outcome variance is at least
         ``min_variance``.

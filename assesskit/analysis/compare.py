@@ -1,10 +1,10 @@
 """Compare evaluations of the same units under different schemes (方案比较): who moves, who is named.
 
 A policy researcher changes one design choice — typically the weights, with
-:func:`assesskit.weights.apply` — and wants to know what it does to the people assessed: how far
+:func:`assesskit.analysis.weights.apply` — and wants to know what it does to the people assessed: how far
 the ranking moves, and above all which units would have been praised (通报表扬) or summoned for a
 talk (约谈) under one scheme and not under another. :func:`compare` takes several
-:class:`~assesskit.evaluation.Evaluation` objects of the same dataset and period and returns a
+:class:`~assesskit.engine.evaluation.Evaluation` objects of the same dataset and period and returns a
 :class:`Comparison` of tidy tables.
 
 Examples
@@ -29,8 +29,8 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from .errors import DataError, Problem
-from .evaluation import Evaluation
+from ..engine.evaluation import Evaluation
+from ..errors import DataError, Problem
 
 __all__ = ["Comparison", "compare"]
 
@@ -73,7 +73,7 @@ class Comparison:
         baseline_group_rank, group_rank, baseline_outcome, outcome. Empty when no list changes.
     weights : DataFrame
         Nominal global weight of every leaf under each scheme (see
-        :func:`assesskit.weights.official`): level, node, label, scheme, weight.
+        :func:`assesskit.analysis.weights.official`): level, node, label, scheme, weight.
     """
 
     baseline: str
@@ -116,7 +116,7 @@ class Comparison:
         -------
         DataFrame
             Index ``node``; columns the schemes in order; ``attrs["labels"]`` maps each node id to
-            its label (the Chinese name), as :func:`assesskit.plotting.plot_weights_heatmap` uses.
+            its label (the Chinese name), as :func:`assesskit.report.plotting.plot_weights_heatmap` uses.
         """
         level = level or self.scores["level"].iloc[0]
         part = self.weights[self.weights["level"] == level]
@@ -181,7 +181,7 @@ def compare(evaluations: Mapping[str, Evaluation], *, baseline: str | None = Non
     Raises
     ------
     TypeError
-        If a value is not an :class:`~assesskit.evaluation.Evaluation` (the key is named).
+        If a value is not an :class:`~assesskit.engine.evaluation.Evaluation` (the key is named).
     DataError
         Fewer than two evaluations, an unknown baseline or level, or evaluations of different
         datasets, periods or units — every difference is listed.
@@ -376,7 +376,7 @@ def _outcome_changes(shifts: pd.DataFrame) -> pd.DataFrame:
 
 
 def _weights(evs: dict[str, Evaluation], names: list[str], levels: list[str]) -> pd.DataFrame:
-    from .weights import official  # weights imports the engine; keep this module light
+    from .weights.schemes import official
 
     frames = []
     for name in names:

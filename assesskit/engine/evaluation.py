@@ -13,10 +13,10 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from .dataset import Dataset, normalise_period, period_frequency, sub_periods
-from .engine import UNIT_OUT_COLUMNS, LevelResult, score_level
-from .errors import DataError, SchemeError
-from .scheme import LevelSpec, Scheme, load_scheme
+from ..data.model import Dataset, normalise_period, period_frequency, sub_periods
+from ..errors import DataError, SchemeError
+from ..scheme.model import LevelSpec, Scheme, load_scheme
+from .level import UNIT_OUT_COLUMNS, LevelResult, score_level
 
 NOT_APPLICABLE = "does not apply to this unit (weight 0)"
 SCORE_DECIMALS = 6  # scores equal to this many decimals are ties unless the scheme says otherwise
@@ -437,7 +437,7 @@ def evaluate(scheme, data: Dataset, period, *, levels: list[str] | None = None) 
 
 def _evaluate(scheme: Scheme, data: Dataset, period, levels: list[str] | None) -> Evaluation:
     if not isinstance(data, Dataset):
-        raise TypeError("data must be an assesskit Dataset (see assesskit.datasets.load or assesskit.io)")
+        raise TypeError("data must be an assesskit Dataset (see assesskit.datasets.load or assesskit.data.io)")
     period = normalise_period(period)
     subs = _periods_for(scheme, period)
     missing_periods = [p for p in subs if p not in set(data.values["period"])]

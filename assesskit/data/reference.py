@@ -2,8 +2,8 @@
 
 The raw files are kept byte-identical and immutable under ``<data root>/raw/reference/``
 (cookiecutter-data-science: raw data is never edited). Each panel's ``data/<name>/dataset.yaml``
-names a loader here (``loader: assesskit.datasets.reference:load_hdr_2023``); the wide raw file
-is converted to a :class:`~assesskit.dataset.Dataset` at load time, so no derived CSV is
+names a loader here (``loader: assesskit.data.reference:load_hdr_2023``); the wide raw file
+is converted to a :class:`~assesskit.data.model.Dataset` at load time, so no derived CSV is
 committed. Every row the conversion leaves out is left out by a documented rule and listed in the
 returned dataset's provenance text ("conversion log"); blank cells of the raw files are kept as
 values that are present but missing (``NaN``), never dropped.
@@ -31,8 +31,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from ..dataset import Dataset
 from ..errors import DataError, Problem
+from .model import Dataset
 
 #: Folder of the raw reference files, relative to the data root.
 RAW_REFERENCE = Path("raw") / "reference"

@@ -50,7 +50,7 @@ import pandas as pd
 from scipy import special, stats
 from scipy.stats import qmc
 
-from .errors import DataError, Problem, SchemeError
+from ..errors import DataError, Problem, SchemeError
 
 FACTOR_KINDS = ("uniform", "normal", "choice")
 """Kinds of factor :class:`Factor` understands."""

@@ -22,7 +22,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from .evaluation import Evaluation
+from ..engine.evaluation import Evaluation
 
 _UNSAFE = re.compile(r"[^\w\-.]+", re.UNICODE)
 

@@ -1,0 +1,8 @@
+"""The analysis layer: critiques of a scheme built on the engine.
+
+:mod:`~assesskit.analysis.weights` (weighting methods, and weights in a scheme),
+:mod:`~assesskit.analysis.compare` (several evaluations side by side),
+:mod:`~assesskit.analysis.sensitivity` (Sobol' designs and estimators) and
+:mod:`~assesskit.analysis.uncertainty` (Monte Carlo over a scheme's design choices).
+No module here implements a scoring, ranking, quota or grade rule of its own.
+"""

@@ -1,0 +1,50 @@
+"""Weighting methods (赋权方法) and weights in a scheme.
+
+:mod:`~assesskit.analysis.weights.methods` holds the pure methods (a units × indicators matrix
+in, weights out: :func:`equal`, :func:`entropy`, :func:`critic`, :func:`std`, :func:`pca`,
+:func:`ahp`, :func:`bod`); :mod:`~assesskit.analysis.weights.schemes` the helpers bound to a
+scheme (:func:`official`, :func:`node_matrix`, :func:`apply`, :func:`effective`).
+"""
+
+from .methods import (
+    SAATY_RANDOM_INDEX,
+    BodResult,
+    ConstantIndicatorWarning,
+    InconsistentJudgementsWarning,
+    ahp,
+    ahp_matrix,
+    bod,
+    correlation_ratio,
+    critic,
+    entropy,
+    equal,
+    normalise_weights,
+    pca,
+    std,
+    varimax,
+)
+from .schemes import APPLY_METHODS, APPLY_MISSING, apply, effective, node_matrix, official
+
+__all__ = [
+    "APPLY_METHODS",
+    "APPLY_MISSING",
+    "SAATY_RANDOM_INDEX",
+    "BodResult",
+    "ConstantIndicatorWarning",
+    "InconsistentJudgementsWarning",
+    "ahp",
+    "ahp_matrix",
+    "apply",
+    "bod",
+    "correlation_ratio",
+    "critic",
+    "effective",
+    "entropy",
+    "equal",
+    "node_matrix",
+    "normalise_weights",
+    "official",
+    "pca",
+    "std",
+    "varimax",
+]
