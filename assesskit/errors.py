@@ -48,6 +48,35 @@ class Problem:
         return f"{prefix}: {self.message}" if prefix else self.message
 
 
+@dataclass(frozen=True)
+class Notice:
+    """A decision taken by a documented policy rather than by the user's input, shown to the user.
+
+    Nothing is dropped, changed or guessed silently: when a loader or the engine decides
+    something on the user's behalf (an indicator assumed higher-is-better because the file gives
+    no direction, a missing value left out and the other weights re-normalised, an indicator on
+    which every unit has the same value), it records a notice. Notices are printed by the command
+    line, listed by ``summary()`` and ``explain`` and shown in reports.
+
+    Parameters
+    ----------
+    kind : str
+        Short machine-readable name of the decision, e.g. ``"direction_assumed"``,
+        ``"missing_renormalised"``, ``"constant_indicator"``.
+    message : str
+        What was decided and how to change it, for a person.
+    where : str, optional
+        File, row, column, key or unit the notice concerns.
+    """
+
+    kind: str
+    message: str
+    where: str | None = None
+
+    def __str__(self) -> str:
+        return f"{self.where}: {self.message}" if self.where else self.message
+
+
 class AssessKitError(Exception):
     """Base class of every error assesskit raises on purpose."""
 

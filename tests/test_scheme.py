@@ -338,3 +338,20 @@ def test_with_weights_invalid_set_raises(tmp_path):
     with pytest.raises(SchemeError, match="unknown node 'roads' in level 'county'"):
         scheme.with_weights({"roads": 0.5}, level="county")
     assert scheme.weights("county")["gdp"] == 0.5
+
+
+def test_without_nodes_rescales_the_siblings_and_logs():
+    spec = {"name": "t", "levels": {"county": {"tree": {
+        "a": {"weight": 0.5}, "b": {"weight": 0.3}, "c": {"weight": 0.2}}}}}
+    scheme = load_scheme(spec)
+    reduced = scheme.without_nodes(["b"], note="redundant")
+    # worked by hand: a and c keep their ratio 5:2 and sum to 1
+    assert reduced.weights("county") == pytest.approx({"a": 5 / 7, "c": 2 / 7})
+    assert reduced.log[-1]["change"] == "without_nodes"
+    assert reduced.log[-1]["removed"] == [{"node": "b", "parent": "total", "weight": 0.3}]
+    assert scheme.weights("county") == {"a": 0.5, "b": 0.3, "c": 0.2}  # the original is unchanged
+    with pytest.raises(SchemeError, match="nodes"):
+        scheme.without_nodes(["nope"])
+    with pytest.raises(SchemeError, match="only child"):
+        load_scheme({"name": "t", "levels": {"county": {"tree": {
+            "g": {"weight": 1, "children": {"x": {"weight": 1}}}}}}}).without_nodes(["x"])

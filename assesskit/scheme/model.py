@@ -589,6 +589,68 @@ class Scheme:
         entry = {"change": "with_weights", "level": level, "weights": changes, "note": note}
         return Scheme(spec, source=self.source, lines=self.lines, log=[*self.log, entry])
 
+    def without_nodes(self, nodes, level: str | None = None, note: str = "") -> Scheme:
+        """A copy of the scheme with some nodes removed; the change is logged.
+
+        The weights of the remaining siblings of each removed node are scaled up in proportion,
+        so that they keep the sum the siblings had (1, unless the parent declares
+        ``normalise_weights``): removing ``b`` from ``a=0.5, b=0.3, c=0.2`` gives ``a=5/7,
+        c=2/7``. This is how a reduced indicator set is compared with the full one.
+
+        Parameters
+        ----------
+        nodes : iterable of str
+            Node ids to remove (leaves or whole branches).
+        level : str, optional
+            Which level's tree; default the first level that has all the named nodes.
+        note : str
+            Why the nodes were removed (recorded in the log).
+
+        Returns
+        -------
+        Scheme
+
+        Raises
+        ------
+        SchemeError
+            If a node is unknown, is the root, or is the last child of its parent.
+        """
+        nodes = [str(n) for n in nodes]
+        level = level or next(
+            (lv for lv, ls in self.levels.items() if set(nodes) <= {n.id for n in ls.root.walk()}),
+            None,
+        )
+        if level is None:
+            raise SchemeError(f"no level of scheme {self.name!r} has all the nodes {sorted(nodes)}")
+        known = {n.id: n for n in self.levels[level].root.walk()}
+        unknown = [n for n in nodes if n not in known or n == "total"]
+        if unknown:
+            raise SchemeError(f"cannot remove {unknown} from level {level!r}; nodes: "
+                              f"{sorted(k for k in known if k != 'total')}")
+        spec = copy.deepcopy(self.spec)
+        parents = {c.id: p for p in known.values() for c in p.children}
+        changes = []
+        for nid in nodes:
+            parent = parents[nid]
+            siblings = spec["levels"][level]["tree"] if parent.id == "total" else \
+                _find_node_spec(spec["levels"][level]["tree"], parent.id)["children"]
+            if nid not in siblings:
+                continue  # inside a branch removed already
+            if len(siblings) == 1:
+                raise SchemeError(f"cannot remove {nid!r}: it is the only child of {parent.id!r}; "
+                                  f"remove {parent.id!r} instead")
+            before = sum(float(s.get("weight", 0)) for s in siblings.values())
+            removed = siblings.pop(nid)
+            after = before - float(removed.get("weight", 0))
+            if after <= 0:
+                raise SchemeError(f"cannot remove {nid!r}: its siblings under {parent.id!r} "
+                                  "would have no weight left")
+            for sib in siblings.values():
+                sib["weight"] = float(sib.get("weight", 0)) * before / after
+            changes.append({"node": nid, "parent": parent.id, "weight": removed.get("weight")})
+        entry = {"change": "without_nodes", "level": level, "removed": changes, "note": note}
+        return Scheme(spec, source=self.source, lines=self.lines, log=[*self.log, entry])
+
     def weights(self, level: str | None = None) -> dict[str, float]:
         """``{node_id: weight}`` of one level's tree (the first level by default)."""
         spec = self.levels[level or next(iter(self.levels))]
