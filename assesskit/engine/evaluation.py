@@ -445,7 +445,7 @@ def _evaluate(scheme: Scheme, data: Dataset, period, levels: list[str] | None) -
         raise DataError(f"dataset {data.name!r} has no values for period(s) {missing_periods}; "
                         f"periods present: {data.periods}")
     wanted = set(levels or scheme.levels)
-    log: list = [{"step": "input", "scheme": scheme.name, "scheme_source": scheme.source,
+    log: list = [{"step": "input", "scheme": scheme.name, "scheme_source": scheme.origin,
                   "scheme_changes": scheme.log, "dataset": data.name,
                   "dataset_fingerprint": _fingerprint(data), "period": period, "sub_periods": subs},
                  {"step": "scheme", "spec": scheme.spec}]

@@ -651,6 +651,20 @@ class Scheme:
         entry = {"change": "without_nodes", "level": level, "removed": changes, "note": note}
         return Scheme(spec, source=self.source, lines=self.lines, log=[*self.log, entry])
 
+    @property
+    def origin(self) -> str:
+        """Where the scheme came from, without a machine's absolute path (for logs and reports).
+
+        ``"built-in scheme sichuan-39"``, ``"file my-scheme.yaml"`` or ``"dict"``.
+        """
+        if not self.source or self.source.startswith("<"):
+            return "dict"
+        path = Path(self.source)
+        builtin = Path(str(resources.files("assesskit.scheme") / "builtin"))
+        if path.parent.resolve() == builtin.resolve():
+            return f"built-in scheme {path.stem}"
+        return f"file {path.name}"
+
     def weights(self, level: str | None = None) -> dict[str, float]:
         """``{node_id: weight}`` of one level's tree (the first level by default)."""
         spec = self.levels[level or next(iter(self.levels))]
