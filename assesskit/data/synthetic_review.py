@@ -198,7 +198,9 @@ def yingshan_review(seed: int = YINGSHAN_SEED) -> dict[str, pd.DataFrame]:
         ``units``, ``indicators``, ``values``, ``ratings`` (unit, period, rater, rater_group,
         aspect, grade, rater_unit; one row per rating) and ``truth_raters`` (rater, rater_group,
         rater_unit, name, group_leniency, rater_leniency, leniency = their sum, noise_sd,
-        identical), leniency in grade steps.
+        identical, leniency_points), leniency in grade steps and, in ``leniency_points``, as
+        the expected points above the mean team member on the cells rated
+        (:func:`_leniency_points`).
     """
     # The draw rule lives once, in the engine; the generator imports it so that the synthetic
     # sessions are those the scheme's seeded draw produces (a generator, not the data model).
@@ -266,7 +268,7 @@ def yingshan_review(seed: int = YINGSHAN_SEED) -> dict[str, pd.DataFrame]:
     area = np.array([s["group"] for s in secretaries], dtype=object)
     session = np.where(np.isin(ids, list(drawn)), "plenary", area)
     raters = []
-    for g, (label, lam_g, sd, noise) in RATER_GROUPS.items():
+    for g, (_, lam_g, sd, noise) in RATER_GROUPS.items():
         if g == "team":
             members = [(f"T{k + 1:02d}", "", f"考核组成员{k + 1}") for k in range(6)]
         elif g == "township_leaders":
@@ -322,6 +324,8 @@ def yingshan_review(seed: int = YINGSHAN_SEED) -> dict[str, pd.DataFrame]:
     i, jj = cand[int(rng.integers(len(cand)))]
     present[i, peers_j[jj], int(rng.integers(A))] = False
 
+    truth["leniency_points"] = _leniency_points(theta, delta[:, 0, :], truth, present & ~is_self[..., None])
+
     ii, jj, aa = np.nonzero(present)                                  # ratee, rater, aspect order
     ratings = pd.DataFrame({
         "unit": np.asarray(ids, dtype=object)[ii], "period": YINGSHAN_PERIOD,
@@ -330,11 +334,36 @@ def yingshan_review(seed: int = YINGSHAN_SEED) -> dict[str, pd.DataFrame]:
         "aspect": np.asarray(list(ASPECTS), dtype=object)[aa],
         "grade": np.asarray(GRADES[::-1], dtype=object)[step[ii, jj, aa]],
         "rater_unit": ru[jj]})
-    for col in ("group_leniency", "rater_leniency", "leniency", "noise_sd"):
+    for col in ("group_leniency", "rater_leniency", "leniency", "noise_sd", "leniency_points"):
         truth[col] = truth[col].map(lambda x: f"{x:.4f}")
     truth["identical"] = truth["identical"].map({True: "yes", False: ""})
     return {"units": units, "indicators": indicators, "values": values, "ratings": ratings,
             "truth_raters": truth}
+
+
+def _leniency_points(theta, delta, truth: pd.DataFrame, rated) -> np.ndarray:
+    """Each rater's known leniency in points: expected points above the mean team member.
+
+    For a cell (ratee i, aspect a) the latent mean is ``m = 1.9 + 0.55 (θ_i + δ_ia)`` and a rater
+    with leniency λ and noise sd σ gives on average
+    ``f(m + λ, s) = 40 + 20 Σ_{k=1..3} Φ((m + λ − k + ½) / s)`` points (the expected value of
+    ``round(y)`` clipped to 0..3, ``s = σ √(0.5² + 0.85²)``). The rater's known leniency is the mean,
+    over the cells they rated, of ``f`` for them minus the mean of ``f`` over the team members:
+    the estimand of a two-way (ratee + rater) model of the points, in points, rounding and the
+    ceiling included. The identical rater's ``f`` is the constant 80 (较好).
+    """
+    from scipy.stats import norm
+
+    m = 1.9 + 0.55 * (theta[:, None] + delta)                          # (n, A)
+    lam = truth["leniency"].to_numpy(dtype=float)
+    s = truth["noise_sd"].to_numpy(dtype=float) * np.sqrt(0.5 ** 2 + 0.85 ** 2)
+    k = np.arange(1, 4)
+    z = (m[:, None, :, None] + lam[None, :, None, None] - k + 0.5) / s[None, :, None, None]
+    expected = 40 + 20 * norm.cdf(z).sum(axis=-1)                      # (n, R, A)
+    expected[:, truth["identical"].to_numpy(dtype=bool), :] = 80.0
+    team = (truth["rater_group"] == "team").to_numpy()
+    diff = expected - expected[:, team, :].mean(axis=1, keepdims=True)
+    return (diff * rated).sum(axis=(0, 2)) / np.maximum(rated.sum(axis=(0, 2)), 1)
 
 
 # =============================================================================== Jiange
