@@ -54,7 +54,7 @@ from ..engine.ratings import (
 from ..errors import DataError
 
 __all__ = ["RaterAnalysis", "agreement", "analyse", "grade_bootstrap", "group_removal",
-           "icc", "leniency", "narrative"]
+           "icc", "icc_forms", "kendall_w", "leniency", "narrative", "ordinal_alpha"]
 
 #: Draws scored at once in the bootstrap; memory stays the same whatever ``n_draws``.
 CHUNK = 250
@@ -81,6 +81,67 @@ def _complete(frame: pd.DataFrame, value: str) -> pd.DataFrame:
     """Ratee × rater table keeping the raters who rated every ratee of the frame."""
     wide = frame.pivot_table(index="ratee", columns="rater", values=value, aggfunc="first")
     return wide.dropna(axis=1)
+
+
+def kendall_w(table: pd.DataFrame) -> tuple[float, float]:
+    """Kendall's coefficient of concordance W (tie-corrected) of a raters × objects table.
+
+    Parameters
+    ----------
+    table : DataFrame
+        One row per rater (judge), one column per object, complete; higher values rank higher
+        (values are ranked within each row, ties sharing the average rank).
+
+    Returns
+    -------
+    (float, float)
+        W and the p-value of Friedman's chi-square test ``Q = m (n − 1) W``.
+
+    Notes
+    -----
+    ``W = 12 S / (m² (n³ − n) − m Σ T)``, ``S = Σ_j (R_j − m (n + 1) / 2)²`` over the objects'
+    rank sums ``R_j``, ``T = Σ (t³ − t)`` over each rater's groups of ``t`` tied values
+    (:func:`pingouin.friedman`, raters as subjects).
+
+    References
+    ----------
+    Siegel, S. (1956). Nonparametric Statistics for the Behavioral Sciences, p. 229–238.
+    """
+    stacked = table.stack().rename("x").rename_axis(["rater", "object"]).reset_index()
+    f = pg.friedman(stacked, dv="x", within="object", subject="rater")
+    return float(f["W"].iloc[0]), float(f["p_unc"].iloc[0])
+
+
+def icc_forms(table: pd.DataFrame) -> pd.DataFrame:
+    """ICC(2,1) and ICC(2,k) of a complete ratees × raters table (pingouin).
+
+    Returns
+    -------
+    DataFrame
+        form, value, ci_low, ci_high — see :func:`icc` for the formulas.
+    """
+    long = table.stack().rename("x").rename_axis(["ratee", "rater"]).reset_index()
+    with warnings.catch_warnings():
+        # pingouin 0.7 calls a pandas method that pandas 3.1 deprecates; the numbers are
+        # unaffected.
+        warnings.filterwarnings("ignore", module="pingouin")
+        warnings.filterwarnings("ignore", message=".*inplace keyword.*")
+        t = pg.intraclass_corr(long, targets="ratee", raters="rater", ratings="x")
+    t["form"] = t["Type"].map(_ICC_NAMES)
+    t = t.dropna(subset=["form"])
+    ci = np.asarray(t["CI95"].tolist() if "CI95" in t else t["CI95%"].tolist(), dtype=float)
+    return pd.DataFrame({"form": t["form"].to_numpy(), "value": t["ICC"].to_numpy(dtype=float),
+                         "ci_low": ci[:, 0], "ci_high": ci[:, 1]})
+
+
+def ordinal_alpha(table: pd.DataFrame, domain) -> float:
+    """Krippendorff's alpha, ordinal metric, of a raters × units table with NaN for no rating.
+
+    Uses :func:`krippendorff.alpha` with ``level_of_measurement="ordinal"`` and the ordered
+    ``domain`` of values.
+    """
+    return float(krippendorff.alpha(reliability_data=table.to_numpy(dtype=float),
+                                    level_of_measurement="ordinal", value_domain=list(domain)))
 
 
 def agreement(review: ReviewResult) -> pd.DataFrame:
@@ -124,16 +185,13 @@ def agreement(review: ReviewResult) -> pd.DataFrame:
             wide = _complete(part[part["session"] == session], "grade")
             if wide.shape[0] < 2 or wide.shape[1] < 2 or (wide.nunique().max() < 2):
                 continue
-            stacked = wide.stack().rename("grade").reset_index()
-            # Friedman ranks "higher is larger": negate the index so 好 (0) ranks highest.
-            stacked["grade"] = -stacked["grade"]
-            f = pg.friedman(stacked, dv="grade", within="ratee", subject="rater")
+            # raters × ratees; the grade index is 0 for the best grade, so negate it
+            w, p = kendall_w(-wide.T)
             rows.append({"aspect": aspect, "session": session, "statistic": "kendall_w",
-                         "value": float(f["W"].iloc[0]), "raters": wide.shape[1],
-                         "ratees": wide.shape[0], "p_value": float(f["p_unc"].iloc[0])})
+                         "value": w, "raters": wide.shape[1], "ratees": wide.shape[0],
+                         "p_value": p})
         table = part.pivot_table(index="rater", columns="ratee", values="grade", aggfunc="first")
-        alpha = krippendorff.alpha(reliability_data=table.to_numpy(dtype=float),
-                                   level_of_measurement="ordinal", value_domain=domain)
+        alpha = ordinal_alpha(table, domain)
         rows.append({"aspect": aspect, "session": "(all sessions)",
                      "statistic": "krippendorff_alpha", "value": float(alpha),
                      "raters": table.shape[0], "ratees": table.shape[1], "p_value": np.nan})
@@ -173,19 +231,11 @@ def icc(review: ReviewResult) -> pd.DataFrame:
         wide = pts.dropna(axis=1)
         if wide.shape[0] < 3 or wide.shape[1] < 2:
             continue
-        long = wide.stack().rename("points").rename_axis(["ratee", "rater"]).reset_index()
-        with warnings.catch_warnings():
-            # pingouin 0.7 calls a pandas method pandas 3.1 deprecates; the numbers are unaffected.
-            warnings.filterwarnings("ignore", module="pingouin")
-            warnings.filterwarnings("ignore", message=".*inplace keyword.*")
-            t = pg.intraclass_corr(long, targets="ratee", raters="rater", ratings="points")
-        t["form"] = t["Type"].map(_ICC_NAMES)
-        for _, row in t.dropna(subset=["form"]).iterrows():
-            lo, hi = row["CI95"] if "CI95" in row else row["CI95%"]
-            rows.append({"session": session, "form": row["form"], "value": float(row["ICC"]),
-                         "ci_low": float(lo), "ci_high": float(hi), "raters": wide.shape[1],
-                         "ratees": wide.shape[0]})
-    return pd.DataFrame(rows)
+        t = icc_forms(wide)
+        t.insert(0, "session", session)
+        t["raters"], t["ratees"] = wide.shape[1], wide.shape[0]
+        rows.append(t)
+    return pd.concat(rows, ignore_index=True)
 
 
 # ============================================================================ leniency

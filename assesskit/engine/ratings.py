@@ -1339,8 +1339,8 @@ def evaluate_musts(spec: MustsSpec, data: Dataset, period, level: str,
         "indicator": np.tile(checks["indicator"].to_numpy(dtype=object), n_u),
         "value": vals.ravel(), "op": np.tile(checks["op"].to_numpy(dtype=object), n_u),
         "threshold": np.tile(checks["threshold"].to_numpy(), n_u), "passed": passed.ravel()})
-    consequence = np.where(veto_m, "veto 一票否决",
-                           np.char.add("deduct ", ded_m.astype(str)).astype(object))
+    consequence = np.asarray(["veto 一票否决" if v else f"deduct {d:g} points"
+                              for v, d in zip(veto_m, ded_m, strict=True)], dtype=object)
     must_table = pd.DataFrame({
         "unit": np.repeat(ids, len(must_keys)), "name": np.repeat(names, len(must_keys)),
         "must": np.tile(np.asarray(must_keys, dtype=object), n_u),
@@ -1360,7 +1360,7 @@ def explain_musts(result: dict, unit: str) -> str:
 
     Examples
     --------
-    ``必须专人专职 (staffing) failed: 专职工作人员 fulltime_staff = 3 (must be <= 2) → deduct 5``
+    ``必须专人专职 (staffing) failed: 专职工作人员 fulltime_staff = 3 (must be <= 2) → deduct 5 points``
     """
     c = result["checks"]
     c = c[(c["unit"] == unit) & ~c["passed"]]

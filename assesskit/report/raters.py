@@ -61,5 +61,5 @@ def plot_rater_leniency(res, ax=None):
     ax.set_title("评议人宽严度及95%置信区间（◆ 群体，· 个人）\nRater leniency with 95% intervals")
     handles, labels = ax.get_legend_handles_labels()
     if handles:
-        ax.legend(handles[:1], labels[:1], loc="lower right", fontsize=8)
+        ax.legend(handles[:1], labels[:1], loc="upper right", fontsize=8)
     return ax
