@@ -604,6 +604,8 @@ def narrative(res: RaterAnalysis, data_kind: str = "synthetic") -> str:
     low = r.scores[r.scores["grade"] == lowest]
     low_p = st.set_index("unit").loc[low["unit"], f"p_{lowest}"] if len(low) else pd.Series()
     removal = res.removal.groupby("removed_label", sort=False)["changed"].sum()
+    weights = pd.Series({k: v["weight"] for k, v in r.spec.rater_groups.items()})
+    lift = float((weights * g["leniency"].reindex(weights.index)).sum())
     remove_max = removal.idxmax()
 
     def level(x: float) -> str:
@@ -622,8 +624,9 @@ def narrative(res: RaterAnalysis, data_kind: str = "synthetic") -> str:
         f"{g.loc[most, 'leniency']:+.1f} points [{g.loc[most, 'ci_low']:+.1f}, "
         f"{g.loc[most, 'ci_high']:+.1f}] above the mean {escape_markdown(g['label'].iloc[0])} member for the same "
         f"secretary. {len(sig)} of the {len(g) - 1} other rater group(s) differ from the "
-        f"{escape_markdown(g['label'].iloc[0])} beyond sampling error (95% interval excluding 0). Because every group rates only some sessions and the group weights "
-        "are fixed, a lenient group lifts the scores of those it rates more than of others.",
+        f"{escape_markdown(g['label'].iloc[0])} beyond sampling error (95% interval excluding 0). With the scheme's group weights, leniency adds "
+        f"{lift:+.1f} points to a secretary's score compared with a panel of "
+        f"{escape_markdown(g['label'].iloc[0])} alone.",
         f"**Stability of the grades.** Removing the rater group {escape_markdown(remove_max)} changes the most grades "
         f"({int(removal.max())}); over {res.n_draws} bootstrap draws (seed {res.seed}) a "
         f"secretary's grade differs from the published one in {share:.0%} of draws on average, "

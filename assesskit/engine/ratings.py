@@ -69,6 +69,7 @@ __all__ = [
     "review_panel",
     "review_scores",
     "review_spec",
+    "scheme_path",
     "sheet_points",
     "sheets_from_ratings",
 ]
@@ -166,13 +167,38 @@ def _number(value, key: str, source, *, positive=False, integer=False) -> float:
     return value
 
 
+def scheme_path(scheme: str | Path) -> Path:
+    """A scheme file: a path, or a name looked up in the built-in schemes, then in the drafts.
+
+    Interim: the draft schemes of rater-based reviews and musts live in ``docs/drafts/`` of a
+    source checkout until the scheme layer can load them as built-ins.
+
+    Raises
+    ------
+    SchemeError
+        If no such file exists (the places searched are named).
+    """
+    path = Path(scheme)
+    if path.is_file():
+        return path
+    name = path.name if path.suffix == ".yaml" else f"{path.name}.yaml"
+    package = Path(__file__).resolve().parents[1]
+    places = [package / "scheme" / "builtin" / name, package.parent / "docs" / "drafts" / name]
+    for place in places:
+        if place.is_file():
+            return place
+    raise SchemeError(f"no scheme file {str(scheme)!r}; looked for a path and for {name} among "
+                      "the built-in schemes and docs/drafts")
+
+
 def review_spec(scheme: Mapping | str | Path, level: str | None = None) -> ReviewSpec:
     """Read and check the ``review:`` block of a level of a scheme (interim parser).
 
     Parameters
     ----------
     scheme : mapping, str or Path
-        A scheme as a dict, or the path of a YAML file (read with :func:`yaml.safe_load`).
+        A scheme as a dict, the path of a YAML file (read with :func:`yaml.safe_load`) or a
+        scheme name (:func:`scheme_path`).
     level : str, optional
         The level holding ``review:``; default the first level that has one.
 
@@ -189,9 +215,10 @@ def review_spec(scheme: Mapping | str | Path, level: str | None = None) -> Revie
     """
     source = None
     if isinstance(scheme, str | Path):
-        source = Path(scheme).name
+        path = scheme_path(scheme)
+        source = path.name
         try:
-            scheme = yaml.safe_load(Path(scheme).read_text(encoding="utf-8"))
+            scheme = yaml.safe_load(path.read_text(encoding="utf-8"))
         except yaml.YAMLError as exc:
             raise SchemeError(f"malformed YAML: {exc}", source=source) from None
     levels = scheme.get("levels") or {}
@@ -1189,8 +1216,9 @@ def musts_spec(scheme: Mapping | str | Path, level: str | None = None) -> MustsS
     """
     source = None
     if isinstance(scheme, str | Path):
-        source = Path(scheme).name
-        scheme = yaml.safe_load(Path(scheme).read_text(encoding="utf-8"))
+        path = scheme_path(scheme)
+        source = path.name
+        scheme = yaml.safe_load(path.read_text(encoding="utf-8"))
     levels = scheme.get("levels") or {}
     if level is None:
         level = next((k for k, v in levels.items() if isinstance(v, Mapping) and "musts" in v),

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
-from matplotlib import pyplot as plt
+from matplotlib.figure import Figure
 
 from .plotting import use_cjk_font
 
@@ -35,8 +35,8 @@ def plot_rater_leniency(res, ax=None):
     use_cjk_font()
     groups = res.groups.reset_index(drop=True)
     raters = res.raters
-    if ax is None:
-        _, ax = plt.subplots(figsize=(8, 1.2 + 1.3 * len(groups)))
+    if ax is None:  # a Figure outside pyplot: a notebook shows the returned figure once
+        ax = Figure(figsize=(8, 1.2 + 1.3 * len(groups))).subplots()
     flagged = set(res.review.flagged["rater"]) if len(res.review.flagged) else set()
     for k, g in groups.iterrows():
         part = raters[raters["rater_group"] == g["rater_group"]].sort_values("leniency")
