@@ -9,9 +9,12 @@ reads. Every problem is collected with its file, row and column before a single
 On disk a dataset is
 
 * a directory with ``dataset.yaml`` (keys ``name``, ``title``, ``description``, ``provenance``,
-  ``files: {units: ..., indicators: ..., values: ...}``, optional ``values_layout: wide`` and,
-  for built-in reference panels only, ``loader: assesskit.<module>:<function>``);
-* a directory holding ``units.csv``, ``indicators.csv`` and ``values.csv``; or
+  ``files: {units: ..., indicators: ..., values: ...}`` plus optionally ``ratings: ...`` (the
+  ratings of a rater-based review, :mod:`assesskit.data.ratings`) with ``rating_scale: [好, 较好,
+  一般, 差]``, optional ``values_layout: wide`` and, for built-in reference panels only,
+  ``loader: assesskit.<module>:<function>``);
+* a directory holding ``units.csv``, ``indicators.csv`` and ``values.csv`` (and ``ratings.csv``,
+  read if present); or
 * one ``.xlsx`` workbook with the sheets ``units``, ``indicators`` and ``values``.
 """
 
