@@ -977,6 +977,7 @@ def _plot_lists(res: Validity, title):
     unit = f" ({s['outcome_unit']})" if s["outcome_unit"] else ""
     ax.set_xlabel(f"later {s['outcome_label']}{unit}: listed minus group peers")
     ax.set_ylabel("名单 — 组 list — group (listed unit-periods)")
-    ax.set_title(title or f"名单单位的后续表现 later outcome of listed units vs their peers "
-                          f"({s['ci_level']:.0%} bootstrap CI, seed {s['seed']})", fontsize=10)
+    ax.set_title(title or f"名单单位的后续表现 later outcome of listed units vs their peers\n"
+                          f"({s['ci_level']:.0%} bootstrap CI, {s['n_boot']} draws, seed "
+                          f"{s['seed']})", fontsize=10)
     return fig
