@@ -190,3 +190,22 @@ def test_html_escapes_and_plot(mpl_rc):
     ax = fig.axes[0]
     assert ax.get_title() and ax.get_xlabel() and ax.get_ylabel()
     fig.canvas.draw()
+
+
+def test_command_line_writes_tables_and_chart(tmp_path, capsys, mpl_rc):
+    from assesskit.cli import main
+
+    out = tmp_path / "audit"
+    code = main(["audit", "--scheme", "sichuan-39", "--data", "sichuan-39", "--period", "2025",
+                 "--out", str(out)])
+    printed = capsys.readouterr().out
+    assert code == 0 and "Statistical audit of sichuan-39 (level county)" in printed
+    ind = pd.read_csv(out / "indicators.csv")
+    assert len(ind) == 13 and {"r_dimension", "r_total", "ratio", "drop", "reason"} <= set(ind)
+    dims = pd.read_csv(out / "dimensions.csv").set_index("dimension")
+    assert f"alpha {dims.loc['task', 'alpha']:.2f}" in printed
+    corr = pd.read_csv(out / "correlations.csv").set_index("node")
+    assert corr.loc["gdp_per_capita", "gdp_per_capita"] == pytest.approx(1.0)
+    for dropped in ind.loc[ind["drop"], "node"]:
+        assert f"[{dropped}]" in printed
+    assert (out / "correlations.png").read_bytes()[:4] == b"\x89PNG"

@@ -425,3 +425,45 @@ def test_plots_have_titles_and_labels(official_result, mpl_rc, kind):
     ax = fig.axes[0]
     assert ax.get_title() and ax.get_xlabel() and ax.get_ylabel()
     fig.canvas.draw()  # renders every glyph: a missing Chinese glyph would warn (an error here)
+
+
+# ------------------------------------------------------------------------------ command line
+def test_command_line_writes_tables_and_chart(tmp_path, capsys, mpl_rc):
+    from assesskit.cli import main
+
+    out = tmp_path / "validity"
+    code = main(["validity", "--scheme", "sichuan-39", "--data", "sichuan-39", "--outcome",
+                 "outcome_gdp_pc_growth_3y", "--baseline", "gdp_per_capita", "--n-boot", "50",
+                 "--seed", "4", "--out", str(out)])
+    printed = capsys.readouterr().out
+    assert code == 0
+    assert "Outcome validity of sichuan-39 (level county) on sichuan-39" in printed
+    coef = pd.read_csv(out / "coefficients.csv")
+    assert list(coef[coef["term"] == "score"]["specification"]) == list(SPECIFICATIONS)
+    assert {"coefficient", "se", "ci_low", "ci_high", "p", "n_obs"} <= set(coef.columns)
+    lists = pd.read_csv(out / "list_effects.csv")
+    assert set(lists["label"]) == {"通报表扬", "约谈"} and set(lists["seed"]) == {4}
+    panel = pd.read_csv(out / "panel.csv", dtype={"unit": str, "period": str})
+    assert len(panel) == 39 * 6
+    assert (out / "coefficients.png").read_bytes()[:4] == b"\x89PNG"
+    # the printed coefficient is the one in the file
+    pooled = coef[(coef["specification"] == "pooled") & (coef["term"] == "score")].iloc[0]
+    assert f"{pooled['coefficient']:+.3f}" in printed
+
+
+def test_command_line_reports_bad_input(capsys):
+    from assesskit.cli import main
+
+    code = main(["validity", "--scheme", "sichuan-39", "--data", "sichuan-39", "--outcome",
+                 "gdp"])
+    err = capsys.readouterr().err
+    assert code == 1 and "outcome 'gdp' is not an indicator of dataset 'sichuan-39'" in err
+
+
+def test_csv_cells_that_look_like_formulas_are_defused():
+    from assesskit.cli import _csv_safe
+
+    frame = pd.DataFrame({"name": ["=HYPERLINK(1)", "营山县", "-x", None], "v": [1.0, -2, 3, 4]})
+    safe = _csv_safe(frame)
+    assert safe["name"].tolist()[:3] == ["'=HYPERLINK(1)", "营山县", "'-x"]
+    assert safe["v"].tolist() == [1.0, -2, 3, 4]
