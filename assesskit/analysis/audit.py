@@ -230,6 +230,70 @@ class Audit:
             lines += [f"  - {n}" for n in self.notices]
         return "\n".join(lines)
 
+    def narrative(self) -> str:
+        """What the audit finds, and its limits, as Markdown computed from this result."""
+        s = self.settings
+        ind, dims = self.indicators, self.dimensions
+        n = s["n_units"]
+        out = [f"**{_esc(s['scheme'])}**, level {_esc(s['level'])}, period {_esc(s['period'])}: "
+               f"{len(ind)} indicators in {len(dims)} dimension(s) with at least two parts, "
+               f"{n} units ({s['method']} correlations of the 0–100 indicator scores).", ""]
+        for r in dims.itertuples():
+            if np.isnan(r.alpha):
+                out.append(f"- {_esc(r.label)}: too few complete units for Cronbach's alpha.")
+                continue
+            word = ("consistent (alpha ≥ 0.7)" if r.alpha >= 0.7 else
+                    "weakly consistent (alpha < 0.7): its parts do not measure one thing")
+            out.append(f"- {_esc(r.label)}: alpha {r.alpha:.2f}, {word}; the first principal "
+                       f"component carries {r.pc1_share:.0%} of the variance"
+                       + (f", and {r.n_kaiser} components have an eigenvalue above 1 (more than "
+                          "one underlying dimension)." if r.n_kaiser > 1 else "."))
+        red = self.redundant
+        if len(red):
+            within = int(red["same_dimension"].sum())
+            out.append(f"- {len(red)} pair(s) of indicators correlate at |r| ≥ "
+                       f"{s['redundant_above']} ({within} within one dimension): they largely "
+                       "count the same thing twice.")
+        else:
+            out.append(f"- No pair of indicators correlates at |r| ≥ {s['redundant_above']}.")
+        weak = ind[ind["weak_total"] | ind["low_effective"]]
+        if len(weak):
+            out.append(f"- {len(weak)} indicator(s) barely move the total (r with it below "
+                       f"{s['weak_below']} or effective weight below {s['low_ratio']:.0%} of "
+                       "the nominal): " + ", ".join(_esc(x) for x in weak["label"]) + ".")
+        for notice in self.notices:
+            if notice.kind == "kept_by_design":
+                out.append(f"- {_esc(notice.message[0].upper() + notice.message[1:])}.")
+        dropped = self.dropped
+        if dropped.empty:
+            out.append("- No reduced indicator set is suggested at these thresholds.")
+        elif self.reduced_scheme is None:
+            out.append(f"- A reduced set without {len(dropped)} indicator(s) is suggested but "
+                       "cannot be built from this scheme (see the notices).")
+        else:
+            ag = self.agreement.set_index(["measure", "group"])["value"]
+            rho = ag.get(("Spearman rank correlation", ALL_UNITS), np.nan)
+            kept = [f"{_esc(m.replace('share of the ', '').replace(' list kept', ''))} "
+                    f"{v:.0%}" for (m, g), v in ag.items() if m.startswith("share of the")]
+            moved = self.outcome_changes["unit"].nunique()
+            out.append(f"- Dropping {len(dropped)} of {len(ind)} indicators "
+                       f"({len(dropped) / len(ind):.0%}) keeps a Spearman rank correlation of "
+                       f"{rho:.2f} with the official ranking"
+                       + (f"; share of each list kept: {', '.join(kept)}" if kept else "")
+                       + f"; {moved} unit(s) change fate.")
+        out += ["", "**Limits.**",
+                f"- {n} units: " + ("a correlation of 0.5 has a 95% interval of about "
+                                    f"{_r_interval(0.5, n)}; read large gaps, not decimals."
+                                    if n > 3 else "too few for any correlation to mean much."),
+                f"- One period ({_esc(s['period'])}): an indicator that is constant or "
+                "redundant this period may not be in another; audit several periods before "
+                "cutting.",
+                "- Scores are those the scheme computes: a rule that scores within groups "
+                "(min–max per group) changes the correlations across groups.",
+                "- Statistics say which indicators move the ranking, not which matter for "
+                "policy: an indicator can be weak here and still be the point of the scheme."]
+        return "\n".join(out)
+
     def __repr__(self) -> str:
         s = self.settings
         return (f"Audit(scheme={s['scheme']!r}, level={s['level']!r}, period={s['period']!r}, "
@@ -278,6 +342,20 @@ class Audit:
         ax.set_title(title or f"{s['scheme']} {s['level']} {s['period']}: 指标相关性 "
                               "correlations of the 0–100 indicator scores", fontsize=10)
         return fig
+
+
+def _r_interval(r: float, n: int) -> str:
+    """95% interval of a Pearson correlation r from n units (Fisher's z)."""
+    z, half = np.arctanh(r), 1.96 / np.sqrt(n - 3)
+    return f"{np.tanh(z - half):.2f} to {np.tanh(z + half):.2f}"
+
+
+def _esc(text) -> str:
+    """Text from data made safe inside Markdown (no markup, no HTML)."""
+    out = html.escape(str(text), quote=False)
+    for ch in "\\`*_[]<>#|":
+        out = out.replace(ch, "\\" + ch)
+    return out
 
 
 def _fmt(x, spec: str = ".2f") -> str:

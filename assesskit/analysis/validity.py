@@ -70,6 +70,25 @@ ALL_PERIODS = "(all periods)"
 #: Value of ``group`` on rows that summarise every group.
 ALL_GROUPS = "(all groups)"
 
+def _y_label(name: str, change: str, horizon: int) -> str:
+    """Name of the later outcome as the tables and charts show it."""
+    if change == "growth":
+        return f"{name}增长率 (growth over {horizon} period(s))"
+    if change == "log_growth":
+        return f"{name} log growth over {horizon} period(s)"
+    if change == "difference":
+        return f"{name}变化 (change over {horizon} period(s))"
+    return name if horizon == 0 else f"{name} ({horizon} period(s) later)"
+
+
+def _esc(text) -> str:
+    """Text from data made safe inside Markdown (no markup, no HTML)."""
+    out = html.escape(str(text), quote=False)
+    for ch in "\\`*_[]<>#|":
+        out = out.replace(ch, "\\" + ch)
+    return out
+
+
 _COEF_COLUMNS = ["specification", "effects", "baseline_control", "term", "label", "coefficient",
                  "se", "t", "p", "ci_low", "ci_high", "n_obs", "n_units", "n_periods", "r2",
                  "cov"]
@@ -179,6 +198,94 @@ class Validity:
             lines.append("Notices:")
             lines += [f"  - {n}" for n in self.notices]
         return "\n".join(lines)
+
+    def narrative(self) -> str:
+        """What the numbers say, and what they cannot, as Markdown computed from this result.
+
+        Every sentence is built from the tables (signs, intervals, shares, counts), so it stays
+        true for any scheme, dataset and parameters; it ends with the limits of the design.
+        """
+        s = self.settings
+        md = _esc
+        coef = self.score_coefficients().set_index("specification")
+        n_units, n_periods = self.panel["unit"].nunique(), self.panel["period"].nunique()
+        unit = f" {s['outcome_unit']}" if s["outcome_unit"] else ""
+        per = "per standard deviation of the score" if s["standardise"] else "per point of score"
+        out = [f"**{md(s['scheme'])}** scores of {n_units} units over {n_periods} period(s) "
+               f"({md(s['periods_text'])}) against **{md(s['outcome_label'])}** "
+               f"({md(s['outcome'])}).", ""]
+
+        def verdict(spec: str) -> str:
+            r = coef.loc[spec]
+            if r["ci_low"] > 0:
+                word = "higher scores went with **higher**"
+            elif r["ci_high"] < 0:
+                word = "higher scores went with **lower**"
+            else:
+                word = "**no clear relation** between the score and"
+            return (f"{word} later {md(s['outcome_label'])} ({r['coefficient']:+.2f}{unit} "
+                    f"{per}, {s['ci_level']:.0%} CI {r['ci_low']:+.2f} to {r['ci_high']:+.2f})")
+
+        for plain, controlled, what in (
+                ("period FE", "period FE + baseline", "Comparing units within the same period"),
+                ("pooled", "pooled + baseline", "Pooling every unit-period")):
+            if plain in coef.index and controlled in coef.index:
+                out.append(f"- {what}, {verdict(plain)}; holding the starting level of "
+                           f"{md(s['baseline'])} fixed, {verdict(controlled)}.")
+                break
+        if "two-way FE" in coef.index:
+            r = coef.loc["two-way FE"]
+            then = ("followed by better outcomes" if r["ci_low"] > 0 else
+                    "followed by worse outcomes (a return towards its own average)"
+                    if r["ci_high"] < 0 else "not clearly followed by better or worse outcomes")
+            out.append(f"- Within each unit over time (two-way fixed effects), "
+                       f"{verdict('two-way FE')}: a unit's *own* better-scored years are {then}.")
+        rc = self.rank_correlations
+        overall = rc[(rc["period"] == ALL_PERIODS) & (rc["measure"] == "score")].dropna(
+            subset=["rho"])
+        if len(overall):
+            parts = ", ".join(f"{md(g)} {r:+.2f}" for g, r in zip(overall["group"],
+                                                                   overall["rho"], strict=True))
+            out.append(f"- Rank correlation of score and later outcome within each group "
+                       f"(mean over periods): {parts}.")
+        for r in self.list_effects[self.list_effects["group"] == ALL_GROUPS].itertuples():
+            sure = (r.ci_low > 0) or (r.ci_high < 0)
+            out.append(f"- Units on the list {md(r.label)} later did {abs(r.difference):.2f}{unit} "
+                       f"{'better' if r.difference > 0 else 'worse'} than their group peers "
+                       f"({s['ci_level']:.0%} bootstrap CI {r.ci_low:+.2f} to {r.ci_high:+.2f}"
+                       f"{'' if sure else ', which includes 0'}).")
+        if not s["consequences"]:
+            out.append("- The scheme names no praise or summons list at this level, so there "
+                       "is no list to compare with its peers.")
+        dec = self.decomposition.set_index("component")
+        if len(dec):
+            flag = self.flags["baseline_dominated"]
+            out.append(f"- Within comparison groups, the baseline endowment ({md(s['baseline'])} "
+                       f"at t−1) accounts for {dec.loc['endowment', 'share']:.0%} of the score's "
+                       f"variance and the change since t−1 for {dec.loc['change', 'share']:.0%}"
+                       + (": **the score is dominated by the starting point**." if flag else
+                          "; the score is not dominated by the starting point."))
+        source = s["outcome_source"].lower()
+        kind = ("synthetic (generated, not official statistics)" if "synthetic" in source
+                else "from the source named in the dataset" if source else "of unstated origin")
+        left = len(self.left_out)
+        out += ["", "**Limits.**",
+                f"- {n_units} units and {n_periods} period(s): "
+                + ("few units, so intervals are wide and one unit can move a group's correlation"
+                   if n_units < 100 else "enough units for the cross-section")
+                + (f"; only {n_periods} period(s), so within-unit estimates rest on little "
+                   "change" if n_periods < 10 else f"; {n_periods} periods whose outcome windows "
+                   "can overlap, so periods are not independent (SEs are clustered by unit for "
+                   "this reason)") + ".",
+                "- Association, not effect: scores and later outcomes share causes the "
+                "regression does not see (effort, local shocks, the data a scheme scores), "
+                "scores can respond to expected outcomes, and with unit effects and a baseline "
+                "the short-panel (Nickell) bias applies.",
+                f"- The outcome values are {kind}: {md(s['outcome_source'])}."]
+        if left:
+            out.append(f"- {left} scored unit-period(s) had no usable later outcome and are "
+                       "left out (listed in `left_out`).")
+        return "\n".join(out)
 
     def __repr__(self) -> str:
         s = self.settings
@@ -412,7 +519,9 @@ def validity(scheme, data: Dataset, outcome: str, *, horizon: int | None = None,
                                          if forward else ""))
     settings = {
         "scheme": label, "dataset": data.name, "level": level, "outcome": outcome,
-        "outcome_label": info["name"] or outcome, "outcome_unit": info["unit_of_measure"],
+        "outcome_label": _y_label(info["name"] or outcome, change, horizon),
+        "outcome_unit": "%" if change == "growth" else "100·ln" if change == "log_growth"
+        else info["unit_of_measure"],
         "outcome_text": outcome_text, "change": change, "horizon": horizon,
         "baseline": baseline, "baseline_transform": baseline_transform,
         "baseline_text": f"{'log ' if baseline_transform == 'log' else ''}{baseline} "
@@ -422,6 +531,7 @@ def validity(scheme, data: Dataset, outcome: str, *, horizon: int | None = None,
         "standardise": standardise, "score_text": score_text, "n_boot": int(n_boot),
         "seed": int(seed), "alpha": alpha, "ci_level": 1 - alpha,
         "consequences": consequences,
+        "outcome_source": str(data.indicators.set_index("indicator").loc[outcome, "source"]),
     }
     return Validity(coefficients, ranks, lists, decomposition, flags, panel, left_out, notices,
                     settings)
