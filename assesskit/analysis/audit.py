@@ -45,7 +45,7 @@ from ..scheme.model import Scheme, load_scheme
 from .compare import ALL_UNITS, Comparison, compare
 from .weights.schemes import effective
 
-__all__ = ["Audit", "audit", "cronbach_alpha", "first_component_share"]
+__all__ = ["Audit", "audit", "audit_or_reason", "cronbach_alpha", "first_component_share"]
 
 #: Label of the total in the correlation tables.
 TOTAL = "total"
@@ -531,6 +531,24 @@ def audit(scheme, data: Dataset, period, *, level: str | None = None, method: st
                 "low_ratio": low_ratio, "n_units": len(scores)}
     return Audit(table, full, dimensions, redundant, agreement, changes, reduced, comparison,
                  ev, notices, settings)
+
+
+def audit_or_reason(scheme, data: Dataset, period, **kwargs) -> tuple[Audit | None, str]:
+    """Run :func:`audit`, or say in Markdown why it cannot apply (for notebooks and reports).
+
+    Returns
+    -------
+    result : Audit or None
+    markdown : str
+        :meth:`Audit.narrative`, or the reason the audit does not apply (names escaped).
+    """
+    try:
+        res = audit(scheme, data, period, **kwargs)
+    except (DataError, SchemeError) as exc:
+        name = getattr(scheme, "name", scheme)
+        return None, (f"**The audit does not apply** to `{_esc(name)}` on dataset "
+                      f"`{_esc(data.name)}`, period {_esc(period)}: {_esc(exc)}")
+    return res, res.narrative()
 
 
 # --------------------------------------------------------------------------------------------

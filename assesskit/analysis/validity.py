@@ -47,7 +47,7 @@ from ..engine.evaluation import evaluate
 from ..errors import DataError, Notice, Problem, SchemeError
 from ..scheme.model import Scheme, load_scheme
 
-__all__ = ["CHANGES", "SPECIFICATIONS", "Validity", "validity"]
+__all__ = ["CHANGES", "SPECIFICATIONS", "Validity", "validity", "validity_or_reason"]
 
 #: How the later outcome is made from the outcome indicator x: ``growth`` 100·(x[t+h]/x[t] − 1) %,
 #: ``log_growth`` 100·ln(x[t+h]/x[t]), ``difference`` x[t+h] − x[t], ``value`` x[t+h] itself.
@@ -488,7 +488,8 @@ def validity(scheme, data: Dataset, outcome: str, *, horizon: int | None = None,
         level = _level(scheme, level)
         scores = _scores_from_scheme(scheme, data, level, usable, explicit=periods is not None,
                                      notices=notices)
-        label = scheme.name
+        label = scheme.name + (f" [variant: {scheme.log[-1].get('note') or scheme.log[-1]['change']}]"
+                               if scheme.log else "")
         consequences = _consequences(scheme, level)
 
     # ---- the panel: later outcome, baseline, controls
@@ -535,6 +536,39 @@ def validity(scheme, data: Dataset, outcome: str, *, horizon: int | None = None,
     }
     return Validity(coefficients, ranks, lists, decomposition, flags, panel, left_out, notices,
                     settings)
+
+
+def validity_or_reason(scheme, data: Dataset, outcome: str, **kwargs) -> tuple[Validity | None,
+                                                                              str]:
+    """Run :func:`validity`, or say why it cannot apply; for notebooks and reports.
+
+    Parameters
+    ----------
+    scheme, data, outcome, **kwargs
+        As for :func:`validity`.
+
+    Returns
+    -------
+    result : Validity or None
+        None when the analysis does not apply (the outcome is not in the data, the horizon
+        reaches beyond it, too few units ...).
+    markdown : str
+        :meth:`Validity.narrative`, or the reason it does not apply with the outcome indicators
+        the dataset does have (names escaped).
+    """
+    try:
+        res = validity(scheme, data, outcome, **kwargs)
+    except (DataError, SchemeError) as exc:
+        name = getattr(scheme, "name", "custom scores" if isinstance(scheme, pd.DataFrame)
+                       else scheme)
+        outcomes = data.indicators.loc[data.indicators["role"] == "outcome", "indicator"]
+        return None, (f"**This analysis does not apply** to `{_esc(name)}` on dataset "
+                      f"`{_esc(data.name)}` with outcome `{_esc(outcome)}`: {_esc(exc)}\n\n"
+                      "Indicators of role *outcome* in this dataset: "
+                      + (", ".join(f"`{_esc(c)}`" for c in outcomes) if len(outcomes)
+                         else "none (a later outcome can also be the growth of an ordinary "
+                              "level indicator, with horizon ≥ 1)") + ".")
+    return res, res.narrative()
 
 
 # --------------------------------------------------------------------------------------------
