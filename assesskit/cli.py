@@ -307,7 +307,7 @@ def report_command(args: argparse.Namespace) -> int:
 
 
 # ---------------------------------------------------------------------- validity and audit
-def _csv_safe(frame: pd.DataFrame) -> pd.DataFrame:
+def csv_safe(frame: pd.DataFrame) -> pd.DataFrame:
     """Text cells that a spreadsheet would run as a formula (=, +, -, @, tab, CR) get a leading
     apostrophe; names come from data and must not execute when the CSV is opened."""
     out = frame.copy()
@@ -328,7 +328,7 @@ def _write_tables(out: Any, tables: dict[str, pd.DataFrame], figures: dict[str, 
     paths = []
     for name, frame in tables.items():
         path = folder / f"{name}.csv"
-        _csv_safe(frame).to_csv(path, index=False, float_format="%.6g", lineterminator="\n")
+        csv_safe(frame).to_csv(path, index=False, float_format="%.6g", lineterminator="\n")
         paths.append(path)
     for name, fig in figures.items():
         paths.append(save_figure(fig, folder / f"{name}.png", dpi=120))

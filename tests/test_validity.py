@@ -461,9 +461,36 @@ def test_command_line_reports_bad_input(capsys):
 
 
 def test_csv_cells_that_look_like_formulas_are_defused():
-    from assesskit.cli import _csv_safe
+    from assesskit.cli import csv_safe
 
     frame = pd.DataFrame({"name": ["=HYPERLINK(1)", "营山县", "-x", None], "v": [1.0, -2, 3, 4]})
-    safe = _csv_safe(frame)
+    safe = csv_safe(frame)
     assert safe["name"].tolist()[:3] == ["'=HYPERLINK(1)", "营山县", "'-x"]
     assert safe["v"].tolist() == [1.0, -2, 3, 4]
+
+
+def test_narrative_is_computed_from_the_result(official_result, sichuan):
+    text = official_result.narrative()
+    row = _coef(official_result, "period FE + baseline")
+    assert f"{row['coefficient']:+.2f} % per standard deviation" in text
+    assert "higher scores went with **higher**" in text
+    assert "the score is not dominated by the starting point" in text
+    assert "synthetic (generated, not official statistics)" in text
+    official = ak.load_scheme("sichuan-39")
+    task = [n.id for n in official.levels["county"].root.leaves()
+            if not n.id.startswith("resp") and n.id != "gdp_per_capita"]
+    gdp_level = official.without_nodes([*task, "responsibility"], note="GDP level only")
+    res = validity(gdp_level, sichuan, "outcome_gdp_pc_growth_3y", baseline="gdp_per_capita",
+                   n_boot=10)
+    assert "**the score is dominated by the starting point**" in res.narrative()
+    assert res.settings["scheme"] == "sichuan-39 [variant: GDP level only]"
+
+
+def test_validity_or_reason_says_why_it_does_not_apply():
+    from assesskit.analysis.validity import validity_or_reason
+
+    dingxi = ak.datasets.load("dingxi")
+    res, text = validity_or_reason("dingxi", dingxi, "outcome_gdp_pc_growth_3y")
+    assert res is None
+    assert text.startswith("**This analysis does not apply** to `dingxi` on dataset `dingxi`")
+    assert "Indicators of role *outcome* in this dataset: none" in text
