@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from functools import cached_property
 
 import numpy as np
 import pandas as pd
@@ -76,20 +77,20 @@ class Groups:
     def n_groups(self) -> int:
         return len(self.labels)
 
-    @property
+    @cached_property
     def sizes(self) -> np.ndarray:
         return np.bincount(self.codes, minlength=self.n_groups)
 
-    @property
+    @cached_property
     def unit_size(self) -> np.ndarray:
         return self.sizes[self.codes]
 
-    @property
+    @cached_property
     def start(self) -> np.ndarray:
         sizes = self.sizes
         return np.repeat(np.concatenate([[0], np.cumsum(sizes)[:-1]]), sizes)
 
-    @property
+    @cached_property
     def end(self) -> np.ndarray:
         sizes = self.sizes
         return np.repeat(np.cumsum(sizes), sizes)
