@@ -379,6 +379,8 @@ def make_report(scheme="sichuan-39", data=None, periods: str | None = None, out=
     run = ReportRun(folder, [])
     for page in pages:
         extra = {"n_draws": n_draws, "seed": seed} if page.kind != "unit" else {}
+        if groups is not None:
+            extra["groups"] = sorted(groups)
         params = page.parameters(scheme_arg, data_arg, **extra)
         # the hash uses the names, not the absolute paths, so a moved checkout stays unchanged
         hash_params = page.parameters(ctx.scheme.name, ctx.data.name, **extra)

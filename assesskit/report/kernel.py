@@ -32,7 +32,7 @@ def write_kernelspec(root: Path) -> Path:
     spec_dir.mkdir(parents=True, exist_ok=True)
     spec = {"argv": [sys.executable, "-m", "ipykernel_launcher", "-f", "{connection_file}"],
             "display_name": "Python 3 (ipykernel)", "language": "python",
-            "env": {"PYTHONHASHSEED": "0", "MPLBACKEND": "module://matplotlib_inline.backend_inline"}}
+            "env": {"PYTHONHASHSEED": "0", "MPLBACKEND": "Agg"}}
     (spec_dir / "kernel.json").write_text(json.dumps(spec, indent=1), encoding="utf-8")
     return root / "kernels"
 

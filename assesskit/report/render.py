@@ -12,7 +12,7 @@ import re
 from collections.abc import Callable, Sequence
 
 import pandas as pd
-from IPython.display import HTML, Markdown
+from IPython.display import HTML, Image, Markdown
 
 from . import layout
 from .safe import html_text, is_missing, md_text
@@ -183,3 +183,16 @@ def light_table(frame: pd.DataFrame, value_columns: Sequence[str],
         rows.append(f"<tr><td>{name}</td><td>{html_text(row['indicator'])}</td>{cells}</tr>")
     return HTML(f'<table class="ak-table"><thead><tr>{head}</tr></thead>'
                 f"<tbody>{''.join(rows)}</tbody></table>")
+
+
+def figure(fig, dpi: int = 100) -> Image:
+    """A matplotlib figure as a PNG image for the page, whatever the kernel's backend.
+
+    The PNG carries no date (matplotlib's PNG writer stamps none; the ``Software`` key is
+    dropped), so the same figure gives the same bytes.
+    """
+    import io
+
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png", dpi=dpi, metadata={"Software": None})
+    return Image(data=buffer.getvalue(), format="png")

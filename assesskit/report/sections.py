@@ -28,23 +28,35 @@ RANK_FORMAT = {"group_rank": lambda v: tables.format_number(v, "{:g}"),
 class _Page:
     """What both pages share: the context, the page's own path, links to other pages."""
 
-    def __init__(self, scheme, dataset, period):
+    def __init__(self, scheme, dataset, period, groups=None):
         self.context = report_context(scheme, dataset)
         self.scheme = self.context.scheme
         self.ev = self.context.evaluation(period)
         self.period = self.ev.period
         self.max_points = float(self.scheme.spec.get("max_points", 100))
+        # groups whose pages are in the report set (None: every page exists)
+        self.groups = None if groups is None else set(groups)
+        scores = self.ev.scores
+        if self.groups is None:
+            self.linked = None
+        else:
+            chosen = scores[scores["group"].isin(self.groups)]
+            self.linked = set(chosen["unit"]) | set(chosen["parent"].astype(str))
+
+    def has_page(self, unit: str) -> bool:
+        """True when the report set has a page for ``unit``."""
+        return self.linked is None or str(unit) in self.linked
 
     # links ---------------------------------------------------------------------------------
     def unit_links(self, frame: pd.DataFrame, here: str) -> pd.Series:
         levels = frame["level"] if "level" in frame else self.ev.scores.set_index("unit").loc[
             frame["unit"], "level"].to_numpy()
-        paths = [layout.href(here, layout.unit_path(self.period, lv, u))
+        paths = [layout.href(here, layout.unit_path(self.period, lv, u)) if self.has_page(u) else ""
                  for lv, u in zip(levels, frame["unit"], strict=True)]
         return pd.Series(paths, index=frame.index)
 
     def group_link(self, level: str, group: str, here: str) -> str | None:
-        if tables.has_group_pages(self.ev, level):
+        if tables.has_group_pages(self.ev, level) and (self.groups is None or group in self.groups):
             return layout.href(here, layout.group_path(self.period, level, group))
         return None
 
@@ -101,11 +113,14 @@ class AnnualPage(_Page):
         One group of ``level``; default every group.
     n_draws, seed : int
         Size and seed of the uncertainty run (recorded on the page).
+    groups : list of str, optional
+        The groups whose pages the report set holds (``assesskit report --group``); links to
+        other pages are left out. Default: every page exists.
     """
 
     def __init__(self, scheme, dataset, period, level=None, group=None, *, n_draws=64,
-                 seed=20240423):
-        super().__init__(scheme, dataset, period)
+                 seed=20240423, groups=None):
+        super().__init__(scheme, dataset, period, groups)
         levels = tables.levels_of(self.ev)
         if level is not None and level not in levels:
             raise ValueError(f"level {level!r} is not assessed; levels: {', '.join(levels)}")
@@ -197,8 +212,8 @@ class AnnualPage(_Page):
                 res, title=f"{spec.label} · {self.period}\n得分与结果 scores and outcomes by group",
                 max_points=self.max_points))
         for fig in figs[:-1]:
-            display(fig)
-        return figs[-1] if figs else None
+            display(render.figure(fig))
+        return render.figure(figs[-1]) if figs else None
 
     # changes, rules, lights -----------------------------------------------------------------
     def changes(self) -> None:
@@ -304,7 +319,7 @@ class AnnualPage(_Page):
                          for c in ("nominal_rank", "median_rank", "q05", "q95")}
                 | {c: (lambda v: tables.format_number(v, "{:.0%}"))
                    for c in ("p_praised", "p_summoned")}))
-            fig = plot_rank_uncertainty(res, group=self.group)
+            fig = render.figure(plot_rank_uncertainty(res, group=self.group))
         return fig
 
     # assumptions and missing values ---------------------------------------------------------
@@ -338,10 +353,12 @@ class UnitPage(_Page):
         The unit's level (default: from the data).
     unit : str
         Unit id (or its name).
+    groups : list of str, optional
+        As for :class:`AnnualPage`.
     """
 
-    def __init__(self, scheme, dataset, period, level, unit):
-        super().__init__(scheme, dataset, period)
+    def __init__(self, scheme, dataset, period, level, unit, groups=None):
+        super().__init__(scheme, dataset, period, groups)
         units = self.context.data.units
         hit = units[(units["unit"] == str(unit)) | (units["name"] == str(unit))]
         if hit.empty:
@@ -361,11 +378,11 @@ class UnitPage(_Page):
         display(render.style())
         display(Markdown(f"# {md_text(name)} ({md_text(self.unit)}) · {md_text(self.period)}"))
         nav = [("总览 overview", layout.overview_path(self.period))]
-        if self.assessed and tables.has_group_pages(self.ev, self.level):
+        if self.assessed and self.group_link(self.level, self.row["group"], self.here):
             nav.append((self.row["group"], layout.group_path(self.period, self.level,
                                                              self.row["group"])))
         parent = str(self.info.get("parent", "") or "")
-        if parent and parent in set(self.context.data.units["unit"]):
+        if parent and parent in set(self.context.data.units["unit"]) and self.has_page(parent):
             p = self.context.data.units.set_index("unit").loc[parent]
             nav.append((f"上级 {p['name'] or parent}", layout.unit_path(self.period, p["level"], parent)))
         nav.append((name, None))
@@ -436,9 +453,9 @@ class UnitPage(_Page):
                                     items="、".join(missing["label"].astype(str))))
         if lost.empty:
             return None
-        return plot_points_lost(lost, score=float(self.row["score"]), max_points=self.max_points,
+        return render.figure(plot_points_lost(lost, score=float(self.row["score"]), max_points=self.max_points,
                                 title=f"{self.info['name'] or self.unit} · {self.period}: "
-                                      "失分 points lost, from the maximum to the score")
+                                      "失分 points lost, from the maximum to the score"))
 
     def trend(self):
         """Score, ranks and outcome over every period that can be evaluated."""
@@ -454,8 +471,9 @@ class UnitPage(_Page):
             display(render.markdown("Periods in the data that cannot be evaluated: {r}.",
                                     r="; ".join(f"{p} ({why})" for p, why in
                                                 self.context.unavailable.items())))
-        return plot_unit_trend(trend, title=f"{self.info['name'] or self.unit}: 历年得分与排名 "
-                                            "score and group rank by period")
+        return render.figure(plot_unit_trend(
+            trend, title=f"{self.info['name'] or self.unit}: 历年得分与排名 score and group rank "
+                         "by period"))
 
     def peers(self):
         """The units ranked with this one (its group); returns the group's bar chart."""
@@ -463,9 +481,9 @@ class UnitPage(_Page):
             return None
         table = tables.peers(self.ev, self.unit)
         display(self.results_html(table, self.here, self_unit=self.unit))
-        return plot_group_results(table, title=f"{self.row['group']} · {self.period}: "
-                                               "同组单位 peers in the group",
-                                  max_points=self.max_points, highlight=self.unit)
+        return render.figure(plot_group_results(
+            table, title=f"{self.row['group']} · {self.period}: 同组单位 peers in the group",
+            max_points=self.max_points, highlight=self.unit))
 
     def children(self) -> None:
         """Units under this one (a prefecture's counties), if any are assessed."""
