@@ -141,6 +141,9 @@ class NotebookRunner:
             raise
         finally:
             self.pages_run += 1
+        for cell in nb.cells:  # papermill gives the injected cell a random id: fix it
+            if "injected-parameters" in cell.get("metadata", {}).get("tags", []):
+                cell["id"] = "injected-parameters"
         return nb
 
     def close(self) -> None:

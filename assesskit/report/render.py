@@ -188,6 +188,8 @@ def light_table(frame: pd.DataFrame, value_columns: Sequence[str],
 def figure(fig, dpi: int = 100) -> Image:
     """A matplotlib figure as a PNG image for the page, whatever the kernel's backend.
 
+    The figure's title becomes the image's alternative text.
+
     The PNG carries no date (matplotlib's PNG writer stamps none; the ``Software`` key is
     dropped), so the same figure gives the same bytes.
     """
@@ -195,4 +197,7 @@ def figure(fig, dpi: int = 100) -> Image:
 
     buffer = io.BytesIO()
     fig.savefig(buffer, format="png", dpi=dpi, metadata={"Software": None})
-    return Image(data=buffer.getvalue(), format="png")
+    title = fig.get_suptitle()
+    if not title and fig.axes:
+        title = fig.axes[0].get_title()
+    return Image(data=buffer.getvalue(), format="png", alt=" ".join(title.split()) or "chart")

@@ -297,7 +297,7 @@ def scoring_basis(ev, unit: str, indicators: pd.DataFrame | None = None) -> pd.D
     if indicators is not None and "unit_of_measure" in indicators:
         units_of = dict(zip(indicators["indicator"], indicators["unit_of_measure"].fillna(""),
                             strict=True))
-    rows["unit_of_measure"] = rows["indicator"].map(units_of).fillna("")
+    rows["unit_of_measure"] = [str(units_of.get(code, "") or "") for code in rows["indicator"]]
     return rows[["node", "label", "depth", "kind", "indicator", "unit_of_measure", "raw_value",
                  "missing", "score", "weight", "points", "max_points", "points_lost",
                  "reason"]].reset_index(drop=True)
