@@ -251,9 +251,15 @@ def _load_data(spec: str):
 
 
 def _write_evaluation(ev: Any, out: Any) -> list:
-    from .report.pages import write_report
+    """The evaluation's tables as CSV (UTF-8 with BOM, formula-safe) and its summary."""
+    from pathlib import Path
 
-    return write_report(ev, out)
+    from .report.excel import write_csvs
+
+    paths = write_csvs(ev, out)
+    summary = Path(out) / "summary.txt"
+    summary.write_text(ev.summary() + "\n", encoding="utf-8", newline="\n")
+    return [*paths, summary]
 
 
 @command(

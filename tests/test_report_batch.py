@@ -13,7 +13,7 @@ import shutil
 import subprocess
 
 import pytest
-from report_helpers import FORMULA_NAME, REPO, SCRIPT_NAME
+from report_helpers import FORMULA_NAME, REPO
 
 from assesskit.report.batch import file_hash, make_report
 from assesskit.report.safe import slug

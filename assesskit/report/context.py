@@ -253,6 +253,27 @@ class ReportContext:
 
 
 _CONTEXTS: dict[tuple[str, str], ReportContext] = {}
+_DATA: dict[str, tuple[tuple, Dataset, str]] = {}
+
+
+def _cached_data(data) -> tuple[Dataset, str]:
+    """A dataset and its hash, read again only when one of its files changed (size, time)."""
+    if isinstance(data, Dataset):
+        return data, data_hash(data)
+
+    def stamp(ds: Dataset) -> tuple:
+        files = [Path(f) for f in ds.sources.values() if f and Path(f).is_file()]
+        return tuple((str(f), f.stat().st_mtime_ns, f.stat().st_size) for f in files)
+
+    key = str(data)
+    hit = _DATA.get(key)
+    if hit is not None and hit[0] and stamp(hit[1]) == hit[0]:
+        return hit[1], hit[2]
+    ds = load_data_any(data)
+    digest = data_hash(ds)
+    _DATA.clear()
+    _DATA[key] = (stamp(ds), ds, digest)
+    return ds, digest
 
 
 def report_context(scheme, data) -> ReportContext:
@@ -272,8 +293,8 @@ def report_context(scheme, data) -> ReportContext:
         computed once per process.
     """
     scheme = load_scheme_any(scheme)
-    data = load_data_any(data)
-    key = (scheme_hash(scheme), data_hash(data))
+    data, digest = _cached_data(data)
+    key = (scheme_hash(scheme), digest)
     if key not in _CONTEXTS:
         _CONTEXTS.clear()  # one scheme and dataset at a time: keep memory flat
         _CONTEXTS[key] = ReportContext(scheme, data, *key)

@@ -163,12 +163,6 @@ def navigation(here: str, items: Sequence[tuple[str, str | None]]) -> HTML:
     return HTML('<div class="ak-nav">' + " › ".join(parts) + "</div>")
 
 
-def lights(frame: pd.DataFrame, value_columns: Sequence[str]) -> pd.DataFrame:
-    """Copy of a traffic-light table whose light cells are kept as text (rendered by
-    :func:`light_table`)."""
-    return frame[[*frame.columns.difference(value_columns, sort=False), *value_columns]]
-
-
 def light_table(frame: pd.DataFrame, value_columns: Sequence[str],
                 links: pd.Series | None = None) -> HTML:
     """A traffic-light table: name, indicator, then one coloured cell per period."""
