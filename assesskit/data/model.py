@@ -37,6 +37,7 @@ import pandas as pd
 
 from ..errors import DataError, Problem
 from .numbers import parse_numeric
+from .ratings import normalise_ratings, ratings_problems
 
 #: Vocabulary of ``units.level``: the kinds of assessed object the Chinese schemes name.
 LEVELS: dict[str, str] = {
@@ -182,6 +183,10 @@ class Dataset:
     values: pd.DataFrame
     provenance: str = ""
     sources: dict[str, str] = field(default_factory=dict)
+    #: Optional ratings of a rater-based review (see :mod:`assesskit.data.ratings`), or None.
+    ratings: pd.DataFrame | None = None
+    #: Grades a rating sheet may hold, best first (``dataset.yaml`` ``rating_scale``), or ().
+    rating_scale: tuple[str, ...] = ()
 
     # ------------------------------------------------------------------ construction
     @classmethod
@@ -195,6 +200,8 @@ class Dataset:
         provenance: str = "",
         sources: Mapping[str, str] | None = None,
         validate: bool = True,
+        ratings: pd.DataFrame | None = None,
+        rating_scale: Iterable[str] = (),
     ) -> Dataset:
         """Build a dataset from three DataFrames, normalise their types and validate them.
 
@@ -211,6 +218,11 @@ class Dataset:
             File each table came from, for error messages.
         validate : bool
             Run :meth:`validate` (default True).
+        ratings : pandas.DataFrame, optional
+            Ratings of a rater-based review, one row per rating (columns described in
+            :mod:`assesskit.data.ratings`).
+        rating_scale : iterable of str
+            The grades a rating may hold, best first; empty: not checked at load.
 
         Returns
         -------
@@ -251,7 +263,14 @@ class Dataset:
         units = _normalise_units(units)
         indicators = _normalise_indicators(indicators)
         values, value_problems = _normalise_values(values, sources.get("values", "values"))
-        ds = cls(name, units, indicators, values, provenance, sources)
+        if ratings is not None:
+            ratings, rating_problems = normalise_ratings(ratings, sources.get("ratings", "ratings"),
+                                                         normalise_period)
+            value_problems += rating_problems
+            if rating_problems and "rater_unit" not in ratings.columns:  # columns missing
+                raise DataError(value_problems, title=f"cannot read the ratings of dataset {name!r}")
+        ds = cls(name, units, indicators, values, provenance, sources, ratings,
+                 tuple(rating_scale))
         # Report unreadable values together with every consistency problem, in one error.
         problems = value_problems + (ds.problems() if validate else [])
         if problems:
@@ -328,6 +347,9 @@ class Dataset:
             if bad.sum() > 500:  # say how many more rather than drop them silently
                 out.append(Problem(f"... and {int(bad.sum()) - 500} more rows with an unknown {what}",
                                    vf, column=col))
+        if self.ratings is not None:
+            out.extend(ratings_problems(self.ratings, u, file=self.sources.get("ratings", "ratings"),
+                                        units_file=uf, scale=self.rating_scale))
         return out
 
     def validate(self, require_groups: Iterable[str] = ()) -> Dataset:
