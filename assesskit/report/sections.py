@@ -260,7 +260,8 @@ class AnnualPage(_Page):
             return
         display(render.bullet_list([
             f"**{md_text(r.get('label', r['name']))}** ({md_text(r['level'])}): when "
-            f"{md_text(r['when'])} in {r.get('consecutive', 1)} periods in a row"
+            f"{md_text(tables.describe_condition(r['when']))} in {r.get('consecutive', 1)} "
+            "periods in a row"
             for r in rules]))
         fired = tables.fired_rules(self.context.history, self.period, self.units())
         if fired.empty:

@@ -215,6 +215,18 @@ def rules_of(scheme) -> list[dict]:
             for rule in spec.rules]
 
 
+def describe_condition(when: dict) -> str:
+    """A rule's condition in words, e.g. ``{"bottom": 1}`` -> "among the last 1 of its group"."""
+    parts = []
+    if "bottom" in when:
+        parts.append(f"among the last {when['bottom']} of its group")
+    for key in ("outcome", "grade"):
+        if key in when:
+            values = when[key] if isinstance(when[key], list) else [when[key]]
+            parts.append(f"{key} {' or '.join(map(str, values))}")
+    return " and ".join(parts) or str(when)
+
+
 def traffic_light_table(ev, units=None) -> pd.DataFrame:
     """Progress against the scheme's time schedule, one row per unit and indicator, one column
     per sub-period (the light: green, yellow, red or no data). Empty without a schedule."""
