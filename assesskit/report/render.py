@@ -19,9 +19,9 @@ from .safe import html_text, is_missing, md_text
 
 STYLE = """<style>
 .ak-table{border-collapse:collapse;font-size:13px;margin:6px 0 14px}
-.ak-table th,.ak-table td{border:1px solid #ddd;padding:3px 7px;text-align:left;vertical-align:top}
+.ak-table th,.ak-table td{border:1px solid #ddd;padding:3px 7px;text-align:left!important;vertical-align:middle!important}
 .ak-table th{background:#f3f3f3}
-.ak-table td.num{text-align:right;font-variant-numeric:tabular-nums}
+.ak-table td.num{text-align:right!important;font-variant-numeric:tabular-nums}
 .ak-table tr.top td{background:#dbeaf7}
 .ak-table tr.bottom td{background:#fbe3d6}
 .ak-table tr.self td{font-weight:bold;outline:2px solid #E69F00}
