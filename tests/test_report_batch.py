@@ -135,7 +135,7 @@ def test_dask_executor_and_a_failing_page(hostile_report, tmp_path):
     cell["source"] = ['if unit == "C_1":\n', '    raise RuntimeError("this page fails on purpose")\n',
                       "page.summary()"]
     (notebooks / "unit-report.ipynb").write_text(json.dumps(nb), encoding="utf-8")
-    run = make_report(str(scheme), str(data), "2025", tmp_path / "out", jobs=1, executor="dask",
+    run = make_report(str(scheme), str(data), "2025", tmp_path / "out", jobs=2, executor="dask",
                       groups=["秦巴山区"], notebooks=notebooks, progress=False)
     assert [p["unit"] for p in run.failed] == ["C_1"]
     assert "RuntimeError: this page fails on purpose" in run.failed[0]["error"]

@@ -8,6 +8,7 @@ page of a report set with its status.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -34,13 +35,17 @@ def notebook_to_html(nb, title: str) -> str:
         The HTML: outputs and Markdown cells only, no input cells or prompts, PNG charts embedded
         as data URIs, no ``<script>`` element.
     """
+    body, _ = _exporter().from_notebook_node(nb, resources={"metadata": {"name": title}})
+    return body
+
+
+@functools.cache
+def _exporter():
+    """One exporter per process: building it (templates, CSS) costs more than an export."""
     from nbconvert import HTMLExporter
 
-    exporter = HTMLExporter(extra_template_basedirs=[str(TEMPLATE_DIR)],
-                            template_name=TEMPLATE_NAME, exclude_input=True,
-                            exclude_input_prompt=True, exclude_output_prompt=True)
-    body, _ = exporter.from_notebook_node(nb, resources={"metadata": {"name": title}})
-    return body
+    return HTMLExporter(extra_template_basedirs=[str(TEMPLATE_DIR)], template_name=TEMPLATE_NAME,
+                        exclude_input=True, exclude_input_prompt=True, exclude_output_prompt=True)
 
 
 INDEX_STYLE = """
