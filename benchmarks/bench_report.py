@@ -12,6 +12,7 @@ kernel the report uses, on a few pages (why the report keeps warm kernels).
 from __future__ import annotations
 
 import argparse
+import resource
 import tempfile
 import time
 from pathlib import Path
@@ -52,23 +53,41 @@ def cold_vs_warm(pages: int = 3) -> tuple[float, float]:
     return cold, warm
 
 
+def _cpu_seconds() -> float:
+    """User + system CPU seconds of this process and of every child it has waited for (the
+    worker processes, which wait for their kernels)."""
+    total = 0.0
+    for who in (resource.RUSAGE_SELF, resource.RUSAGE_CHILDREN):
+        usage = resource.getrusage(who)
+        total += usage.ru_utime + usage.ru_stime
+    return total
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--jobs", type=int, default=2)
     parser.add_argument("--period", default="2025")
     args = parser.parse_args()
+    import os
+
     from assesskit.report.batch import make_report
 
+    print(f"load average before: {', '.join(f'{x:.1f}' for x in os.getloadavg())}")
     cold, warm = cold_vs_warm()
     print(f"one unit page: {cold:.2f} s with a fresh kernel, {warm:.2f} s in a warm kernel")
     with tempfile.TemporaryDirectory() as out:
+        cpu_before = _cpu_seconds()
         start = time.perf_counter()
         run = make_report("sichuan-39", None, args.period, out, jobs=args.jobs, progress=False)
         whole = time.perf_counter() - start
+        cpu = _cpu_seconds() - cpu_before
         kinds = {k: sum(p["kind"] == k for p in run.pages) for k in ("overview", "group", "unit")}
         print(f"full set {args.period}: {len(run.pages)} pages ({kinds}), {len(run.failed)} "
               f"failed, jobs={args.jobs}: {whole:.1f} s, {60 * len(run.pages) / whole:.0f} "
               "pages per minute (aim: under 60 s)")
+        print(f"CPU time of the run (this process, its workers and their kernels): {cpu:.1f} s; "
+              f"on 2 otherwise idle cores that is about {cpu / 2:.0f} s of wall time "
+              "(the load average says how busy the machine was)")
         start = time.perf_counter()
         again = make_report("sichuan-39", None, args.period, out, jobs=args.jobs, progress=False)
         rerun = time.perf_counter() - start

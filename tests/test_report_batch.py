@@ -47,6 +47,8 @@ def test_pages_index_manifest_and_tables(hostile_report):
         assert page["parameters"]["period"] == "2025"
     for name in ("index.html", "results-2025.xlsx", "2025/csv/scores.csv"):
         assert (run.folder / name).is_file()
+    assert len(run.to_frame()) == 16
+    assert "<script>" not in run._repr_html_() and "&lt;script&gt;" in run._repr_html_()
 
 
 def test_clashing_ids_get_their_own_pages(hostile_report):

@@ -293,6 +293,19 @@ class ReportRun:
     def index(self) -> Path:
         return self.folder / "index.html"
 
+    def to_frame(self):
+        """One row per page: id, kind, period, title, path, status, error."""
+        import pandas as pd
+
+        cols = ["id", "kind", "period", "title", "path", "status", "error"]
+        return pd.DataFrame([{c: p.get(c, "") for c in cols} for p in self.pages], columns=cols)
+
+    def _repr_html_(self) -> str:
+        from .safe import html_text
+
+        head = f"<p>{html_text(self.summary()).replace(chr(10), '<br>')}</p>"
+        return head + self.to_frame().to_html(index=False, escape=True)
+
     def summary(self) -> str:
         """One paragraph: pages rendered, unchanged, failed, removed, and where to look."""
         lines = [f"{len(self.pages)} pages: {len(self.rendered)} rendered, {len(self.unchanged)} "

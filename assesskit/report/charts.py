@@ -1,7 +1,9 @@
 """Charts of the report pages: results by group, points lost (waterfall), a unit's trend.
 
 Like :mod:`assesskit.report.plotting`, every function returns a :class:`matplotlib.figure.Figure`
-built without pyplot, with a title, axis labels and units; call
+built without pyplot, with a title, axis labels and units, and fixed margins rather than a layout
+engine (a report set draws hundreds of charts; save them with ``bbox_inches="tight"``, as
+:func:`assesskit.report.render.figure` does); call
 :func:`~assesskit.report.plotting.use_cjk_font` first so Chinese names render. Names from data
 pass through :func:`~assesskit.report.safe.chart_text` (a ``$`` is never read as mathtext).
 """
@@ -56,9 +58,14 @@ def plot_group_results(results: pd.DataFrame, *, title: str, max_points: float =
     """
     groups = list(dict.fromkeys(results["group"]))
     tallest = max(int((results["group"] == g).sum()) for g in groups)
-    fig = Figure(figsize=(max(8.5, 5.6 * min(len(groups), 3)), 0.3 * tallest + 2.2),
-                 layout="constrained")
-    axes = fig.subplots(1, len(groups), squeeze=False).ravel()
+    height = 0.3 * tallest + 2.2
+    fig = Figure(figsize=(max(8.5, 5.6 * min(len(groups), 3)), height))
+    # fixed margins (room for the names on the left of each panel) instead of a layout engine,
+    # which costs more than drawing; the PNG is cropped to its content when saved
+    axes = fig.subplots(1, len(groups), squeeze=False,
+                        gridspec_kw={"wspace": 0.62, "left": 0.16 / min(len(groups), 3) + 0.05,
+                                     "right": 0.98, "top": 1 - 0.75 / height,
+                                     "bottom": 0.75 / height}).ravel()
     for ax, g in zip(axes, groups, strict=True):
         part = results[results["group"] == g]
         y = np.arange(len(part))
@@ -84,8 +91,8 @@ def plot_group_results(results: pd.DataFrame, *, title: str, max_points: float =
     handles = [Patch(color=SIDE_COLOURS[r.side], label=f"{chart_text(r.outcome_label)} ({r.outcome})")
                for r in labels.itertuples()]
     handles.append(Patch(color=NEUTRAL, label="无 none"))
-    fig.legend(handles=handles, loc="outside lower center", ncols=len(handles), frameon=False,
-               fontsize=9)
+    fig.legend(handles=handles, loc="upper center", bbox_to_anchor=(0.5, 0.2 / height),
+               ncols=len(handles), frameon=False, fontsize=9)
     fig.suptitle(chart_text(title), fontsize="large")
     return fig
 
@@ -110,7 +117,9 @@ def plot_points_lost(lost: pd.DataFrame, *, score: float, max_points: float,
     """
     steps = lost[["label", "node", "lost"]].to_numpy(dtype=object)
     names = ["满分 maximum"] + [f"{chart_text(lab)}" for lab, _, _ in steps] + ["得分 score"]
-    fig = Figure(figsize=(7.8, 0.34 * len(names) + 1.6), layout="constrained")
+    height = 0.34 * len(names) + 1.6
+    fig = Figure(figsize=(7.8, height))
+    fig.subplots_adjust(left=0.3, right=0.97, top=1 - 0.45 / height, bottom=0.55 / height)
     ax = fig.subplots()
     y = np.arange(len(names))
     level = max_points
@@ -149,8 +158,10 @@ def plot_unit_trend(trend: pd.DataFrame, *, title: str) -> Figure:
     matplotlib.figure.Figure
         Left: score by period; right: rank within the group (1 = best, at the top).
     """
-    fig = Figure(figsize=(9.0, 3.4), layout="constrained")
-    ax_score, ax_rank = fig.subplots(1, 2)
+    fig = Figure(figsize=(9.0, 3.4))
+    ax_score, ax_rank = fig.subplots(1, 2, gridspec_kw={"wspace": 0.3, "left": 0.08,
+                                                          "right": 0.98, "top": 0.78,
+                                                          "bottom": 0.16})
     x = np.arange(len(trend))
     periods = trend["period"].astype(str).tolist()
     ax_score.plot(x, trend["score"].to_numpy(dtype=float), marker="o", color="0.25")

@@ -190,7 +190,8 @@ def figure(fig, dpi: int = 100) -> Image:
     import io
 
     buffer = io.BytesIO()
-    fig.savefig(buffer, format="png", dpi=dpi, metadata={"Software": None})
+    fig.savefig(buffer, format="png", dpi=dpi, bbox_inches="tight", pad_inches=0.15,
+                metadata={"Software": None})
     title = fig.get_suptitle()
     if not title and fig.axes:
         title = fig.axes[0].get_title()
