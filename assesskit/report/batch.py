@@ -32,7 +32,6 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .. import __version__
 from ..errors import AssessKitError
 from . import layout, tables
 from .context import example_data, parse_periods, report_context
@@ -41,6 +40,17 @@ from .render import source_document
 from .safe import safe_join, slug
 
 DEFAULT_SEED = 20240423
+
+
+def package_version() -> str:
+    """The installed assesskit distribution's version (recorded in the manifest and in every
+    page's input hash: a new version renders every page again)."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("assesskit")
+    except PackageNotFoundError:  # running from a source tree that is not installed
+        return "unknown"
 DEFAULT_DRAWS = 64
 
 
@@ -128,7 +138,7 @@ def plan_pages(ctx, periods: Iterable[str], groups: Iterable[str] | None = None)
 def input_hash(page: layout.Page, parameters: dict, ctx, notebook_sha: str) -> str:
     """SHA-256 of everything a page depends on: data, scheme, notebook, parameters, version."""
     text = json.dumps({"data": ctx.data_hash, "scheme": ctx.scheme_hash, "notebook": notebook_sha,
-                       "parameters": parameters, "assesskit": __version__}, sort_keys=True,
+                       "parameters": parameters, "assesskit": package_version()}, sort_keys=True,
                       ensure_ascii=False, default=str)
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
@@ -432,7 +442,7 @@ def make_report(scheme="sichuan-39", data=None, periods: str | None = None, out=
     def finish() -> None:
         run.pages = sorted(entries.values(), key=_page_order)
         manifest = {
-            "assesskit_version": __version__,
+            "assesskit_version": package_version(),
             "scheme": {"name": ctx.scheme.name, "title": ctx.scheme.spec.get("title", ""),
                        "source_document": source, "sha256": ctx.scheme_hash},
             "data": {"name": ctx.data.name, "kind": ctx.kind, "sha256": ctx.data_hash},
