@@ -891,7 +891,12 @@ class Uncertainty:
         pandas.DataFrame
             :func:`assesskit.analysis.sensitivity.analyse`'s table (``output``, ``factor``,
             ``S1``, ``S1_lo``, ``S1_hi``, ``ST``, ``ST_lo``, ``ST_hi``, ``variance``) plus
-            ``name`` (the unit's Chinese name; the summary outputs keep their own name).
+            ``name`` (the unit's Chinese name; the summary outputs keep their own name) and the
+            flags of :func:`assesskit.analysis.sensitivity.readability`: ``readable`` (bool)
+            and ``reading`` (why a row cannot be read: an estimate outside [0, 1] by more than
+            0.05, or an interval wider than 0.3). ``attrs["warning"]`` is one sentence when the
+            sample is too small to read the indices of the summary outputs, else ``""``;
+            ``attrs["unreadable"]`` lists every output with an unreadable row.
 
         Notes
         -----
@@ -909,7 +914,7 @@ class Uncertainty:
         res = sens.analyse(self.design, y, n_boot=n_boot, conf=conf, ci=ci, seed=seed)
         names = dict(zip(self.ranks["unit"], self.ranks["name"], strict=True))
         res.insert(1, "name", res["output"].map(lambda o: names.get(o, o)).astype("str"))
-        return res
+        return sens.readability(res)
 
     def _key(self, run: int):
         x = self.design.matrix()[[int(run)]]
@@ -1079,7 +1084,8 @@ def default_factors(scheme, data: Dataset, period, level: str | None = None, *,
     Weights ±25% always; the normalisation (min–max | z-score) if a leaf is scored relative to
     other units; the aggregation (arithmetic | geometric) if every score of the period is
     positive (a geometric mean cannot take 0); the grouping (official | pooled) only if the level
-    ranks within groups; the missing-value policy only if a value is missing in the period.
+    ranks within groups and its units fall in at least two groups; the missing-value policy only
+    if a value is missing in the period.
 
     Returns
     -------
@@ -1109,9 +1115,15 @@ def default_factors(scheme, data: Dataset, period, level: str | None = None, *,
     else:
         reasons.append("no aggregation factor: some scores are 0, which a geometric mean cannot "
                        "take")
-    if spec.ranking.get("group_by"):
+    by = spec.ranking.get("group_by")
+    n_groups = (res.units[by].replace("", np.nan).nunique()
+                if by and by in res.units.columns else 0)
+    if by and n_groups > 1:
         factors.append(vary_grouping([OFFICIAL, POOL]))
-        reasons.append(f"grouping: the official groups ({spec.ranking['group_by']}) or one pool")
+        reasons.append(f"grouping: the {n_groups} official groups ({by}) or one pool")
+    elif by:
+        reasons.append(f"no grouping factor: the units of the level form {n_groups or 'no'} "
+                       f"group{'' if n_groups == 1 else 's'} by {by}, so pooling changes nothing")
     else:
         reasons.append("no grouping factor: the level ranks all units together")
     gaps = [e for e in ev.log if e.get("step") == "missing" and e.get("level") == level
