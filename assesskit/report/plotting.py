@@ -30,6 +30,7 @@ from matplotlib.ticker import MaxNLocator
 
 from ..data.model import Dataset, normalise_period
 from ..errors import DataError, Problem
+from .safe import chart_text
 
 #: File name of the CJK font used for Chinese text, inside ``mplfonts/fonts/``.
 CJK_FONT_FILE = "NotoSansCJKsc-Regular.otf"
@@ -39,6 +40,9 @@ SVG_HASH_SALT = "assesskit"
 
 #: Label used for units whose ``group`` is empty.
 NO_GROUP = "未分组 (no group)"
+
+#: Label of the one group when the units of a level are not divided into groups.
+ALL_UNITS = "全部 all units"
 
 # Colours of the annotated extremes (colour-blind safe pair: blue / vermilion).
 BEST_COLOUR = "#0072B2"
@@ -148,22 +152,61 @@ def save_figure(fig: Figure, path: str | Path, **kwargs) -> Path:
     return path
 
 
+def main_level(dataset: Dataset) -> str:
+    """The level a dataset is mostly about: the one with the most values reported (ties: the
+    first in the units table).
+
+    Examples
+    --------
+    >>> import assesskit
+    >>> main_level(assesskit.datasets.load("sichuan-39"))
+    'county'
+    """
+    v = dataset.values.dropna(subset=["value"]).merge(dataset.units[["unit", "level"]],
+                                                      on="unit")
+    counts = v.groupby("level", sort=False).size()
+    order = list(dict.fromkeys(dataset.units["level"]))
+    if counts.empty:
+        return order[0]
+    return max(order, key=lambda lv: (counts.get(lv, 0), -order.index(lv)))
+
+
+def comparison_groups(dataset: Dataset, level: str) -> pd.Series:
+    """The comparison group of each unit of a level, as charts and narratives show it.
+
+    Returns
+    -------
+    Series
+        Indexed like ``dataset.level_units(level)``: the ``group`` label, :data:`NO_GROUP` where
+        it is empty; when the units fall in one group only, or their only label is a level name
+        (a placeholder some datasets use for "no groups"), every unit gets :data:`ALL_UNITS`.
+    """
+    units = dataset.level_units(level)
+    raw = units["group"].fillna("").astype(str) if "group" in units else pd.Series("", units.index)
+    real = set(raw) - {""} - set(dataset.units["level"].astype(str))
+    if len(set(raw)) <= 1 or not real:
+        return pd.Series(ALL_UNITS, index=units.index, name="group")
+    return raw.where(raw != "", NO_GROUP).rename("group")
+
+
 def plot_indicators_by_group(
     dataset: Dataset,
     period: object,
     indicators: Iterable[str] | None = None,
     *,
-    level: str = "county",
+    level: str | None = None,
     ncols: int = 3,
 ) -> Figure:
-    """Small multiples: each indicator's values by regional group, extremes named in Chinese.
+    """Small multiples: each indicator's values by comparison group, extremes named in Chinese.
 
-    One panel per indicator. In each panel every unit of ``level`` is a dot above its group
-    (分组, the comparison group of a grouped ranking), over a box plot of the group; the best and
-    the worst unit of each group (by the indicator's ``direction``) are labelled with their Chinese
-    names (units tied at an extreme are all coloured; the first in table order is named, with
-    the number tied: ``万源市等3个并列``). Units whose value is not reported are counted under
-    the group's tick label (未报告), never dropped silently.
+    One panel per indicator. In each panel every unit of ``level`` is a dot beside the box plot
+    of its group (分组, the comparison group of a grouped ranking; one box of all units when the
+    level has no groups, see :func:`comparison_groups`); the best and the worst unit of each
+    group (by the indicator's ``direction``) are labelled with their Chinese names, to the right
+    of the box so that no line crosses a label (units tied at an extreme are all coloured; the
+    first in table order is named, with the number tied: ``万源市等3个并列``). Units whose value
+    is not reported are counted under the group's tick label (未报告), never dropped silently.
+    An indicator whose reported values are all whole numbers (a count) gets whole-number ticks.
 
     Parameters
     ----------
@@ -172,20 +215,19 @@ def plot_indicators_by_group(
     period : int or str
         The period to plot, e.g. ``2025``.
     indicators : iterable of str, optional
-        Indicator codes, in panel order. Default: every indicator whose ``role`` is
-        ``"indicator"`` (scorable) and, if the indicators table has a ``level`` column, whose
-        ``level`` is ``level`` or empty; in the order of the indicators table.
-    level : str
-        Level of the units to plot (default ``"county"``).
+        Indicator codes, in panel order. Default: the indicators of the level (see
+        :func:`level_indicators`), in the order of the indicators table.
+    level : str, optional
+        Level of the units to plot (default :func:`main_level`).
     ncols : int
         Panels per row.
 
     Returns
     -------
     matplotlib.figure.Figure
-        Titled ``"<dataset>: indicators by regional group, <period>"``; each panel is titled with
-        the indicator's Chinese and English names and its y axis is labelled with the unit of
-        measure.
+        Titled ``"<dataset> (<level>): indicators by comparison group, <period>"``; each panel is
+        titled with the indicator's Chinese and English names and its y axis is labelled with the
+        unit of measure and the direction.
 
     Raises
     ------
@@ -214,9 +256,10 @@ def plot_indicators_by_group(
             f"period {p!r} is not in dataset {dataset.name!r}; periods present: "
             f"{', '.join(dataset.periods) or '(none)'}"
         )
-    codes = _indicator_codes(dataset, indicators, level)
+    level = level or main_level(dataset)
     units = dataset.level_units(level)
-    groups = units["group"].where(units["group"] != "", NO_GROUP)
+    codes = _indicator_codes(dataset, indicators, level)
+    groups = comparison_groups(dataset, level)
     group_order = list(dict.fromkeys(groups))
     table = dataset.wide(p, units=units["unit"], indicators=codes)
     labels = units["name"].where(units["name"] != "", units["unit"]).to_numpy()
@@ -233,17 +276,35 @@ def plot_indicators_by_group(
         _group_panel(ax, table[code].to_numpy(), group_codes, group_order, labels,
                      info.loc[code], p)
 
+    grouped = group_order != [ALL_UNITS]
     fig.suptitle(
-        f"{dataset.name}: 各指标按区域分组分布 indicators by regional group, {p}",
+        f"{chart_text(dataset.name)} ({chart_text(level)}): "
+        + (f"各指标按分组分布 indicators by comparison group, {p}" if grouped
+           else f"各指标分布 indicators (one comparison group), {p}"),
         fontsize="x-large",
     )
     fig.supxlabel(
-        f"Each dot is one {level}; box = quartiles and median of its group. Labelled: best "
-        "(blue) and worst (orange) in each group, by the indicator's direction. "
-        "未报告 = not reported.",
+        f"Each dot is one unit of level {chart_text(level)}; box = quartiles and median of its "
+        "group. Labelled: best (blue) and worst (orange) in each group, by the indicator's "
+        "direction. 未报告 = not reported.",
         fontsize="small",
     )
     return fig
+
+
+def level_indicators(dataset: Dataset, level: str) -> list[str]:
+    """The indicators of a level: ``role`` ``"indicator"``, a value reported for a unit of the
+    level in some period, and (if the indicators table has a ``level`` column) ``level`` equal
+    to it or empty; in the order of the indicators table."""
+    table = dataset.indicators
+    keep = table["role"] == "indicator"
+    if "level" in table.columns:  # indicators that apply to another level are not plotted
+        keep &= table["level"].fillna("").astype(str).isin(["", level])
+    units = set(dataset.units.loc[dataset.units["level"] == level, "unit"])
+    values = dataset.values
+    reported = set(values.loc[values["unit"].isin(units) & values["value"].notna(), "indicator"])
+    keep &= table["indicator"].isin(reported)
+    return table.loc[keep, "indicator"].tolist()
 
 
 def _indicator_codes(dataset: Dataset, indicators: Iterable[str] | None, level: str) -> list[str]:
@@ -251,10 +312,7 @@ def _indicator_codes(dataset: Dataset, indicators: Iterable[str] | None, level: 
     table = dataset.indicators
     known = table["indicator"].tolist()
     if indicators is None:
-        keep = table["role"] == "indicator"
-        if "level" in table.columns:  # indicators that apply to another level are not plotted
-            keep &= table["level"].fillna("").astype(str).isin(["", level])
-        codes = table.loc[keep, "indicator"].tolist()
+        codes = level_indicators(dataset, level)
     else:
         codes = [str(c) for c in ([indicators] if isinstance(indicators, str) else indicators)]
         unknown = [c for c in codes if c not in known]
@@ -281,14 +339,17 @@ def _group_panel(ax, values: np.ndarray, group_codes: np.ndarray, group_order: l
         vals = values[members]
         reported = ~np.isnan(vals)
         n_missing = int((~reported).sum())
-        ticks.append(f"{group}\n(n={len(members)}"
+        ticks.append(f"{chart_text(group)}\n(n={len(members)}"
                      + (f", 未报告 {n_missing})" if n_missing else ")"))
         if not reported.any():
             continue
-        # Spread the dots across the box in table order: deterministic, no random jitter.
-        x = g + np.linspace(-0.22, 0.22, len(members)) if len(members) > 1 else np.full(1, g)
-        ax.boxplot(vals[reported], positions=[g], widths=0.6, showfliers=False, manage_ticks=False,
-                   medianprops={"color": "0.2"}, boxprops={"color": "0.55"},
+        # The box sits left of the group's position and the dots over it, spread in table order
+        # (deterministic, no random jitter); the names go to the right of the box, where no
+        # box, whisker or cap line can cross them.
+        x = (g - 0.14 + np.linspace(-0.14, 0.14, len(members)) if len(members) > 1
+             else np.full(1, g - 0.14))
+        ax.boxplot(vals[reported], positions=[g - 0.14], widths=0.36, showfliers=False,
+                   manage_ticks=False, medianprops={"color": "0.2"}, boxprops={"color": "0.55"},
                    whiskerprops={"color": "0.55"}, capprops={"color": "0.55"})
         rx, rv, names = x[reported], vals[reported], labels[members[reported]]
         ax.scatter(rx, rv, s=16, color="0.35", zorder=3)
@@ -302,21 +363,28 @@ def _group_panel(ax, values: np.ndarray, group_codes: np.ndarray, group_order: l
             first = tied[0]
             text = names[first] if len(tied) == 1 else f"{names[first]}等{len(tied)}个并列"
             ax.scatter(rx[tied], rv[tied], s=28, color=colour, zorder=4)
-            ax.annotate(text, (rx[first], value), xytext=(5, 0), textcoords="offset points",
-                        fontsize=8, color=colour, va="center", zorder=5,
-                        bbox={"boxstyle": "square,pad=0.05", "fc": "white", "ec": "none",
-                              "alpha": 0.8})
-    if np.isnan(values).all():
+            ax.annotate(chart_text(text), (g + 0.08, value), fontsize=8, color=colour,
+                        va="center", ha="left", zorder=5,
+                        bbox={"boxstyle": "square,pad=0.05", "fc": "white", "ec": "none"})
+    reported_values = values[~np.isnan(values)]
+    if reported_values.size == 0:
         ax.text(0.5, 0.5, f"no values reported for {period}", transform=ax.transAxes,
                 ha="center", va="center", color="0.4")
+    elif np.all(reported_values == np.round(reported_values)):
+        ax.yaxis.set_major_locator(MaxNLocator(integer=True))  # counts: no tick at 0.25
+        if np.ptp(reported_values) == 0:  # all equal: a whole-number window around the value
+            ax.set_ylim(reported_values[0] - 1, reported_values[0] + 1)
     ax.set_xticks(range(len(group_order)), ticks, fontsize=8)
-    ax.set_xlim(-0.6, len(group_order) - 0.4)
+    ax.set_xlim(-0.45, len(group_order) - 0.2)
     name, name_en = info.get("name", ""), info.get("name_en", "")
-    ax.set_title("\n".join(t for t in (name, name_en) if t) or str(info.name), fontsize=10)
-    ax.set_xlabel("区域分组 regional group", fontsize=9)
+    ax.set_title(chart_text("\n".join(t for t in (name, name_en) if t) or str(info.name)),
+                 fontsize=10)
+    grouped = group_order != [ALL_UNITS]
+    ax.set_xlabel("分组 comparison group" if grouped else "一个比较组 one comparison group",
+                  fontsize=9)
     unit = info.get("unit_of_measure", "")
     arrow = "↑ higher is better" if higher_is_better else "↓ lower is better"
-    ax.set_ylabel(f"{unit or 'value (unit not given)'}   ({arrow})", fontsize=9)
+    ax.set_ylabel(f"{chart_text(unit) or 'value (unit not given)'}   ({arrow})", fontsize=9)
     ax.grid(axis="y", color="0.9")
     ax.set_axisbelow(True)
 
