@@ -301,11 +301,6 @@ def consequence_labels(scheme, level: str) -> dict[str, str]:
             for k, b in (spec.consequences or {}).items() if k != "veto"}
 
 
-def _unit_names(data, units: Iterable) -> list[str]:
-    names = data.units.set_index("unit")["name"].to_dict()
-    return [names.get(u) or str(u) for u in units]
-
-
 # ------------------------------------------------------------------------------- explore-data
 def explore_header(data, level: str, period: str) -> Markdown:
     """What the explorer shows: dataset, level, units, indicators and period."""
@@ -482,4 +477,406 @@ def explore_findings(data, period: str, level: str, codes: Sequence[str]) -> Mar
     n_gaps = int(table.isna().to_numpy().sum())
     lines.append(f"**Gaps.** {plural(n_gaps, 'value')} not reported in {md_text(period)}."
                  if n_gaps else f"**Gaps.** None in {md_text(period)}.")
+    return Markdown("\n".join(f"- {line}" for line in lines))
+
+
+# ------------------------------------------------------------------------------- compare-weights
+def compare_header(variants, scheme, data, period) -> Markdown:
+    """What is re-weighted, with which methods, and which methods were skipped and why."""
+    from .context import load_scheme_any
+
+    scheme = load_scheme_any(scheme)
+    node = next(nd for nd in scheme.levels[variants.level].root.walk()
+                if nd.id == variants.node)
+    kids = [c for c in node.children if not c.conditional]
+    kept = [c for c in node.children if c.conditional]
+    label = node.label or node.id
+    lines = [f"Scheme **{md_text(scheme.name)}** on dataset **{md_text(data.name)}**, period "
+             f"**{md_text(period)}**: the {len(kids)} children of node **{md_text(label)}** "
+             f"(`{md_text(node.id)}`) at level **{md_text(variants.level)}** are re-weighted "
+             "by each method; every other weight stays official."]
+    if kept:
+        lines.append(f"{plural(len(kept), 'child', 'children')} of the node apply to named "
+                     f"units only ({names_list([c.label or c.id for c in kept])}): they keep "
+                     "their official weights and the others share what they hold together.")
+    lines.append("Methods applied: " + (", ".join(f"`{m}`" for m in variants.applied)
+                                         or "none") + ".")
+    for row in variants.skipped.itertuples():
+        lines.append(f"**`{md_text(row.method)}` is skipped**: {md_text(row.reason)}")
+    left = sorted({u for s in variants.schemes.values() for e in s.log[-1:]
+                   for u in (e.get("units_left_out") or [])})
+    if left:
+        lines.append(f"Weights are derived without the {plural(len(left), 'unit')} with a value "
+                     f"not reported ({names_list(left)}); every unit is still assessed.")
+    return Markdown("\n\n".join(lines))
+
+
+def bod_runs(matrix) -> dict:
+    """Benefit of the doubt without bounds and with the scaled share bounds (see
+    :func:`assesskit.analysis.weights.bod_adapted`)."""
+    from ..analysis.weights import bod_adapted
+
+    return {"none": bod_adapted(matrix, bounds=None), "scaled": bod_adapted(matrix)}
+
+
+def bod_table(runs: Mapping) -> pd.DataFrame:
+    """One row per BoD run: the share bounds, the units scoring 1, the units, the rules used."""
+    rows = []
+    for run in runs.values():
+        bounds = ("none" if run.bounds is None
+                  else f"{pct(run.bounds[0], 1)}–{pct(run.bounds[1], 1)} of each unit's score")
+        rows.append({"share bounds": bounds if not run.skipped else "—",
+                     "units scoring 1": run.n_best if not run.skipped else None,
+                     "units": len(run.matrix),
+                     "rules / skipped": run.skipped or "; ".join(run.notes) or "none"})
+    return pd.DataFrame(rows)
+
+
+def _row_units(index) -> list:
+    return [u[0] if isinstance(u, tuple) else u for u in index]
+
+
+def bod_findings(runs: Mapping, evaluation, level: str) -> str:
+    """One sentence on what benefit of the doubt shows, or why it could not run."""
+    free, scaled = runs["none"], runs["scaled"]
+    if free.skipped:
+        return f"Benefit of the doubt could not be run: {md_text(free.skipped)}"
+    rows = len(free.matrix)
+    what = "units" if free.matrix.index.nlevels == 1 else "unit-periods"
+    best = free.result.scores.index[free.result.scores > 1 - 1e-9]
+    scores = evaluation.scores
+    scores = scores[scores["level"] == level] if "level" in scores.columns else scores
+    labels = consequence_labels(evaluation.scheme, level)
+    bottom = {k for k, b in (evaluation.scheme.levels[level].consequences or {}).items()
+              if isinstance(b, Mapping) and b.get("bottom") is not None}
+    listed = scores.set_index("unit")["outcome"].astype(str)
+    on_bottom = sorted({u for u in _row_units(best)
+                        if set(listed.get(u, "").split("+")) & bottom})
+    text = (f"With free weights {free.n_best} of the {rows} {what} with complete data score 1: "
+            "each can pick weights under which no one beats it")
+    if on_bottom:
+        who = scores.set_index("unit")["name"].astype(str).to_dict()
+        names = [who.get(u) or u for u in on_bottom]
+        text += (f", including {names_list(names)}, on the "
+                 f"{'/'.join(md_text(labels[k]) for k in sorted(bottom))} list officially")
+    text += "."
+    if scaled.skipped:
+        text += f" With share bounds: {md_text(scaled.skipped)}"
+    else:
+        text += (f" Requiring each indicator to make up {pct(scaled.bounds[0], 1)}–"
+                 f"{pct(scaled.bounds[1], 1)} of a unit's score (half to twice an equal share) "
+                 f"leaves {scaled.n_best}.")
+    if free.notes:
+        text += " Rules used: " + md_text("; ".join(free.notes)) + "."
+    return text
+
+
+def compare_findings(cmp, variants, effective: pd.DataFrame, runs: Mapping | None,
+                     evaluation) -> Markdown:
+    """What a comparison of weighting methods shows, each bullet computed from the results.
+
+    Parameters
+    ----------
+    cmp : Comparison
+    variants : WeightVariants
+    effective : DataFrame
+        :func:`assesskit.analysis.weights.effective` of the official evaluation.
+    runs : mapping or None
+        :func:`bod_runs`, or None to say nothing about benefit of the doubt.
+    evaluation : Evaluation
+        The official evaluation.
+    """
+    level = variants.level
+    lines = []
+    if not variants.applied:
+        return Markdown("- No weighting method could be applied at this node, so there is "
+                        "nothing to compare; the reasons are printed above.")
+    matrix = cmp.weight_matrix(level)
+    labels = matrix.attrs.get("labels", {})
+    official = matrix["official"]
+    parts = []
+    for m in variants.applied:
+        top = matrix[m].idxmax()
+        parts.append(f"`{md_text(m)}` puts most on {md_text(labels.get(top, top))} "
+                     f"({pct(matrix.loc[top, m], 1)} of the total, official "
+                     f"{pct(official[top], 1)})")
+    distance = {m: float((matrix[m] - official).abs().max()) for m in variants.applied}
+    closest = min(distance, key=distance.get)
+    lines.append("**What each method rewards.** " + "; ".join(parts) + f". Closest to the "
+                 f"official weights: `{md_text(closest)}` (no leaf moves by more than "
+                 f"{pct(distance[closest], 1)} of the total). These weights are properties "
+                 "of this period's data, not statements about policy priorities.")
+    from ..analysis.compare import ALL_UNITS
+
+    corr = cmp.correlations
+    whole = corr[(corr["level"] == level) & (corr["scheme_a"] == "official")
+                 & (corr["group"] == ALL_UNITS)]
+    whole = whole.set_index("scheme_b")["spearman"]
+    n_units = int((cmp.scores["level"] == level).sum() / len(cmp.schemes))
+    lines.append(f"**Rank agreement.** Over the {n_units} units of the level, Spearman's ρ "
+                 f"with the official ranking runs from {whole.min():.3f} "
+                 f"(`{md_text(whole.idxmin())}`) to {whole.max():.3f} "
+                 f"(`{md_text(whole.idxmax())}`).")
+    cons = consequence_labels(evaluation.scheme, level)
+    changes = cmp.outcome_changes[cmp.outcome_changes["level"] == level]
+    if not cons:
+        lines.append("**Lists.** The scheme sets no consequence at this level, so no list can "
+                     "change; only the ranks move.")
+    elif changes.empty:
+        lines.append(f"**Lists.** No unit enters or leaves a list "
+                     f"({'/'.join(md_text(v) for v in cons.values())}) under any method: "
+                     "for this period the lists are robust to the weighting at this node.")
+    else:
+        parts = []
+        for (m, label), g in changes.groupby(["scheme", "label"], sort=False):
+            enters = g.loc[g["change"] == "enters", "name"]
+            leaves = g.loc[g["change"] == "leaves", "name"]
+            bit = f"{'Under' if not parts else 'under'} `{md_text(m)}` {md_text(label)}"
+            if len(enters):
+                bit += f" gains {names_list(enters)}"
+            if len(leaves):
+                bit += (" and" if len(enters) else "") + f" loses {names_list(leaves)}"
+            parts.append(bit)
+        moved = sorted(set(changes["name"]))
+        lines.append(f"**Lists are decided at the margin.** " + "; ".join(parts) + ". "
+                     f"{plural(len(moved), 'unit')} change fate under some method "
+                     f"({names_list(moved)}); for them a decision should not rest on the "
+                     "weights alone. Every other listed unit keeps its outcome under all "
+                     "methods.")
+    if "equal" in variants.applied:
+        same = (matrix["equal"] - official).abs().max() < 1e-9
+        moved = cmp.rank_shifts[(cmp.rank_shifts["level"] == level)
+                                & (cmp.rank_shifts["scheme"] == "equal")]["rank_shift"]
+        if same and (moved == 0).all():
+            lines.append("**Equal weights reproduce the official result exactly**, because the "
+                         "official weights at this node are already equal: this row checks "
+                         "that the comparison changes nothing by itself.")
+        elif same:
+            lines.append("**Equal weights are the official weights at this node**, yet ranks "
+                         "move: units with their own override weights are scored differently.")
+        else:
+            lines.append(f"**Equal weights differ from the official ones** at this node "
+                         f"(official leaf weights from {pct(official.min(), 1)} to "
+                         f"{pct(official.max(), 1)} of the total); "
+                         f"{int((moved != 0).sum())} units change rank under them.")
+    eff = effective.dropna(subset=["ratio"])
+    low = eff[eff["ratio"] < 0.5]
+    high = eff[eff["ratio"] > 1.5]
+    if len(low) or len(high):
+        bits = []
+        if len(low):
+            bits.append("explain much less of the final score than their printed weight: "
+                        + names_list([f"{r.label} ({pct(r.nominal_share, 1)} of the points, "
+                                      f"{pct(r.eta2_share, 1)} of the explained variance)"
+                                      for r in low.itertuples()], limit=5, sep="; "))
+        if len(high):
+            bits.append("explain much more than their weight: "
+                        + names_list([f"{r.label} ({pct(r.nominal_share, 1)} → "
+                                      f"{pct(r.eta2_share, 1)})" for r in high.itertuples()],
+                                     limit=5, sep="; "))
+        lines.append("**Nominal and effective weights part.** Under the official scheme some "
+                     "indicators " + "; others ".join(bits) + ". Re-weighting changes what is "
+                     "printed; effective weights show what decides.")
+    else:
+        lines.append("**Nominal and effective weights agree**: no indicator explains less than "
+                     "half or more than 1.5 times its printed share of the final score.")
+    if runs is not None:
+        lines.append("**Self-interest.** " + bod_findings(runs, evaluation, level))
+    return Markdown("\n".join(f"- {line}" for line in lines))
+
+
+# ------------------------------------------------------------------------------- uncertainty
+_FACTOR_CHANGES = {
+    "weights": "how much each indicator and part counts",
+    "normalisation": "how a raw value becomes points",
+    "aggregation": "whether a strong indicator can make up for a weak one",
+    "missing": "what happens to a value not reported",
+    "grouping": "who is compared with whom, for points and for ranks",
+    "quota": "how many units a list takes",
+}
+
+
+def uncertainty_lists(result) -> list[tuple[str, list[str], str]]:
+    """The lists an uncertainty result tracks: ``(label, keys, probability column)`` for the
+    top-quota consequences (``p_praised``), the bottom-quota ones (``p_summoned``) and every
+    other consequence with its own column, each labelled as the scheme labels it."""
+    labels = consequence_labels(result.scheme, result.level)
+    lists = []
+    for keys, column in ((result.praised, "p_praised"), (result.summoned, "p_summoned")):
+        if keys:
+            lists.append(("/".join(labels.get(k, k) for k in keys), list(keys), column))
+    for key in result.consequences:
+        if key not in result.praised and key not in result.summoned \
+                and f"p_{key}" in result.ranks.columns:
+            lists.append((labels.get(key, key), [key], f"p_{key}"))
+    return lists
+
+
+def _on(outcome: pd.Series, keys: Sequence[str]) -> pd.Series:
+    keys = set(keys)
+    return outcome.astype(str).map(lambda o: bool(set(o.split("+")) & keys) if o else False)
+
+
+def uncertainty_intro(result, reasons: Sequence[str] | None = None) -> Markdown:
+    """What is analysed: scheme, level, units, groups, the lists, and the factors drawn (with
+    why each default factor is in or out)."""
+    ranks = result.ranks
+    groups = [g for g in dict.fromkeys(ranks["group"].astype(str)) if g]
+    levels = set(result.scheme.levels)
+    real = [g for g in groups if g not in levels]
+    title = str(result.scheme.spec.get("title") or result.scheme.name)
+    text = (f"**{md_text(title)}** (`{md_text(result.scheme.name)}`) on dataset "
+            f"**{md_text(result.dataset)}**, period **{md_text(result.period)}**, level "
+            f"**{md_text(result.level)}**: {plural(len(ranks), 'unit')}")
+    if len(real) > 1:
+        text += (f", ranked within {len(real)} groups ({names_list(real)})")
+    else:
+        text += ", ranked together (one comparison group)"
+    lists = uncertainty_lists(result)
+    if lists:
+        counts = [f"{md_text(label)} ({int(_on(ranks['nominal_outcome'], keys).sum())} "
+                  "officially)" for label, keys, _ in lists]
+        text += ". Lists tracked: " + ", ".join(counts) + "."
+    else:
+        text += ". The level sets no list; only ranks are tracked."
+    text += (f" {len(result.draws):,} runs (n = {result.n}, seed {result.seed}) of "
+             f"{plural(len(result.factors), 'design choice')}: "
+             + ", ".join(f"`{md_text(f.name)}`" for f in result.factors) + ".")
+    if reasons:
+        text += "\n\nWhy each kind of choice is drawn or not:\n\n" + "\n".join(
+            f"- {md_text(r)}" for r in reasons)
+    return Markdown(text)
+
+
+def factor_table(result) -> pd.DataFrame:
+    """One row per factor drawn: name, kind, options (the official one first where it is an
+    option) and what it changes."""
+    rows = []
+    for f in result.factors:
+        if f.kind == "weights":
+            options = (f"each weight × U({1 - f.spread:g}, {1 + f.spread:g}), re-normalised"
+                       if f.spread is not None else
+                       f"shares ~ Dirichlet({f.concentration:g} × official)")
+        elif f.kind == "quota":
+            options = (f"quotas of {f.consequence or 'the first top list'} × "
+                       + " · × ".join(f"{o:g}" for o in f.options))
+        else:
+            options = " · ".join(str(o) for o in f.labels)
+        if f.nodes:
+            options += f" (nodes {', '.join(f.nodes)})"
+        rows.append({"factor": f.name, "kind": f.kind, "options": options,
+                     "what it changes": _FACTOR_CHANGES.get(f.kind, "")})
+    return pd.DataFrame(rows)
+
+
+def outcome_table(result) -> pd.DataFrame:
+    """Per unit: name, group, official rank and outcome (the scheme's labels), the share of runs
+    on each list in per cent, and the median rank with its 5–95% interval; by group and rank."""
+    ranks = result.ranks
+    labels = consequence_labels(result.scheme, result.level)
+    table = ranks[["name", "group", "nominal_rank"]].copy()
+    table["official outcome"] = ranks["nominal_outcome"].astype(str).map(
+        lambda o: "+".join(labels.get(k, k) for k in o.split("+")) if o else "")
+    for label, _, column in uncertainty_lists(result):
+        table[f"% {label}"] = (100 * ranks[column]).round(1)
+    table = table.join(ranks[["median_rank", "q05", "q95"]])
+    return table.sort_values(["group", "nominal_rank"], kind="mergesort").reset_index(drop=True)
+
+
+def uncertainty_outcomes(result) -> Markdown:
+    """How often the official outcomes survive: units sure of their list, units never listed,
+    names that change in a typical run, and the borderline cases."""
+    ranks = result.ranks
+    lists = uncertainty_lists(result)
+    if not lists:
+        shift = float(np.median(result.rank_shift))
+        return Markdown(f"The level sets no list. In a typical run the mean absolute change of "
+                        f"rank within the groups is {shift:.2f} places.")
+    lines = []
+    listed_any = pd.Series(False, index=ranks.index)
+    never = pd.Series(True, index=ranks.index)
+    borderline = []
+    for label, keys, column in lists:
+        official = _on(ranks["nominal_outcome"], keys)
+        p = ranks[column]
+        listed_any |= official
+        never &= p == 0
+        sure = official & (p >= 1 - 1e-12)
+        if official.any():
+            text = (f"**{md_text(label)}**: {plural(int(official.sum()), 'unit')} officially; "
+                    f"{int(sure.sum())} of them in every run")
+            if sure.any():
+                text += f" ({names_list(ranks.loc[sure, 'name'])})"
+            weak = official & (p < 0.6)
+            if weak.any():
+                text += ("; on the list in under 60% of the runs: "
+                         + names_list([f"{n} ({pct(v)})" for n, v in
+                                       zip(ranks.loc[weak, 'name'], p[weak], strict=True)]))
+                borderline += ranks.loc[weak, "name"].tolist()
+            outside = ~official & (p >= 0.4)
+            if outside.any():
+                text += ("; not on it officially but in at least 40% of the runs: "
+                         + names_list([f"{n} ({pct(v)})" for n, v in
+                                       zip(ranks.loc[outside, 'name'], p[outside],
+                                           strict=True)]))
+            lines.append(text + ".")
+        else:
+            lines.append(f"**{md_text(label)}**: no unit officially; in some run: "
+                         f"{int((p > 0).sum())}.")
+    others = ~listed_any
+    if others.any():
+        lines.append(f"{int((never & others).sum())} of the {int(others.sum())} units on no "
+                     "list officially are on none in any run.")
+    else:
+        lines.append("Every unit is on some list officially.")
+    changes = result.outputs()["outcome_changes"]
+    lines.append(f"In a typical run (the median), {int(changes.median())} units have a "
+                 f"different outcome from the official one; in {pct((changes == 0).mean())} "
+                 "of the runs none does.")
+    if borderline:
+        lines.append("A list that rests on the particular design for "
+                     f"{names_list(borderline)} could be published with that caveat rather "
+                     "than with the same confidence as the robust cases.")
+    return Markdown("\n".join(f"- {line}" for line in lines))
+
+
+def sobol_findings(indices: pd.DataFrame, result=None) -> Markdown:
+    """Which design choice the lists and the ranks depend on most, with intervals, and the
+    warning when the sample is too small to read the indices (see
+    :func:`assesskit.analysis.sensitivity.readability`)."""
+    lines = []
+    warning = indices.attrs.get("warning", "")
+    if warning:
+        lines.append(f"**Warning.** {md_text(warning)}")
+    outputs = {"outcome_changes": "the number of names that change on the lists",
+               "mean_abs_rank_shift": "the mean change of rank within the groups"}
+    for output, what in outputs.items():
+        part = indices[indices["output"] == output]
+        if part.empty:
+            continue
+        if (part["variance"] == 0).all():
+            lines.append(f"No run changes {what}: it does not depend on any choice drawn.")
+            continue
+        part = part.sort_values("ST", ascending=False, kind="mergesort")
+        top = part.iloc[0]
+        readable = bool(top.get("readable", True))
+        if readable:
+            text = (f"{what[0].upper()}{what[1:]} depends most on `{md_text(top['factor'])}`: "
+                    f"total index {top['ST']:.2f} (95% interval {top['ST_lo']:.2f}–"
+                    f"{top['ST_hi']:.2f}), alone {top['S1']:.2f}")
+            if len(part) > 1 and bool(part.iloc[1].get("readable", True)):
+                text += (f"; next comes `{md_text(part.iloc[1]['factor'])}` "
+                         f"({part.iloc[1]['ST']:.2f})")
+            lines.append(text + ".")
+        else:
+            lines.append(f"For {what} the largest total index is that of "
+                         f"`{md_text(top['factor'])}`, but it cannot be read with this sample "
+                         f"({md_text(top['reading'])}).")
+        small = part[(part["ST_hi"] < 0.05)]
+        if len(small):
+            lines.append(f"Choices that barely touch {what} (total index below 0.05 with its "
+                         f"whole interval): " + ", ".join(f"`{md_text(f)}`"
+                                                         for f in small["factor"]) + ".")
+    if not lines:
+        lines.append("No summary output to decompose.")
     return Markdown("\n".join(f"- {line}" for line in lines))

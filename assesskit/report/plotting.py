@@ -751,6 +751,7 @@ def plot_rank_uncertainty(result, group: str | None = None, *, praised=None, sum
     praised = list(praised if praised is not None else getattr(result, "praised", ["praised"]))
     summoned = list(summoned if summoned is not None
                     else getattr(result, "summoned", ["summoned"]))
+    top_label, bottom_label = _list_labels(result, praised, summoned)
     need = ["unit", "name", "group", "nominal_rank", "median_rank", "q05", "q95",
             "nominal_outcome", "p_praised", "p_summoned"]
     lacking = [c for c in need if c not in ranks.columns]
@@ -763,7 +764,8 @@ def plot_rank_uncertainty(result, group: str | None = None, *, praised=None, sum
             raise DataError(f"no group {group!r}; groups: {groups}")
         groups = [group]
     tallest = max(int((ranks["group"] == g).sum()) for g in groups)
-    fig = Figure(figsize=(5.2 * len(groups), 0.34 * tallest + 2.2), layout="constrained")
+    fig = Figure(figsize=(max(5.2 * len(groups), 10.0), 0.34 * tallest + 2.6),
+                 layout="constrained")
     axes = fig.subplots(1, len(groups), squeeze=False).ravel()
     for ax, g in zip(axes, groups, strict=True):
         part = ranks[ranks["group"] == g].sort_values(["nominal_rank", "unit"], kind="mergesort")
@@ -782,10 +784,12 @@ def plot_rank_uncertainty(result, group: str | None = None, *, praised=None, sum
         ax.set_xlim(0.3, size + 0.7 + 0.22 * size)
         ax.set_xticks(range(1, size + 1, max(1, size // 10)))
         for yi, (pp, ps) in enumerate(zip(part["p_praised"], part["p_summoned"], strict=True)):
-            text = " ".join(t for t in (f"表扬 {pp:.0%}" if pp > 0 else "",
-                                        f"约谈 {ps:.0%}" if ps > 0 else "") if t)
-            ax.annotate(text, (size + 0.8, yi), va="center", fontsize=7.5, color="0.25")
-        ax.set_title(f"{g or NO_GROUP}（{size}）", fontsize=11)
+            text = " ".join(t for t in (f"{top_label} {pp:.0%}" if pp > 0 else "",
+                                        f"{bottom_label} {ps:.0%}" if ps > 0 else "") if t)
+            ax.annotate(chart_text(text), (size + 0.8, yi), va="center", fontsize=7.5,
+                        color="0.25")
+        shown = ALL_UNITS if len(groups) == 1 and group is None else (g or NO_GROUP)
+        ax.set_title(f"{chart_text(shown)}（{size}）", fontsize=11)
         ax.set_xlabel("组内排名 rank within group (1 = best)")
         ax.set_ylabel("按正式排名 units by official rank")
         ax.grid(axis="x", color="0.92")
@@ -797,15 +801,37 @@ def plot_rank_uncertainty(result, group: str | None = None, *, praised=None, sum
                label="正式排名 nominal rank"),
         Line2D([], [], marker="o", linestyle="", color="0.3", label="中位排名 median rank"),
         Line2D([], [], color="0.3", lw=3.2, alpha=0.45, label="5–95% 区间 interval"),
-        _legend_dot(BEST_COLOUR, "正式结果：表扬 officially praised"),
-        _legend_dot(WORST_COLOUR, "正式结果：约谈 officially summoned"),
     ]
-    fig.legend(handles=handles, loc="outside lower center", ncols=5, frameon=False, fontsize=9)
+    if top_label:
+        handles.append(_legend_dot(BEST_COLOUR, f"正式结果 officially: {chart_text(top_label)}"))
+    if bottom_label:
+        handles.append(_legend_dot(WORST_COLOUR,
+                                   f"正式结果 officially: {chart_text(bottom_label)}"))
+    fig.legend(handles=handles, loc="outside lower center", ncols=min(len(handles), 3),
+               frameon=False,
+               fontsize=9)
     runs_text = f", {runs} runs" if runs else ""
+    lists = " / ".join(chart_text(t) for t in (top_label, bottom_label) if t)
     fig.suptitle(title or f"排名的不确定性 rank uncertainty: nominal vs median rank with 5–95% "
-                          f"interval{runs_text}; right: share of runs praised (表扬) / summoned "
-                          f"(约谈)", fontsize="large")
+                          f"interval{runs_text}"
+                          + (f"\nright: share of runs on each list ({lists})" if lists else ""),
+                 fontsize="large")
     return fig
+
+
+def _list_labels(result, praised: list, summoned: list) -> tuple[str, str]:
+    """The labels of the top and bottom lists of an uncertainty result ("" for none): the
+    scheme's consequence labels, joined with ``/`` when several keys count."""
+    scheme, level = getattr(result, "scheme", None), getattr(result, "level", None)
+    blocks = {}
+    if scheme is not None and level in getattr(scheme, "levels", {}):
+        blocks = scheme.levels[level].consequences or {}
+
+    def label(keys):
+        return "/".join(str(blocks[k].get("label") or k) if isinstance(blocks.get(k), Mapping)
+                        else str(k) for k in keys)
+
+    return label(praised), label(summoned)
 
 
 def plot_sobol(indices: pd.DataFrame, outputs: Iterable[str] | None = None, *,
@@ -831,7 +857,10 @@ def plot_sobol(indices: pd.DataFrame, outputs: Iterable[str] | None = None, *,
     matplotlib.figure.Figure
         Horizontal bars per factor: first-order index S1 (the share of the output's variance
         due to the factor alone) and total index ST (alone and in interaction), with
-        bootstrap intervals; x axis "Sobol' index (share of variance)".
+        bootstrap intervals; x axis "Sobol' index (share of variance)". Rows that
+        :func:`assesskit.analysis.sensitivity.readability` flags (column ``readable``) are
+        hatched, their panel's title says the sample is too small, and a note under the chart
+        says why; values beyond [-0.25, 1.25] are cut at the edge.
 
     Raises
     ------
@@ -858,34 +887,54 @@ def plot_sobol(indices: pd.DataFrame, outputs: Iterable[str] | None = None, *,
     }
     titles = {**default_titles, **(labels or {})}
     factors = list(dict.fromkeys(indices["factor"]))
-    fig = Figure(figsize=(4.6 * len(outputs) + 0.8, 0.55 * len(factors) + 1.9),
+    fig = Figure(figsize=(4.6 * len(outputs) + 0.8, 0.55 * len(factors) + 2.2),
                  layout="constrained")
     axes = fig.subplots(1, len(outputs), squeeze=False, sharey=True).ravel()
     y = np.arange(len(factors))
+    # A share of variance lies in [0, 1]; estimates and intervals far outside (a sample too
+    # small) are drawn cut at the edge of this window, and the panel says so.
+    low_edge, high_edge = -0.25, 1.25
+    any_unreadable = False
     for ax, out in zip(axes, outputs, strict=True):
         part = indices[indices["output"] == out].set_index("factor").reindex(factors)
+        readable = (part["readable"].fillna(True).to_numpy(bool) if "readable" in part
+                    else np.ones(len(factors), bool))
         for shift, key, colour, label in ((-0.2, "S1", "#56B4E9", "一阶 first-order S1"),
                                           (0.2, "ST", "#0072B2", "总效应 total ST")):
-            value = part[key].to_numpy(float)
-            lo = np.clip(value - part[f"{key}_lo"].to_numpy(float), 0, None)
-            hi = np.clip(part[f"{key}_hi"].to_numpy(float) - value, 0, None)
+            value = np.clip(part[key].to_numpy(float), low_edge, high_edge)
+            lo = np.clip(value - np.clip(part[f"{key}_lo"].to_numpy(float), low_edge, high_edge),
+                         0, None)
+            hi = np.clip(np.clip(part[f"{key}_hi"].to_numpy(float), low_edge, high_edge)
+                         - value, 0, None)
             err = None if np.isnan(lo).all() else np.nan_to_num(np.vstack([lo, hi]))
             ax.barh(y + shift, value, height=0.38, color=colour, xerr=err,
+                    hatch=[None if ok else "///" for ok in readable], edgecolor="white",
                     error_kw={"ecolor": "0.3", "capsize": 2, "lw": 0.8}, label=label)
         ax.axvline(0, color="0.3", lw=0.8)
+        ax.axvline(1, color="0.6", lw=0.6, ls=":")
         ax.set_yticks(y, factors)
         ax.set_ylim(len(factors) - 0.5, -0.5)
-        ax.set_xlim(min(-0.05, float(np.nanmin(part[["S1_lo", "ST_lo"]].to_numpy())) - 0.02),
-                    max(1.0, float(np.nanmax(part[["S1_hi", "ST_hi"]].to_numpy())) + 0.02))
-        ax.set_title(titles.get(out, str(out)), fontsize=11)
+        spread = part[["S1_lo", "ST_lo", "S1_hi", "ST_hi", "S1", "ST"]].to_numpy(float)
+        ax.set_xlim(max(low_edge, min(-0.05, float(np.nanmin(spread)) - 0.02)),
+                    min(high_edge, max(1.0, float(np.nanmax(spread)) + 0.02)) + 0.02)
+        heading = titles.get(out, str(out))
+        if not readable.all():
+            any_unreadable = True
+            heading += "\n样本太小 sample too small to read the hatched bars"
+        ax.set_title(heading, fontsize=11, color="0.1" if readable.all() else WORST_COLOUR)
         ax.set_xlabel("Sobol' 指数 index (share of variance)")
         ax.set_ylabel("设计选择 design choice (factor)")
         ax.grid(axis="x", color="0.92")
         ax.set_axisbelow(True)
     handles, names = axes[0].get_legend_handles_labels()
     fig.legend(handles, names, loc="outside lower center", ncols=2, frameon=False, fontsize=9)
-    fig.suptitle(title or "敏感性分析 sensitivity: which design choice drives the results "
-                          "(bars: 95% bootstrap intervals)", fontsize="large")
+    heading = title or ("敏感性分析 sensitivity: which design choice drives the results "
+                        "(bars: 95% bootstrap intervals)")
+    if any_unreadable:
+        heading += (f"\nHatched: an estimate outside [0, 1] or an interval wider than "
+                    f"{indices.attrs.get('max_width', 0.3):g} (values beyond "
+                    f"[{low_edge:g}, {high_edge:g}] are cut at the edge): run more draws")
+    fig.suptitle(heading, fontsize="large", color=WORST_COLOUR if any_unreadable else "black")
     return fig
 
 
