@@ -61,7 +61,7 @@ import pandas as pd
 
 from ..errors import SchemeError
 from ..scheme.model import RELATIVE_METHODS, Scheme
-from .consequences import QUOTA_SIDES, apportion, quota_rows, scale_quota
+from .consequences import QUOTA_SIDES, apportion, scale_quota
 
 OFFICIAL = "official"
 POOL = "pool"
@@ -275,7 +275,7 @@ def _write_grouping(body, lspec, scheme, level, units, design) -> None:
                           f"{list(QUOTA_RULES)}", key="design.quota_rule")
     keep = official and rule in (None, KEEP_QUOTAS)
     rule = design.quota_rule if rule in (None, KEEP_QUOTAS) else rule
-    gb, sb = lspec.ranking.get("group_by"), lspec.ranking.get("subgroup_by")
+    gb = lspec.ranking.get("group_by")
     if official:
         # the scheme's own groups (and labels) stay; only the quotas may be re-shared
         labels = units[gb].astype(str) if gb else None
@@ -307,9 +307,8 @@ def _write_grouping(body, lspec, scheme, level, units, design) -> None:
             if rule == "fixed":
                 shares = fixed_counts(counts, key, sizes, scale)
             else:
-                rows = quota_rows(key, side, cbody[side], units[gb] if gb else None,
-                                  units[sb] if sb else None, where, len(units))
-                total = int(math.floor(scale * sum(r.n for r in rows) + 0.5))
+                total = int(math.floor(scale * official_total(cbody[side], units[gb] if gb
+                                                              else None) + 0.5))
                 if rule == "equal":
                     each = int(math.floor(total / len(sizes) + 0.5))
                     shares = {str(g): each for g in sizes.index}
@@ -322,6 +321,24 @@ def _write_grouping(body, lspec, scheme, level, units, design) -> None:
                                       f"{key!r} ({side}) but holds {int(sizes[g])} units; "
                                       "choose another rule or smaller quotas", key=where)
             cbody[side] = shares["*"] if labels is None else shares
+
+
+def official_total(raw, groups: pd.Series | None) -> int:
+    """The places of a quota as written in a scheme (checked when it loaded), over all groups.
+
+    A whole number applies to every group; a mapping gives each group (and subgroup) its own.
+
+    Examples
+    --------
+    >>> official_total({"a": 3, "b": 4, "c": {"x": 3, "y": 5}}, None)
+    15
+    >>> official_total(2, pd.Series(["a", "b", "a"]))
+    4
+    """
+    if isinstance(raw, Mapping):
+        return sum(official_total(v, None) if isinstance(v, Mapping) else int(v)
+                   for v in raw.values())
+    return int(raw) * (groups.nunique() if groups is not None else 1)
 
 
 def fixed_counts(counts: Mapping, key: str, sizes: pd.Series, scale: float = 1.0) -> dict:

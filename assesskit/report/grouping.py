@@ -68,7 +68,7 @@ def _shown_units(res, units, max_units: int) -> tuple[list, str]:
 
 def _fate_grid(res, unit_ids: list) -> tuple[np.ndarray, np.ndarray | None]:
     """Fate codes (units × alternatives) and, with draws, the probability of each cell's fate."""
-    u = res.units.set_index(["unit", "alternative"])
+    u = res.units.set_index(["unit", "alternative"]).sort_index()
     idx = pd.MultiIndex.from_product([unit_ids, res.names])
     fate = u.loc[idx, "fate"].map(FATE_INDEX).to_numpy().reshape(len(unit_ids), -1)
     if not res.draws:
