@@ -516,3 +516,56 @@ def test_command_line_bad_alternative(capsys):
     code = main(["grouping", "-a", "kmeans:40"])
     err = capsys.readouterr().err
     assert code == 1 and "40 clusters for 39 units" in err
+
+
+# ------------------------------------------------------------------------------ context, words
+def test_context_states_groups_quotas_baseline_and_origin(sichuan):
+    from assesskit.analysis.grouping import grouping_context
+
+    ctx = grouping_context("sichuan-39", sichuan, period=2025)
+    assert ctx.groups == {"秦巴山区": 10, "大小凉山彝区": 11, "川西北高原地区": 18}
+    assert ctx.split == {"川西北高原地区": {"阿坝州": 6, "甘孜州": 12}}
+    assert ctx.praised == ["通报表扬"] and ctx.summoned == ["约谈"]
+    assert ctx.values_origin == "synthetic" and ctx.baseline.name == "census 2010/2020"
+    text = ctx.markdown()
+    assert "川西北高原地区 (18: 阿坝州 6, 甘孜州 12)" in text and "synthetic" in text
+    one = grouping_context("jincheng-1plus4", ak.datasets.load("jincheng"))
+    assert not one.has_groups and "in one group" in one.markdown()
+    hdi = grouping_context("undp-hdi", ak.datasets.load("hdr-2023"), period=2022)
+    assert hdi.units == 193 and not hdi.has_quotas and hdi.values_origin == "real"
+    assert "no quota consequence" in hdi.markdown()
+
+
+def test_without_baseline_data_the_analysis_says_so_and_runs():
+    from assesskit.analysis.grouping import grouping_context
+
+    data = six_dataset()
+    earlier = data.values.assign(period="2024").astype({"value": float})
+    earlier.loc[earlier["unit"] == "C", "value"] = np.nan  # C reports nothing in the first year
+    values = pd.concat([earlier, data.values], ignore_index=True)
+    units = data.units.drop(columns=["base"])
+    gappy = ak.Dataset.from_frames(units, data.indicators, values, name="gappy")
+    ctx = grouping_context(SIX, gappy)
+    assert ctx.baseline is None and "No baseline data" in ctx.markdown()
+    assert [a.kind for a in default_alternatives(SIX, gappy)] == ["official", "official",
+                                                                   "pool", "parent"]
+    res = regroup(SIX, gappy, 2025, None, seed=1)
+    assert res.names == ["official", "official/proportional", "pool", "parent"]
+    assert res.alternatives["corr_score_all"].isna().all()
+    assert any(n.kind == "no_baseline" for n in res.notices)
+    assert "Starting points" not in res.narrative(ctx)
+    with pytest.raises(SchemeError, match="clusters the baseline, but there is none"):
+        regroup(SIX, gappy, 2025, [kmeans(2)], seed=1)
+
+
+def test_narrative_sentences_follow_the_results(sichuan_run):
+    from assesskit.analysis.grouping import grouping_context
+
+    text = sichuan_run.narrative(grouping_context("sichuan-39", ak.datasets.load("sichuan-39")))
+    a = sichuan_run.alternatives.set_index("alternative")
+    most = a.loc[sichuan_run.names[1:], "units_changing_fate"].idxmax()
+    assert f"`{most}` changes the fate of {a.loc[most, 'units_changing_fate']} of 39" in text
+    # Sichuan's official praise shares: 3/6 = 50% (阿坝州) the highest, 3/10 = 30% the lowest
+    assert "50% of 川西北高原地区·阿坝州 (3 of 6) but 30% of 秦巴山区 (3 of 10)" in text
+    assert "15/39 = 38%" in text
+    assert "synthetic" in text and "census" in text

@@ -105,6 +105,8 @@ __all__ = [
     "census_baseline",
     "default_alternatives",
     "default_baseline",
+    "grouping_context",
+    "narrative",
     "kmeans",
     "mapping",
     "official",
@@ -526,13 +528,21 @@ def census_baseline() -> Baseline:
                          "mean of the others for that column")
 
 
-def default_baseline(scheme, data: Dataset, level: str | None = None) -> Baseline:
+def default_baseline(scheme, data: Dataset, level: str | None = None,
+                     units: pd.DataFrame | None = None) -> Baseline:
     """The baseline used when none is given.
 
     The census baseline (:func:`census_baseline`) if the units table has its columns; otherwise
     the indicators the level scores that every assessed unit reports in the first period of the
     data (the starting point), their endowment index the mean of their z-scores (direction
     respected).
+
+    Parameters
+    ----------
+    scheme, data, level
+        As :func:`regroup`.
+    units : pandas.DataFrame, optional
+        The assessed units (default: every unit of the level's units level).
 
     Raises
     ------
@@ -542,7 +552,8 @@ def default_baseline(scheme, data: Dataset, level: str | None = None) -> Baselin
     scheme = scheme if isinstance(scheme, Scheme) else load_scheme(scheme)
     level = level or _default_level(scheme)
     spec = scheme.levels[level]
-    units = data.level_units(spec.units.get("level", spec.level))
+    if units is None:
+        units = data.level_units(spec.units.get("level", spec.level))
     if all(c in units.columns for c in CENSUS_COLUMNS):
         return census_baseline()
     first = data.periods[0]
@@ -551,11 +562,13 @@ def default_baseline(scheme, data: Dataset, level: str | None = None) -> Baselin
     wide = data.wide(first, units=units["unit"].astype(str), indicators=codes)
     complete = [c for c in codes if wide[c].notna().all()]
     if not complete:
-        raise DataError(f"no indicator scored by level {level!r} is reported for every unit in "
-                        f"{first}; give a Baseline (units columns or indicators) explicitly")
+        raise DataError(f"no indicator scored by level {level!r} is reported for every assessed "
+                        f"unit in {first} (the first period of the data), and the units table "
+                        "has no census columns; give a Baseline (units columns or indicators) "
+                        "explicitly")
     left = [c for c in codes if c not in complete]
-    note = (f"the {len(complete)} indicators of level {level!r} reported by every unit in {first} "
-            "(the first period of the data)")
+    note = (f"the {len(complete)} indicator{'s' if len(complete) > 1 else ''} of level "
+            f"{level!r} reported by every unit in {first} (the first period of the data)")
     if left:
         note += f"; left out, not reported by every unit: {', '.join(left)}"
     return Baseline(tuple(complete), period=first, name=f"indicators {first}", note=note)
@@ -737,8 +750,9 @@ def _clusters(z, endowment, method, k, seed, name):
     return np.array([names[c] for c in raw], dtype=object), chosen, sil, scan
 
 
-def _resolve(alt: Alternative, units: pd.DataFrame, data: Dataset, base: BaselineValues,
-             spec, quota_rule: str, quota_counts: Mapping, seed: int, level: str) -> Resolved:
+def _resolve(alt: Alternative, units: pd.DataFrame, data: Dataset, base: BaselineValues | None,
+             spec, quota_rule: str, quota_counts: Mapping, seed: int, level: str,
+             no_baseline: str = "") -> Resolved:
     ids = units["unit"].astype(str)
     names = units["name"].astype(str)
     gb = spec.ranking.get("group_by")
@@ -775,6 +789,10 @@ def _resolve(alt: Alternative, units: pd.DataFrame, data: Dataset, base: Baselin
             description = f"by parent unit ({len(set(labels))} groups, labelled by name)"
         else:
             description = f"by units column {column!r}"
+    elif alt.kind in ("kmeans", "ward") and base is None:
+        raise SchemeError(f"alternative {alt.name!r} clusters the baseline, but there is none: "
+                          f"{no_baseline}; give regroup(..., baseline=Baseline([...]))",
+                          key=f"alternatives.{alt.name}")
     elif alt.kind in ("kmeans", "ward"):
         labels, k, sil, scan = _cluster_labels(base.z, base.endowment, alt.kind, alt.k, seed,
                                                alt.name)
@@ -784,6 +802,11 @@ def _resolve(alt: Alternative, units: pd.DataFrame, data: Dataset, base: Baselin
         description = (f"{method} on the standardised baseline ({', '.join(base.z.columns)}), "
                        f"{chosen}; C1 = lowest mean endowment")
     elif alt.kind == "quantiles":
+        if alt.column == ENDOWMENT and base is None:
+            raise SchemeError(f"alternative {alt.name!r} needs the endowment index, but there "
+                              f"is no baseline: {no_baseline}; name a variable "
+                              "(quantiles('gdp_per_capita', 3)) or give a Baseline",
+                              key=f"alternatives.{alt.name}")
         values, what = _quantile_variable(alt, units, data, base)
         try:
             codes = pd.qcut(values.to_numpy(dtype=float), alt.k, labels=False)
@@ -871,9 +894,9 @@ def default_alternatives(scheme, data: Dataset, level: str | None = None) -> lis
 
     The official groups with the official quotas, and (if the level ranks within groups) with
     proportional quotas; one pool (if the level has groups); by parent (if the units have
-    parents that make other groups); k-means and Ward clusters of the baseline with ``k``
-    equal to the number of official groups (3 if none; at most the number of units - 1); and
-    tertiles of the endowment index.
+    parents that make other groups); and, if there is a baseline (:func:`default_baseline`),
+    k-means and Ward clusters of it with ``k`` equal to the number of official groups (3 if
+    none; at most the number of units - 1) and tertiles of the endowment index.
     """
     scheme = scheme if isinstance(scheme, Scheme) else load_scheme(scheme)
     level = level or _default_level(scheme)
@@ -891,6 +914,10 @@ def default_alternatives(scheme, data: Dataset, level: str | None = None) -> lis
         pairs = len(set(zip(official_labels, parents, strict=True)))
         if not pairs == official_labels.nunique() == parents.nunique():
             out.append(by_parent())
+    try:
+        default_baseline(scheme, data, level)
+    except DataError:
+        return out
     k = min(n_groups if n_groups > 1 else 3, n - 1)
     if k >= 2:
         out += [kmeans(k), ward(k)]
@@ -1185,12 +1212,20 @@ def regroup(scheme, data: Dataset, period, alternatives=None, *, seed: int,
     attributes = data.level_units(spec.units.get("level", spec.level)).drop_duplicates("unit")
     attributes = attributes.assign(unit=attributes["unit"].astype(str)).set_index("unit")
     units = attributes.loc[table["unit"].astype(str)].reset_index()
-    baseline = baseline or default_baseline(scheme, data, level)
-    base = resolve_baseline(baseline, data, units)
+    no_baseline = ""
+    if baseline is None:
+        try:
+            baseline = default_baseline(scheme, data, level, units)
+        except DataError as err:
+            no_baseline = str(err).splitlines()[-1].strip(" -")
+    base = resolve_baseline(baseline, data, units) if baseline is not None else None
     endow, endow_name = _endowment(endowment, base, units, data, baseline)
     resolved = [_resolve(a, units, data, base, spec, quota_rule, quota_counts or {}, int(seed),
-                         level) for a in alts]
-    notices = list(base.notices)
+                         level, no_baseline) for a in alts]
+    notices = list(base.notices) if base is not None else []
+    if base is None and endowment is None:
+        notices.append(Notice("no_baseline", f"no baseline: {no_baseline}; correlations with "
+                              "endowment and baseline groupings are left out"))
     for r in resolved[1:]:
         if r.alternative.kind != "official" and Design(grouping=r.option).is_official_grouping(
                 scheme, level, units):
@@ -1235,10 +1270,12 @@ def _draw_factors(factors, scheme, data, period, level) -> tuple:
     return out
 
 
-def _endowment(endowment, base: BaselineValues, units: pd.DataFrame, data: Dataset,
-               baseline: Baseline) -> tuple[np.ndarray, str]:
+def _endowment(endowment, base: BaselineValues | None, units: pd.DataFrame, data: Dataset,
+               baseline: Baseline | None) -> tuple[np.ndarray, str]:
     """The endowment of each unit (in the order of ``units``) and its name."""
     ids = units["unit"].astype(str)
+    if endowment is None and base is None:
+        return np.full(len(units), np.nan), "none (no baseline data)"
     if endowment is None:
         return base.endowment.to_numpy(dtype=float), \
             f"mean z-score of {', '.join(baseline.endowment_columns)} ({baseline.name})"
@@ -1249,7 +1286,7 @@ def _endowment(endowment, base: BaselineValues, units: pd.DataFrame, data: Datas
         values = units[endowment].replace("", np.nan)
         name = f"units column {endowment}"
     elif isinstance(endowment, str) and endowment in set(data.indicators["indicator"]):
-        period = baseline.period or data.periods[0]
+        period = (baseline.period if baseline is not None else None) or data.periods[0]
         values = pd.Series(data.wide(period, units=ids, indicators=[endowment])[endowment]
                            .to_numpy(), index=units.index)
         name = f"indicator {endowment} in {period}"
@@ -1517,7 +1554,7 @@ class _Run:
         labels = pd.DataFrame(labels_wide, index=pd.Index(ids, name="unit")).astype(str)
         scan = pd.concat(scans, ignore_index=True) if scans else pd.DataFrame(
             columns=["alternative", "method", "k", "silhouette"])
-        basis = base.values.copy()
+        basis = base.values.copy() if base is not None else pd.DataFrame(index=ids)
         basis.index.name = "unit"
         basis.insert(0, "name", units["name"].astype(str).to_numpy())
         basis["endowment"] = self.endowment
@@ -1554,7 +1591,9 @@ class _Run:
             "quota_rule": "official" if (r.alternative.kind == "official"
                                          and r.quota_rule is None)
             else (r.quota_rule or self.quota_rule),
-            "groups": len(sizes), "sizes": " / ".join(str(int(v)) for v in sizes.to_numpy()),
+            "groups": len(sizes),
+            "sizes": " / ".join((f"{g} {int(v)}" if len(sizes) <= 8 else str(int(v)))
+                                for g, v in sizes.items()),
             "k": r.k if r.k is not None else np.nan, "silhouette": r.silhouette,
             "ari_official": float(adjusted_rand_score(official_group.astype(str),
                                                       lab.astype(str))),
@@ -1706,7 +1745,7 @@ class GroupingResult:
     draws: int
     factors: tuple
     quota_rule: str
-    baseline: Baseline
+    baseline: Baseline | None
     endowment_name: str
     group_by: str | None
     rank_resolution: dict = field(default_factory=dict)
@@ -1724,7 +1763,8 @@ class GroupingResult:
         """The recipe of the analysis as plain data."""
         return {"scheme": self.scheme.name, "dataset": self.dataset, "period": self.period,
                 "level": self.level, "seed": self.seed, "draws": self.draws,
-                "quota_rule": self.quota_rule, "baseline": self.baseline.name,
+                "quota_rule": self.quota_rule,
+                "baseline": self.baseline.name if self.baseline is not None else None,
                 "endowment": self.endowment_name,
                 "factors": [f.to_dict() for f in self.factors],
                 "praised": list(self.praised), "summoned": list(self.summoned)}
@@ -1774,6 +1814,45 @@ class GroupingResult:
         wide.insert(0, "name", self.units.drop_duplicates("unit").set_index("unit")["name"])
         wide.columns.name = None
         return wide
+
+    def chances(self, other: str, fate: str = PRAISED) -> pd.DataFrame:
+        """Each unit's chance of a fate under the official design and under ``other``.
+
+        Parameters
+        ----------
+        other : str
+            An alternative (e.g. ``"official/proportional"``: the same groups, proportional
+            quotas).
+        fate : {"praised", "summoned"}
+
+        Returns
+        -------
+        pandas.DataFrame
+            One row per unit, by official group and official rank: ``unit``, ``name``,
+            ``official_group``, ``group`` (under ``other``), ``quota_share_official`` and
+            ``quota_share_other`` (quota / size of the unit's quota row), and with draws
+            ``p_official``, ``p_other`` (share of designs) and ``interval_official``,
+            ``interval_other`` (95% Wilson, as text).
+        """
+        if other not in self.names:
+            raise KeyError(f"unknown alternative {other!r}; alternatives: {self.names}")
+        if fate not in (PRAISED, SUMMONED):
+            raise ValueError(f"fate must be 'praised' or 'summoned', not {fate!r}")
+        u = self.units
+        ref = u[u["alternative"] == self.names[0]].reset_index(drop=True)
+        alt = u[u["alternative"] == other].set_index("unit").loc[ref["unit"]].reset_index()
+        out = pd.DataFrame({"unit": ref["unit"], "name": ref["name"],
+                            "official_group": ref["official_group"], "group": alt["group"],
+                            "quota_share_official": ref[f"{fate}_quota_share"],
+                            "quota_share_other": alt[f"{fate}_quota_share"]})
+        if self.draws:
+            for tag, frame in (("official", ref), ("other", alt)):
+                out[f"p_{tag}"] = frame[f"p_{fate}"].to_numpy()
+                out[f"interval_{tag}"] = [f"{lo:.2f}–{hi:.2f}" for lo, hi in
+                                          zip(frame[f"p_{fate}_lo"], frame[f"p_{fate}_hi"],
+                                              strict=True)]
+        order = ref.sort_values(["official_group", "group_rank", "unit"], kind="mergesort").index
+        return out.loc[order].reset_index(drop=True)
 
     def crosstab(self, a: str, b: str | None = None) -> pd.DataFrame:
         """How the groups of alternative ``a`` (rows) meet those of ``b`` (columns; default the
@@ -1827,7 +1906,8 @@ class GroupingResult:
                     "equal": "(the same count in every group)",
                     "fixed": "(the counts given)"}[self.quota_rule]
                  + "; subgroup quotas are added into the total when the groups change",
-                 f"baseline: {self.baseline.name}; endowment: {self.endowment_name}"]
+                 f"baseline: {self.baseline.name if self.baseline is not None else 'none'}; "
+                 f"endowment: {self.endowment_name}"]
         official = self.quotas[(self.quotas["alternative"] == self.names[0])
                                & self.quotas["fate"].isin([PRAISED, SUMMONED])]
         for fate, label in ((PRAISED, self.praised_label), (SUMMONED, self.summoned_label)):
@@ -1858,6 +1938,10 @@ class GroupingResult:
             lines.append("rank quantiles read from bins wider than one rank: "
                          + ", ".join(f"{k} {v:g}" for k, v in coarse.items()))
         return "\n".join(lines)
+
+    def narrative(self, context: GroupingContext | None = None) -> str:
+        """Findings for a policy audience as Markdown bullets (:func:`narrative`)."""
+        return narrative(self, context)
 
     def plot(self, kind: str = "fates", **kwargs):
         """A standard chart (:mod:`assesskit.report.grouping`).
@@ -1909,3 +1993,306 @@ def _csv_safe(frame: pd.DataFrame) -> pd.DataFrame:
             risky = text.str.match(r"^[=+\-@\t\r]") & out[col].notna()
             out[col] = text.where(~risky, "'" + text)
     return out
+
+
+# ============================================================================ words for people
+def values_origin(data: Dataset, codes) -> str:
+    """``synthetic``, ``real``, ``mixed`` or ``unstated``: where the values of the indicators
+    ``codes`` come from, by their ``source`` column (a source naming "synthetic" is synthetic)."""
+    if "source" not in data.indicators.columns:
+        return "unstated"
+    rows = data.indicators[data.indicators["indicator"].isin(list(codes))]
+    source = rows["source"].fillna("").astype(str)
+    if source.eq("").all():
+        return "unstated"
+    synthetic = source.str.contains("synthetic", case=False)
+    return "synthetic" if synthetic.all() else "real" if not synthetic.any() else "mixed"
+
+
+@dataclass
+class GroupingContext:
+    """What a scheme's level and its data allow a grouping analysis to say (see
+    :func:`grouping_context`)."""
+
+    scheme: str
+    dataset: str
+    level: str
+    level_label: str
+    units: int
+    group_by: str | None
+    groups: dict  # group -> units
+    split: dict  # group -> {subgroup: units} where a quota is split by subgroup
+    praised: list  # labels
+    summoned: list
+    baseline: Baseline | None
+    no_baseline: str
+    values_origin: str
+
+    @property
+    def has_groups(self) -> bool:
+        return len(self.groups) > 1
+
+    @property
+    def has_quotas(self) -> bool:
+        return bool(self.praised or self.summoned)
+
+    def markdown(self) -> str:
+        """The setting in a few sentences (Markdown; names from the scheme and the data)."""
+        head = f"**{self.scheme}**, level `{self.level}`"
+        head += f" ({self.level_label})" if self.level_label else ""
+        if self.has_groups:
+            parts = []
+            for g, n in self.groups.items():
+                sub = self.split.get(g)
+                parts.append(f"{g} ({n}" + (": " + ", ".join(f"{s} {m}" for s, m in sub.items())
+                                            if sub else "") + ")")
+            lines = [f"{head}: {self.units} units ranked within {len(self.groups)} groups "
+                     f"(units column `{self.group_by}`): " + ", ".join(parts) + "."]
+        else:
+            lines = [f"{head}: {self.units} units ranked **in one group** — the official "
+                     "grouping is a single pool, so every alternative below divides units "
+                     "the scheme compares all together."]
+        if self.has_quotas:
+            named = [f"{lab} (top quota)" for lab in self.praised] + \
+                [f"{lab} (bottom quota)" for lab in self.summoned]
+            lines.append("Consequences given by rank: " + ", ".join(named) + ".")
+        else:
+            lines.append("This level has **no quota consequence** (nobody is praised or "
+                         "summoned by rank): the alternatives are compared by scores and ranks "
+                         "only.")
+        if self.baseline is not None:
+            what = ("the real census figures of the units table" if set(self.baseline.columns)
+                    <= set(CENSUS_COLUMNS) else self.baseline.note or self.baseline.name)
+            lines.append(f"Baseline (clusters and endowment): {what}.")
+        else:
+            lines.append(f"**No baseline data**: {self.no_baseline}. Clusters of the baseline "
+                         "and correlations with endowment are left out.")
+        origin = {"synthetic": "synthetic (generated by seeded code, not statistics)",
+                  "real": "real (see the dataset's provenance)",
+                  "mixed": "partly synthetic, partly real",
+                  "unstated": "of unstated origin"}[self.values_origin]
+        lines.append(f"The indicator values of dataset `{self.dataset}` are {origin}.")
+        return "\n\n".join(lines)
+
+
+def grouping_context(scheme, data: Dataset, level: str | None = None,
+                     period=None) -> GroupingContext:
+    """The groups, quotas, baseline and data origin of a level, for the first lines of a report.
+
+    Parameters
+    ----------
+    scheme, data, level
+        As :func:`regroup`.
+    period : int or str, optional
+        If given, the units are those the level assesses in that period (a scheme may leave
+        out incomplete units); otherwise every unit of the level in the data.
+
+    Examples
+    --------
+    >>> import assesskit as ak
+    >>> ctx = grouping_context("sichuan-39", ak.datasets.load("sichuan-39"))
+    >>> ctx.groups
+    {'秦巴山区': 10, '大小凉山彝区': 11, '川西北高原地区': 18}
+    """
+    scheme = scheme if isinstance(scheme, Scheme) else load_scheme(scheme)
+    level = level or _default_level(scheme)
+    spec = scheme.levels[level]
+    units = data.level_units(spec.units.get("level", spec.level))
+    if period is not None:
+        with scheme.located():
+            ev = evaluate(scheme, data, period, levels=[level])
+        assessed = set(ev.scores.loc[ev.scores["level"] == level, "unit"].astype(str))
+        units = units[units["unit"].astype(str).isin(assessed)].reset_index(drop=True)
+    gb, sb = spec.ranking.get("group_by"), spec.ranking.get("subgroup_by")
+    groups = (units[gb].astype(str).value_counts(sort=False).to_dict()
+              if gb and gb in units.columns else {})
+    split = {}
+    for body in spec.consequences.values():
+        for side in ("top", "bottom"):
+            raw = body.get(side) if isinstance(body, dict) else None
+            if isinstance(raw, Mapping):
+                for g, v in raw.items():
+                    if isinstance(v, Mapping) and sb:
+                        inside = units[units[gb].astype(str) == str(g)]
+                        split[str(g)] = inside[sb].astype(str).value_counts(sort=False) \
+                            .reindex([str(x) for x in v]).fillna(0).astype(int).to_dict()
+    praised, summoned = _praised_summoned(spec, None, None)
+    label = {k: str(spec.consequences[k].get("label", k)) for k in [*praised, *summoned]}
+    baseline, reason = None, ""
+    try:
+        baseline = default_baseline(scheme, data, level, units)
+    except DataError as err:
+        reason = str(err).splitlines()[-1].strip(" -")
+    codes = [nd.indicator for nd in spec.root.walk()
+             if nd.kind == "leaf" and getattr(nd, "indicator", None)]
+    return GroupingContext(scheme.name, data.name, level, str(spec.label or ""), len(units), gb,
+                           groups, split, [label[k] for k in praised],
+                           [label[k] for k in summoned], baseline, reason,
+                           values_origin(data, codes))
+
+
+ARI_WORDS = ((0.65, "close to"), (0.3, "partly like"), (-np.inf, "unlike"))
+"""How an adjusted Rand index is put in words: at least 0.65 "close to", at least 0.3 "partly
+like", below "unlike" (the groups the data suggest)."""
+
+
+def _names(frame: pd.DataFrame, limit: int = 8) -> str:
+    names = frame["name"].tolist()
+    shown = "、".join(names[:limit])
+    return shown + (f" and {len(names) - limit} more" if len(names) > limit else "")
+
+
+def narrative(res: GroupingResult, context: GroupingContext | None = None) -> str:
+    """Findings of a grouping analysis for a policy audience, as Markdown bullets.
+
+    Every sentence is computed from the result (and, if given, the context's statement of where
+    the data come from); a sentence that does not apply (no quota, no baseline, no draws, no
+    alternative of a kind) is left out.
+    """
+    a = res.alternatives.set_index("alternative")
+    u = res.units
+    ref = res.names[0]
+    others = res.names[1:]
+    n = int((u["alternative"] == ref).sum())
+    bullets = []
+    has_quota = bool(res.praised or res.summoned)
+    p_lab, s_lab = res.praised_label or "praised", res.summoned_label or "summoned"
+    if has_quota and others:
+        counts = a.loc[others, "units_changing_fate"]
+        most = counts.idxmax()
+        row = a.loc[most]
+        moved = u[(u["alternative"] == most) & (u["change"] != "")]
+        text = (f"**How much the lists depend on the grouping.** Against the official design, "
+                f"`{most}` changes the fate of {int(row['units_changing_fate'])} of {n} units")
+        detail = []
+        if row["enter_praised"] or row["leave_praised"]:
+            detail.append(f"{int(row['enter_praised'])} enter and {int(row['leave_praised'])} "
+                          f"leave the {p_lab} list")
+        if row["enter_summoned"] or row["leave_summoned"]:
+            detail.append(f"{int(row['enter_summoned'])} enter and "
+                          f"{int(row['leave_summoned'])} leave the {s_lab} list")
+        text += (" (" + "; ".join(detail) + ")") if detail else ""
+        entering = moved[moved["change"].str.contains(f"enters {PRAISED}")]
+        if len(entering):
+            text += f"; newly {p_lab}: {_names(entering)}"
+        least = counts.idxmin()
+        if least != most:
+            text += f". The fewest changes: `{least}` ({int(counts[least])})"
+        steady = u.groupby("unit", sort=False)["change"].apply(lambda c: (c == "").all())
+        text += (f". {int(steady.sum())} of {n} units keep their official fate under every "
+                 "alternative.")
+        bullets.append(text)
+    elif not has_quota:
+        bullets.append("**No lists to change.** This level gives no consequence by rank, so the "
+                       "alternatives differ only in scores and ranks: the mean absolute shift "
+                       "of rank within the official groups is "
+                       + ", ".join(f"{x:.2f} under `{name}`" for name, x in
+                                   a["mean_abs_official_rank_shift"].items() if name != ref)
+                       + ".")
+    quotas = res.quotas[(res.quotas["alternative"] == ref) & res.quotas["fate"].isin(
+        [PRAISED, SUMMONED])]
+    if len(quotas) > 1:
+        for fate, lab in ((PRAISED, p_lab), (SUMMONED, s_lab)):
+            part = quotas[quotas["fate"] == fate]
+            if len(part) < 2 or part["share"].nunique() == 1:
+                continue
+            where = [f"{g}·{sg}" if sg else g for g, sg in zip(part["group"], part["subgroup"],
+                                                                strict=True)]
+            part = part.assign(where=where)
+            hi, lo = part.loc[part["share"].idxmax()], part.loc[part["share"].idxmin()]
+            total = f"{int(part['quota'].sum())}/{int(part['units'].sum())}"
+            bullets.append(
+                f"**Quota fairness ({lab}).** The official quotas give {hi['share']:.0%} of "
+                f"{hi['where']} ({int(hi['quota'])} of {int(hi['units'])}) but {lo['share']:.0%} "
+                f"of {lo['where']} ({int(lo['quota'])} of {int(lo['units'])}); over all units "
+                f"{total} = {part['quota'].sum() / part['units'].sum():.0%}.")
+        prop = [x for x in others if a.loc[x, "kind"] == "official"
+                and a.loc[x, "quota_rule"] == "proportional"]
+        if prop:
+            x = prop[0]
+            moved = u[(u["alternative"] == x) & (u["change"] != "")]
+            text = (f"Shared in proportion to group size (largest remainder, `{x}`), "
+                    f"{len(moved)} unit(s) would change fate"
+                    + (f": {_names(moved)}" if len(moved) else "") + ".")
+            if res.draws:
+                both = u[u["alternative"].isin([ref, x])].pivot(index="unit",
+                                                                 columns="alternative",
+                                                                 values="p_praised")
+                gain = (both[x] - both[ref])
+                if gain.abs().max() > 0:
+                    k = gain.abs().idxmax()
+                    name = u.loc[u["unit"] == k, "name"].iloc[0]
+                    text += (f" The largest change in a unit's chance of being {p_lab}: {name}, "
+                             f"{both.loc[k, ref]:.0%} under the official quotas and "
+                             f"{both.loc[k, x]:.0%} under proportional ones.")
+            bullets.append(text)
+    if np.isfinite(a["corr_score_all"]).any():
+        phrase = {"remains": "remains", "reversed": "is reversed",
+                  "removed": "is removed, within the groups as across them",
+                  "hidden": "is hidden rather than removed: within the groups the better "
+                            "endowed still score higher", "": "cannot be judged"}
+        r = a.loc[ref]
+        text = (f"**Starting points.** Under the official design, score and baseline endowment "
+                f"correlate at ρ = {r['corr_score_all']:.2f} across all units"
+                + (f" and {r['corr_within']:.2f} within the groups"
+                   if np.isfinite(r["corr_within"]) else "")
+                + f": the advantage of the better endowed {phrase[r['verdict']]}.")
+        pools = [x for x in others if a.loc[x, "kind"] == "pool"]
+        if pools:
+            p = a.loc[pools[0]]
+            text += f" Pooled, ρ = {p['corr_score_all']:.2f} ({phrase[p['verdict']]})."
+        finite = a.loc[others, "corr_score_all"].dropna()
+        if len(finite):
+            low = finite.abs().idxmin()
+            text += (f" The weakest link of score to endowment across all units is under "
+                     f"`{low}` (ρ = {finite[low]:.2f}"
+                     + (f", within its groups {a.loc[low, 'corr_within']:.2f}"
+                        if np.isfinite(a.loc[low, "corr_within"]) else "") + ").")
+        bullets.append(text)
+    clusters = [x for x in others if a.loc[x, "kind"] in ("kmeans", "ward", "quantiles")]
+    if clusters and len(set(res.labels[ref])) > 1:
+        words = []
+        for x in clusters:
+            ari = a.loc[x, "ari_official"]
+            word = next(w for t, w in ARI_WORDS if ari >= t)
+            words.append(f"{word} `{x}` (adjusted Rand index {ari:.2f})")
+        bullets.append("**Official groups and the groups the data suggest.** The official "
+                       "groups are " + "; ".join(words) + ".")
+    if res.draws and has_quota:
+        ref_rows = u[u["alternative"] == ref]
+        held = np.where(ref_rows["official_fate"] == PRAISED, ref_rows["p_praised"],
+                        np.where(ref_rows["official_fate"] == SUMMONED, ref_rows["p_summoned"],
+                                 1 - ref_rows["p_praised"] - ref_rows["p_summoned"]))
+        named = ref_rows["official_fate"] != NEITHER
+        fragile = ref_rows[(held < 0.9) & named]
+        lists = " or ".join(x for x, keys in ((p_lab, res.praised), (s_lab, res.summoned))
+                            if keys)
+        text = f"**Design uncertainty.** Over {res.draws} random designs of the scheme (seed " \
+               f"{res.seed}), "
+        if len(fragile):
+            text += (f"{len(fragile)} of the {int(named.sum())} units officially {lists} keep "
+                     f"that fate in fewer than 90% of the designs ({_names(fragile)})")
+        else:
+            text += (f"all {int(named.sum())} units officially {lists} keep that fate in at "
+                     "least 90% of the designs under the official grouping")
+        if others:
+            exp = a.loc[others, "expected_fate_changes"]
+            text += (f"; the grouping changes most under `{exp.idxmax()}`: {exp.max():.1f} units "
+                     "per design differ from the official grouping in the same design")
+        bullets.append(text + ".")
+    if context is not None:
+        origin = {"synthetic": f"The indicator values of `{res.dataset}` are synthetic: these "
+                               "findings show how the scheme behaves, not how the real units "
+                               "performed.",
+                  "real": f"The indicator values of `{res.dataset}` are real published data.",
+                  "mixed": f"The indicator values of `{res.dataset}` are partly synthetic.",
+                  "unstated": f"The origin of the values of `{res.dataset}` is not stated."}
+        text = "**What these data can and cannot show.** " + origin[context.values_origin]
+        if res.baseline is not None and set(res.baseline.columns) <= set(CENSUS_COLUMNS):
+            text += (" The baseline is real (the 2010 and 2020 national population censuses), "
+                     "so the groups the data suggest are real groups of starting points.")
+        elif res.baseline is not None:
+            text += (f" The baseline is {res.baseline.note or res.baseline.name}, of the same "
+                     "origin as the values.")
+        bullets.append(text)
+    return "\n".join(f"- {b}" for b in bullets)

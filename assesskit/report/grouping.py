@@ -102,6 +102,13 @@ def plot_fates(res, units=None, *, max_units: int = 80, title: str | None = None
     """
     use_cjk_font()
     shown_ids, note = _shown_units(res, units, max_units)
+    if not shown_ids:
+        fig = Figure(figsize=(7, 1.6))
+        ax = fig.subplots()
+        ax.axis("off")
+        ax.text(0.5, 0.5, f"没有单位改变结果 no unit changes fate under any grouping "
+                          f"({res.units['unit'].nunique()} units)", ha="center", va="center")
+        return fig
     fate, prob = _fate_grid(res, shown_ids)
     ref = _reference_order(res).set_index("unit").loc[shown_ids]
     n, m = fate.shape
