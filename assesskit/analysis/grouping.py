@@ -2092,7 +2092,7 @@ def grouping_context(scheme, data: Dataset, level: str | None = None,
     >>> import assesskit as ak
     >>> ctx = grouping_context("sichuan-39", ak.datasets.load("sichuan-39"))
     >>> ctx.groups
-    {'秦巴山区': 10, '大小凉山彝区': 11, '川西北高原地区': 18}
+    {'秦巴山区': 10, '川西北高原地区': 18, '大小凉山彝区': 11}
     """
     scheme = scheme if isinstance(scheme, Scheme) else load_scheme(scheme)
     level = level or _default_level(scheme)
