@@ -372,6 +372,7 @@ def grouping_command(args: argparse.Namespace) -> int:
         for kind, name in (("fates", "fates.png"), ("baseline", "baseline.png"),
                            ("quotas", "quotas.png"), ("parents", "parents.png")):
             print(f"wrote {save_figure(res.plot(kind), out / name, dpi=110)}")
+    return 0
 
 
 # ---------------------------------------------------------------------- validity and audit
