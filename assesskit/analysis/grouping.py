@@ -1244,7 +1244,7 @@ def regroup(scheme, data: Dataset, period, alternatives=None, *, seed: int,
             batch = LevelBatch(scheme, data, period, level, normalisations=norm_opts,
                                groupings=[r.regrouping() for r in resolved], missing=miss_opts,
                                aggregation=agg_opts, quota_rule=quota_rule, nominal=ev,
-                               describe=lambda key: _describe(key, resolved, factors))
+                               describe=lambda key: _describe(key, resolved))
         except (SchemeError, DataError):
             for r in resolved:  # name the alternative whose quotas cannot run
                 _check_one(r, scheme, level, units, quota_rule, quota_counts or {})
@@ -1322,7 +1322,7 @@ def _check_one(r: Resolved, scheme: Scheme, level: str, units: pd.DataFrame, quo
         raise type(err)(f"alternative {r.name!r}: {err}") from None
 
 
-def _describe(key, resolved: list, factors) -> str:
+def _describe(key, resolved: list) -> str:
     ni, gi, mi, ai = key
     parts = [f"alternative {resolved[gi].name!r}"]
     for kind, i in (("normalisation", ni), ("missing", mi), ("aggregation", ai)):
