@@ -1538,7 +1538,7 @@ class _Run:
                                      p_summoned_hi=s_hi, p_fate_change=c / draws,
                                      **self.rank_quantiles(g))
             frames.append(frame)
-            quota_frames.append(_quota_rows(r.name, qt, frame, lab, sub, self.outcome[g],
+            quota_frames.append(_fairness_rows(r.name, qt, frame, lab, sub, self.outcome[g],
                                             self.batch.consequences, self.praised,
                                             self.summoned, draws))
             alt_rows.append(self._alternative_row(g, r, frame, official_group, draws))
@@ -1637,7 +1637,7 @@ def _quota_shares(qt: pd.DataFrame, groups: np.ndarray, subgroups: np.ndarray, p
     return out
 
 
-def _quota_rows(name: str, qt: pd.DataFrame, frame: pd.DataFrame, groups: np.ndarray,
+def _fairness_rows(name: str, qt: pd.DataFrame, frame: pd.DataFrame, groups: np.ndarray,
                 subgroups: np.ndarray, outcome: np.ndarray, consequences: list, praised: list,
                 summoned: list, draws: int) -> pd.DataFrame:
     """One row per consequence side and quota row: size, quota, share, who got it."""
@@ -1953,10 +1953,15 @@ class GroupingResult:
             endowment per alternative, coloured by group; ``quotas``: the share of each group
             praised and summoned; ``parents``: small multiples of the fates by parent unit.
         """
-        from ..report import grouping as charts  # the report layer, on call only
+        from ..report.grouping import (  # the report layer, on call only
+            plot_fates,
+            plot_fates_by_parent,
+            plot_quota_shares,
+            plot_score_baseline,
+        )
 
-        plots = {"fates": charts.plot_fates, "baseline": charts.plot_score_baseline,
-                 "quotas": charts.plot_quota_shares, "parents": charts.plot_fates_by_parent}
+        plots = {"fates": plot_fates, "baseline": plot_score_baseline,
+                 "quotas": plot_quota_shares, "parents": plot_fates_by_parent}
         if kind not in plots:
             raise ValueError(f"kind must be one of {list(plots)}, not {kind!r}")
         return plots[kind](self, **kwargs)
