@@ -373,7 +373,6 @@ def grouping_command(args: argparse.Namespace) -> int:
     from pathlib import Path
 
     from .analysis.grouping import regroup
-    from .report.plotting import save_figure
 
     data = _load_data(args.data)
     period = args.period or data.periods[-1]
@@ -383,14 +382,12 @@ def grouping_command(args: argparse.Namespace) -> int:
     text = res.summary()
     print(text)
     if args.out:
-        out = Path(args.out)
-        for p in res.to_csv(out):
+        figures = {kind: res.plot(kind) for kind in ("fates", "baseline", "quotas", "parents")}
+        for p in _write_tables(args.out, res.tables(), figures):
             print(f"wrote {p}")
-        (out / "summary.txt").write_text(text + "\n", encoding="utf-8")
-        print(f"wrote {out / 'summary.txt'}")
-        for kind, name in (("fates", "fates.png"), ("baseline", "baseline.png"),
-                           ("quotas", "quotas.png"), ("parents", "parents.png")):
-            print(f"wrote {save_figure(res.plot(kind), out / name, dpi=110)}")
+        summary = Path(args.out) / "summary.txt"
+        summary.write_text(text + "\n", encoding="utf-8")
+        print(f"wrote {summary}")
     return 0
 
 

@@ -437,7 +437,7 @@ def test_default_alternatives_fit_the_scheme(sichuan):
     assert names[0] == "official" and "pool" not in names
 
 
-def test_result_tables_html_and_csv(tmp_path, sichuan_run):
+def test_result_tables_and_html(sichuan_run):
     res = sichuan_run
     assert "秦巴山区" in res.summary() and "largest remainder" in res.summary()
     html_text = res._repr_html_()
@@ -445,24 +445,42 @@ def test_result_tables_html_and_csv(tmp_path, sichuan_run):
     agreement = res.agreement()
     assert agreement.loc["official", "official/proportional"] == pytest.approx(1.0)
     assert agreement.loc["official", "pool"] == pytest.approx(0.0)
-    paths = res.to_csv(tmp_path)
-    back = pd.read_csv(tmp_path / "units.csv", dtype={"unit": str})
-    assert len(back) == len(res.units)
-    assert {p.name for p in paths} >= {"units.csv", "alternatives.csv", "quotas.csv"}
+    tables = res.tables()
+    assert set(tables) == {"units", "alternatives", "quotas", "changes", "groups", "scan",
+                           "baseline"}
+    assert len(tables["units"]) == 39 * len(res.names)
+    assert tables["groups"].columns.tolist() == ["unit", *res.names]
 
 
-def test_names_from_data_are_escaped(tmp_path):
+def test_names_from_data_are_escaped(tmp_path, capsys):
+    import yaml
+
+    from assesskit.cli import main
+
     data = six_dataset()
     units = data.units.copy()
     units.loc[units["unit"] == "A", "name"] = "=HYPERLINK(\"http://x\")"
+    units.loc[units["unit"] == "B", "name"] = "<b>乙</b>"
     hostile = ak.Dataset.from_frames(units, data.indicators, data.values, name="six")
     res = regroup(SIX, hostile, 2025, [mapping({**PQR}, name="<i>x</i>")], seed=1,
                   baseline=BASE)
     assert "<i>x</i>" not in res._repr_html_() and "&lt;i&gt;" in res._repr_html_()
-    res.to_csv(tmp_path)
-    back = pd.read_csv(tmp_path / "units.csv", dtype=str, keep_default_na=False)
+    # the command line writes the tables with the project's formula-safe CSV writer
+    folder = tmp_path / "six"
+    folder.mkdir()
+    units.to_csv(folder / "units.csv", index=False)
+    data.indicators.to_csv(folder / "indicators.csv", index=False)
+    data.values.to_csv(folder / "values.csv", index=False)
+    scheme = tmp_path / "six.yaml"
+    scheme.write_text(yaml.safe_dump(SIX, allow_unicode=True), encoding="utf-8")
+    out = tmp_path / "out"
+    code = main(["grouping", "--scheme", str(scheme), "--data", str(folder), "-a", "pool",
+                 "--out", str(out)])
+    assert code == 0, capsys.readouterr().err
+    back = pd.read_csv(out / "units.csv", dtype=str, keep_default_na=False,
+                       encoding="utf-8-sig")
     assert set(back.loc[back["unit"] == "A", "name"]) == {"'=HYPERLINK(\"http://x\")"}
-    assert set(back.loc[back["unit"] == "B", "name"]) == {"乙县"}
+    assert set(back.loc[back["unit"] == "B", "name"]) == {"<b>乙</b>"}
 
 
 def test_plots_render(sichuan_run):
@@ -491,16 +509,16 @@ def test_command_line_end_to_end(capsys, tmp_path):
     assert code == 0, printed.err
     assert "official quotas, 通报表扬 (praised): 秦巴山区 3 of 10" in printed.out
     assert "wrote" in printed.out and printed.err == ""
-    alternatives = pd.read_csv(out / "alternatives.csv")
+    alternatives = pd.read_csv(out / "alternatives.csv", encoding="utf-8-sig")
     assert alternatives["alternative"].tolist() == ["official", "official/proportional", "pool",
                                                     "kmeans-3", "halves"]
-    table = pd.read_csv(out / "units.csv", dtype={"unit": str})
+    table = pd.read_csv(out / "units.csv", dtype={"unit": str}, encoding="utf-8-sig")
     assert len(table) == 5 * 39
     official_fates = table[table["alternative"] == "official"]["fate"].value_counts()
     assert official_fates.to_dict() == {"neither": 19, "praised": 15, "summoned": 5}
     halves = table[table["alternative"] == "halves"]
     assert sorted(halves["group_size"].unique().tolist()) == [19, 20]
-    quotas = pd.read_csv(out / "quotas.csv")
+    quotas = pd.read_csv(out / "quotas.csv", encoding="utf-8-sig")
     # the halves, proportional: 15 x 20/39 = 7.69 and 15 x 19/39 = 7.31 -> 7, 7 and the place
     # left to .69 -> 8 and 7
     part = quotas[(quotas["alternative"] == "halves") & (quotas["consequence"] == "praised")]

@@ -1966,20 +1966,12 @@ class GroupingResult:
             raise ValueError(f"kind must be one of {list(plots)}, not {kind!r}")
         return plots[kind](self, **kwargs)
 
-    def to_csv(self, directory) -> list[Path]:
-        """Write the tables as tidy CSV files (text that could start a spreadsheet formula is
-        prefixed with ``'``); return the paths."""
-        out = Path(directory)
-        out.mkdir(parents=True, exist_ok=True)
-        paths = []
-        for name, frame in (("units", self.units), ("alternatives", self.alternatives),
-                            ("quotas", self.quotas), ("changes", self.changes),
-                            ("groups", self.labels.reset_index()), ("scan", self.scan),
-                            ("baseline", self.basis)):
-            p = out / f"{name}.csv"
-            _csv_safe(frame).to_csv(p, index=False, float_format="%.6g", lineterminator="\n")
-            paths.append(p)
-        return paths
+    def tables(self) -> dict[str, pd.DataFrame]:
+        """The tidy tables by name (what ``assesskit grouping --out`` writes as CSV): units,
+        alternatives, quotas, changes, groups (unit × alternative), scan, baseline."""
+        return {"units": self.units, "alternatives": self.alternatives, "quotas": self.quotas,
+                "changes": self.changes, "groups": self.labels.reset_index(), "scan": self.scan,
+                "baseline": self.basis}
 
     def _repr_html_(self) -> str:
         cols = ["alternative", "groups", "sizes", "quota_rule", "ari_official",
@@ -1987,17 +1979,6 @@ class GroupingResult:
         return (f"<p>{html.escape(self.summary()).replace(chr(10), '<br>')}</p>"
                 + self.alternatives[cols].to_html(index=False, escape=True,
                                                   float_format="%.2f"))
-
-
-def _csv_safe(frame: pd.DataFrame) -> pd.DataFrame:
-    """Text cells that a spreadsheet would read as a formula get a leading apostrophe."""
-    out = frame.copy()
-    for col in out.columns:
-        if out[col].dtype == object or pd.api.types.is_string_dtype(out[col]):
-            text = out[col].astype(str)
-            risky = text.str.match(r"^[=+\-@\t\r]") & out[col].notna()
-            out[col] = text.where(~risky, "'" + text)
-    return out
 
 
 # ============================================================================ words for people
