@@ -37,8 +37,47 @@ def _table(frame: pd.DataFrame) -> str:
     return "\n".join(lines)
 
 
-def summary_page(ev: Evaluation) -> str:
-    """The report's front page as Markdown."""
+def safe_file_name(text: str) -> str:
+    """``text`` usable as (part of) a file name: anything but letters, digits, ``-`` ``_`` ``.``
+    becomes ``_`` (a unit id taken from data never makes a path)."""
+    return _UNSAFE.sub("_", str(text)) or "_"
+
+
+#: First characters that make a spreadsheet program read a CSV cell as a formula.
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def csv_safe(frame: pd.DataFrame) -> pd.DataFrame:
+    """A copy of ``frame`` whose text cells cannot run as spreadsheet formulas.
+
+    Text cells (never numbers) starting with ``=``, ``+``, ``-``, ``@``, tab or carriage return
+    get a leading apostrophe, which Excel and LibreOffice show as text (OWASP "CSV injection").
+    """
+    out = frame.copy()
+    for col in out.columns:
+        if out[col].dtype == object or pd.api.types.is_string_dtype(out[col].dtype):
+            out[col] = out[col].map(lambda v: "'" + v if isinstance(v, str)
+                                    and v.startswith(_FORMULA_START) else v)
+    return out
+
+
+# The folders of an absolute path (/home/x/, C:\Users\x\): left out of every output.
+_ABSOLUTE_PATH = re.compile(r"(?<![\w.])(?:[A-Za-z]:)?[\\/](?:[^\s,;:()'\"\\/]+[\\/])+")
+
+
+def _notice_lines(notices) -> list[str]:
+    """Notices as a fenced block: data text cannot become Markdown; folders of absolute paths
+    are left out (no output carries a path of the machine that ran it)."""
+    if not notices:
+        return []
+    text = "\n".join(f"- {_ABSOLUTE_PATH.sub('', str(n))}" for n in notices)
+    return ["", "## Notices about the data", "",
+            "Decisions taken on your behalf while reading the data (see docs/your-data.md):", "",
+            "```text", text.replace("```", "'" * 3), "```"]
+
+
+def summary_page(ev: Evaluation, notices=()) -> str:
+    """The report's front page as Markdown (``notices``: the dataset's, listed after the data)."""
     scheme = ev.scheme
     spec = scheme.spec
     inp = next(e for e in ev.log if e.get("step") == "input")
@@ -46,6 +85,7 @@ def summary_page(ev: Evaluation) -> str:
     out += [f"- scheme: `{scheme.name}`" + (f" (source: {spec['source']})" if spec.get("source") else ""),
             f"- data: `{ev.dataset}` (fingerprint {inp['dataset_fingerprint']})",
             f"- periods combined: {', '.join(inp['sub_periods'])}"]
+    out += _notice_lines(notices)
     if scheme.log:
         out.append(f"- changes to the published scheme: {len(scheme.log)} (see log.csv)")
         for change in scheme.log:
@@ -71,7 +111,8 @@ def summary_page(ev: Evaluation) -> str:
     return "\n".join(out).rstrip() + "\n"
 
 
-def write_report(ev: Evaluation, directory: str | Path, *, unit_pages: bool = True) -> list[Path]:
+def write_report(ev: Evaluation, directory: str | Path, *, unit_pages: bool = True,
+                 notices=()) -> list[Path]:
     """Write the full report of an evaluation into ``directory``.
 
     Parameters
@@ -81,6 +122,8 @@ def write_report(ev: Evaluation, directory: str | Path, *, unit_pages: bool = Tr
         Created if needed; files of the same names are overwritten.
     unit_pages : bool
         Also write one explanation page per assessed unit (default True).
+    notices : sequence of Notice
+        The dataset's notices (``Dataset.notices``), listed on the front page.
 
     Returns
     -------
@@ -90,13 +133,13 @@ def write_report(ev: Evaluation, directory: str | Path, *, unit_pages: bool = Tr
     folder = Path(directory)
     folder.mkdir(parents=True, exist_ok=True)
     paths = list(ev.to_csv(folder))
-    for name, text in (("summary.txt", ev.summary() + "\n"), ("README.md", summary_page(ev))):
+    for name, text in (("summary.txt", ev.summary() + "\n"), ("README.md", summary_page(ev, notices))):
         p = folder / name
         p.write_text(text, encoding="utf-8", newline="\n")
         paths.append(p)
     if unit_pages:
         for row in ev.scores.itertuples(index=False):
-            page = folder / "units" / row.level / f"{_UNSAFE.sub('_', str(row.unit))}.md"
+            page = folder / "units" / safe_file_name(row.level) / f"{safe_file_name(row.unit)}.md"
             page.parent.mkdir(parents=True, exist_ok=True)
             explanation = ev.explain(row.unit)
             page.write_text(f"# {row.name} ({row.unit})\n\n```text\n{explanation.text}\n```\n",
