@@ -112,10 +112,10 @@ COLUMN_ALIASES: dict[str, dict[str, str]] = {
 
 #: Words accepted in ``indicators.direction`` (after lower-casing) for ``higher`` and ``lower``.
 DIRECTION_ALIASES: dict[str, str] = {
-    "higher": "higher", "high": "higher", "positive": "higher", "+": "higher",
+    "higher": "higher", "high": "higher", "positive": "higher",
     "正向": "higher", "正": "higher", "正向指标": "higher", "越高越好": "higher",
     "越大越好": "higher",
-    "lower": "lower", "low": "lower", "negative": "lower", "-": "lower",
+    "lower": "lower", "low": "lower", "negative": "lower",
     "逆向": "lower", "负向": "lower", "反向": "lower", "逆": "lower", "逆向指标": "lower",
     "负向指标": "lower", "越低越好": "lower", "越小越好": "lower",
 }
