@@ -9,10 +9,16 @@ reads. Every problem is collected with its file, row and column before a single
 On disk a dataset is
 
 * a directory with ``dataset.yaml`` (keys ``name``, ``title``, ``description``, ``provenance``,
-  ``files: {units: ..., indicators: ..., values: ...}``, optional ``values_layout: wide`` and,
-  for built-in reference panels only, ``loader: assesskit.<module>:<function>``);
+  ``files: {units: ..., indicators: ..., values: ...}``, optional ``values_layout: wide``,
+  optional ``levels:`` (levels of the dataset's own) and, for built-in reference panels only,
+  ``loader: assesskit.<module>:<function>``);
 * a directory holding ``units.csv``, ``indicators.csv`` and ``values.csv``; or
 * one ``.xlsx`` workbook with the sheets ``units``, ``indicators`` and ``values``.
+
+A CSV file's encoding (UTF-8 or GBK/GB18030) is decided for the whole file, and a file mixing
+both is refused naming its rows; a workbook cell formatted as a percentage is read as the
+percentage it shows; a formula without a saved value is refused naming its cell. The user guide
+is ``docs/your-data.md``.
 """
 
 from __future__ import annotations
@@ -728,10 +734,12 @@ def _melt_wide(wide: pd.DataFrame, frames: dict, file: str, problems: list[Probl
     numbers = {}
     rows = np.arange(len(wide)) + 2
     for code in codes:
-        numbers[code], bad = parse_numeric(wide[code], file=file, column=code)
+        numbers[code], bad, with_percent = parse_numeric(wide[code], file=file, column=code,
+                                                         percent=True)
         problems.extend(bad)
         notices.extend(percent_scale_notices(wide[code], numbers[code],
-                                             pd.Series([code] * len(wide)), rows, file))
+                                             pd.Series([code] * len(wide)), rows, file,
+                                             with_percent))
     for i in np.flatnonzero(pd.DataFrame({"u": units, "p": periods}).duplicated().to_numpy()):
         problems.append(Problem(f"duplicate row for unit {units.iloc[i]!r}, period "
                                 f"{periods.iloc[i]!r}; keep one", file, int(i) + 2))

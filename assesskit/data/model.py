@@ -4,8 +4,9 @@ A :class:`Dataset` is what every later layer reads. It holds three tidy tables:
 
 ``units``
     one row per assessed object: ``unit`` (id), ``name`` (Chinese), ``name_en`` (pinyin or
-    English), ``level`` (see :data:`LEVELS`), ``parent`` (id of the containing unit or empty),
-    ``group`` and ``subgroup`` (the comparison groups of a ranking), plus any free attributes.
+    English), ``level`` (see :data:`LEVELS`; levels of the user's own, such as 村 or 部门, are
+    kept with a notice), ``parent`` (id of the containing unit or empty), ``group`` and
+    ``subgroup`` (the comparison groups of a ranking), plus any free attributes.
 ``indicators``
     one row per indicator: ``indicator`` (code), ``name``, ``name_en``, ``unit_of_measure``,
     ``direction`` (``higher`` or ``lower`` is better), ``description``, ``source``, ``role``
@@ -16,10 +17,16 @@ A :class:`Dataset` is what every later layer reads. It holds three tidy tables:
     long format: ``unit``, ``period``, ``indicator``, ``value``. Periods are strings: ``"2024"``
     (year), ``"2024Q1"`` (quarter) or ``"2024-03"`` (month); see :func:`normalise_period`.
 
+Column headers may also be written in Chinese (单位, 指标, 年份, 数值 …, see
+:data:`COLUMN_ALIASES`). Every decision taken on the user's behalf while reading (a direction
+assumed, a marker read as missing, a level outside the vocabulary, percent and fraction scales
+mixed) is recorded in :attr:`Dataset.notices`. The user guide is ``docs/your-data.md``.
+
 Missing values
 --------------
 A value that is absent (no row) and a value that is present but empty (``NaN``, written as an
-empty cell, "—" or "-" in a file) both mean *not reported*. The dataset keeps them as they are; a
+empty cell, "—", "-" or "N/A" in a file; the markers are listed in a notice) both mean *not
+reported*. The dataset keeps them as they are; a
 scheme decides what to do with them through its per-node missing-value policy (error,
 re-normalise the remaining weights, impute the group mean, or score zero), and every such decision
 is logged in the evaluation.
@@ -39,7 +46,9 @@ import pandas as pd
 from ..errors import DataError, Notice, Problem
 from .numbers import missing_marker_notice, parse_numeric, percent_scale_notices
 
-#: Vocabulary of ``units.level``: the kinds of assessed object the Chinese schemes name.
+#: Known kinds of assessed object (``units.level``) the Chinese schemes name. A dataset may add
+#: its own (``levels:`` in dataset.yaml); a level outside both is kept with a notice, unless it
+#: looks like a misspelling of a known one (``County``, ``town_ship``), which is an error.
 LEVELS: dict[str, str] = {
     "country": "a country (reference panels such as UNDP HDI)",
     "province": "省 a province or provincial-level region",
@@ -663,9 +672,10 @@ class Dataset:
 
     def __repr__(self) -> str:
         levels = self.units["level"].value_counts().to_dict()
+        notices = f", {len(self.notices)} notice(s)" if self.notices else ""
         return (
             f"Dataset({self.name!r}: units {levels}, {len(self.indicators)} indicators, "
-            f"{len(self.values)} values over {len(self.periods)} periods)"
+            f"{len(self.values)} values over {len(self.periods)} periods{notices})"
         )
 
 
@@ -802,11 +812,13 @@ def _normalise_values(
         v["value"] = v["value"].astype(float)
     else:
         cells = v["value"]
-        numbers, bad = parse_numeric(cells, file=file, column="value")
+        numbers, bad, with_percent = parse_numeric(cells, file=file, column="value",
+                                                   percent=True)
         rows = np.arange(len(v)) + 2
         marker = missing_marker_notice(cells, numbers, rows, file)
         notices.extend([marker] if marker else [])
-        notices.extend(percent_scale_notices(cells, numbers, v["indicator"], rows, file))
+        notices.extend(percent_scale_notices(cells, numbers, v["indicator"], rows, file,
+                                             with_percent))
         v["value"] = numbers
         problems.extend(bad)
     return v, problems, notices

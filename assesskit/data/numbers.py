@@ -38,7 +38,8 @@ def parse_numeric(
     file: str | None = None,
     column: str | None = None,
     first_row: int = 2,
-) -> tuple[pd.Series, list[Problem]]:
+    percent: bool = False,
+) -> tuple[pd.Series, list[Problem]] | tuple[pd.Series, list[Problem], np.ndarray]:
     """Parse a column of numbers written as people write them (数值解析).
 
     Parameters
@@ -52,6 +53,9 @@ def parse_numeric(
     first_row : int
         Row number, as a person counts it in the file, of the first element of ``series``
         (default 2: the header is row 1).
+    percent : bool
+        Also return which cells were written with a percent sign (default False), found
+        while parsing at no extra cost; see :func:`percent_scale_notices`.
 
     Returns
     -------
@@ -63,6 +67,8 @@ def parse_numeric(
         One per cell that is neither a number nor a missing-value marker, with
         ``row = first_row + position``, ``column`` and the cell's text. Non-finite numbers
         (``inf``, ``1e400``) are problems too.
+    with_percent : numpy.ndarray of bool
+        Only with ``percent=True``: the cells whose number carries a percent sign.
 
     Notes
     -----
@@ -91,13 +97,15 @@ not reported")
         text = series.astype("string")  # True/False are not numbers: report them below
     elif pd.api.types.is_numeric_dtype(series.dtype):
         out = series.astype(float)
-        return out, _non_finite_problems(out, series, file, column, first_row)
+        problems = _non_finite_problems(out, series, file, column, first_row)
+        return (out, problems, np.zeros(len(out), dtype=bool)) if percent else (out, problems)
     else:
         text = series.astype("string").str.strip()
 
     # Fast path: plain numbers.
     number = pd.to_numeric(text, errors="coerce").to_numpy(dtype=float, na_value=np.nan)
     todo = np.isnan(number) & text.notna().to_numpy()
+    with_percent = np.zeros(len(number), dtype=bool)
     if todo.any():
         rest = text[todo]
         norm = rest.str.normalize("NFKC").str.translate(_MINUS).str.strip()
@@ -110,6 +118,7 @@ not reported")
         filled = np.where(ok & ~missing, parsed, np.nan)
         number[np.flatnonzero(todo)] = filled
         bad_positions = np.flatnonzero(todo)[~ok & ~missing]
+        with_percent[np.flatnonzero(todo)] = ok & parts["pct"].notna().to_numpy()
     else:
         bad_positions = np.array([], dtype=int)
 
@@ -120,7 +129,7 @@ not reported")
     ]
     problems.extend(_non_finite_problems(out, series, file, column, first_row))
     problems.sort(key=lambda p: p.row)
-    return out, problems
+    return (out, problems, with_percent) if percent else (out, problems)
 
 
 def _non_finite_problems(
@@ -183,13 +192,16 @@ def missing_marker_notice(
     """
     if pd.api.types.is_numeric_dtype(cells.dtype) or len(cells) == 0:
         return None
-    text = cells.astype("string").str.normalize("NFKC").str.translate(_MINUS).str.strip()
-    marker = (numbers.isna().to_numpy() & text.notna().to_numpy()
-              & (text.fillna("") != "").to_numpy()
+    missing = np.flatnonzero(numbers.isna().to_numpy())  # few cells: look only at those
+    if len(missing) == 0:
+        return None
+    text = (cells.iloc[missing].astype("string").str.normalize("NFKC").str.translate(_MINUS)
+            .str.strip())
+    marker = ((text.fillna("") != "").to_numpy()
               & text.str.upper().isin(MISSING_MARKERS).fillna(False).to_numpy(dtype=bool))
     if not marker.any():
         return None
-    rows = np.asarray(rows)
+    rows = np.asarray(rows)[missing]
     found = pd.DataFrame({"marker": text.to_numpy(dtype=object)[marker], "row": rows[marker]})
     parts = [f"{m!r} ×{len(g)} ({_rows_text(sorted(set(g['row'])))})"
              for m, g in found.groupby("marker", sort=True)]
@@ -208,6 +220,7 @@ def percent_scale_notices(
     indicator: pd.Series,
     rows: Sequence[int],
     file: str | None,
+    with_percent: np.ndarray | None = None,
 ) -> list[Notice]:
     """Notices for indicators whose cells mix a percent scale and a fraction scale.
 
@@ -224,6 +237,9 @@ def percent_scale_notices(
         Row in the file of each cell.
     file : str, optional
         The file, for the notices' ``where``.
+    with_percent : numpy.ndarray of bool, optional
+        Which cells carry a percent sign, as returned by ``parse_numeric(..., percent=True)``;
+        default: found with :func:`written_with_percent`.
 
     Returns
     -------
@@ -239,7 +255,7 @@ def percent_scale_notices(
     mixes ``"14%"`` and ``0.14`` holds numbers 100 times apart that mean the same thing. Cells
     written as ``"7.5%"`` beside ``6.8`` (the same scale) are not reported.
     """
-    pct = written_with_percent(cells)
+    pct = written_with_percent(cells) if with_percent is None else with_percent
     if not pct.any() or pct.all():
         return []
     x = numbers.to_numpy(dtype=float)
