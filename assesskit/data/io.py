@@ -86,14 +86,19 @@ def read_table(path: str | Path, sheet: str | None = None) -> pd.DataFrame:
     ------
     DataError
         If the file does not exist, is empty, has an unknown extension, cannot be decoded or
-        parsed, the sheet does not exist (the sheets present are listed), or the header has a
-        duplicate or empty column name over a column with data.
+        mixes encodings, cannot be parsed, the sheet does not exist (the sheets present are
+        listed), a formula cell has no saved value, or the header has a duplicate or empty
+        column name over a column with data.
 
     Notes
     -----
-    The encoding of a CSV is found by trying UTF-8 (``utf-8-sig``, which also removes a BOM)
-    and then GB18030, a superset of GBK and GB2312. Blank rows inside the table are kept, so
-    that row numbers in error messages match the file; blank rows at the end are dropped.
+    The encoding of a CSV is decided for the whole file: UTF-8 (``utf-8-sig``, which also
+    removes a BOM) if all of it is UTF-8, else GB18030 (a superset of GBK and GB2312) if no row
+    is UTF-8 text; a file mixing the two is refused, naming the rows (decoding it either way
+    would garble the others). A workbook cell is read as the sheet shows it: a number formatted
+    as a percentage (0.075 shown as 7.5%) gives ``"7.5%"``, a formula its saved value (a formula
+    without one is refused, naming the cell). Blank rows inside the table are kept, so that row
+    numbers in error messages match the file; blank rows at the end are dropped.
 
     Examples
     --------
