@@ -347,10 +347,11 @@ def test_per_unit_weight_override():
 
 
 def test_override_weights_must_still_sum_to_one():
-    ds = make_dataset(JC_VALUES, units_in("g", "XY"))
-    scheme = one_level(JC_TREE, overrides={"X": {"weights": {"industry": 0.3}}})  # 0.3 + 0.5
-    with pytest.raises(SchemeError, match=r"unit X \(X\): weights under 'total' sum to 0\.8"):
-        evaluate(scheme, ds, 2024)
+    # refused when the scheme loads, naming the parent node, the unit and its sum
+    with pytest.raises(SchemeError, match=r"weights under 'total' do not sum to 1 for 1 unit\(s\): "
+                                          r"X \(0\.8\)") as err:
+        one_level(JC_TREE, overrides={"X": {"weights": {"industry": 0.3}}})  # 0.3 + 0.5
+    assert err.value.key == "levels.county.overrides.X.weights"
 
 
 def test_override_of_unknown_node_or_unit():
@@ -362,19 +363,48 @@ def test_override_of_unknown_node_or_unit():
 
 
 def test_unit_specific_indicator_via_applies_to():
-    # X alone is also assessed on gas supply (weight 0.2), its other weights overridden to 0.4 each:
-    # X = 0.4*50 + 0.4*100 + 0.2*70 = 20 + 40 + 14 = 74; Y keeps 0.5/0.5 without gas = 70
-    tree = {**JC_TREE, "gas": {"weight": 0.2, "applies_to": ["X"], "scoring": VALUE}}
+    # Declared weights sum to 1 over every child, the unit-specific one included:
+    # industry 0.4, urban 0.4, gas 0.2 (X only). X = 0.4*50 + 0.4*100 + 0.2*70 = 20 + 40 + 14 = 74.
+    # Gas does not apply to Y: its 0.2 is spread over industry and urban in proportion (0.4:0.4),
+    # so Y = 0.5*60 + 0.5*80 = 70, and nothing is logged as missing for Y.
+    tree = {"industry": {"weight": 0.4, "scoring": VALUE}, "urban": {"weight": 0.4, "scoring": VALUE},
+            "gas": {"weight": 0.2, "applies_to": ["X"], "scoring": VALUE}}
     ds = make_dataset(JC_VALUES, units_in("g", "XY"))
-    ev = evaluate(one_level(tree, overrides={"X": {"weights": {"industry": 0.4, "urban": 0.4}}}), ds, 2024)
+    ev = evaluate(one_level(tree), ds, 2024)
     assert scores_of(ev) == pytest.approx({"X": 74, "Y": 70})
     assert contribution(ev, "Y", "gas")["max_points"] == pytest.approx(0)
-    # without the override X's weights sum to 1.2: refused, naming the unit
-    with pytest.raises(SchemeError, match=r"unit X \(X\): weights under 'total' sum to 1\.2"):
-        evaluate(one_level(tree), ds, 2024)
+    assert contribution(ev, "Y", "gas")["reason"] == "does not apply to this unit"
+    assert contribution(ev, "Y", "industry")["max_points"] == pytest.approx(50)
+    assert not [e for e in ev.log if e["step"] == "missing"]
+    assert "gas" not in str(ev.explain("Y"))
+    # a weight check that applicability cannot switch off: 0.5 + 0.5 + 0.2 = 1.2 at load
+    wrong = {**JC_TREE, "gas": {"weight": 0.2, "applies_to": ["X"], "scoring": VALUE}}
+    with pytest.raises(SchemeError, match=r"children of 'total' sum to 1\.2, not 1") as err:
+        one_level(wrong)
+    assert err.value.key == "levels.county.tree"
     # as relative weights: X = (0.5*50 + 0.5*100 + 0.2*70)/1.2 = (25 + 50 + 14)/1.2 = 74.1667
-    ev = evaluate(one_level(tree, normalise_weights=True), ds, 2024)
+    ev = evaluate(one_level(wrong, normalise_weights=True), ds, 2024)
     assert scores_of(ev)["X"] == pytest.approx(89 / 1.2)
+
+
+def test_applies_if_selects_units_by_attribute():
+    # a marine indicator only where coastal is true ("True" or "是" in the table; "no" is false):
+    # X = 0.5*50 + 0.5*70 = 60; Y = industry alone (marine's weight spread to it) = 60;
+    # Z = 0.5*20 + 0.5*40 = 30
+    values = {"2024": {"X": {"industry": 50, "marine": 70}, "Y": {"industry": 60},
+                       "Z": {"industry": 20, "marine": 40}}}
+    units = units_in("g", "XYZ")
+    for u, flag in zip(units, ["True", "no", "是"], strict=True):
+        u["coastal"] = flag
+    tree = {"industry": {"weight": 0.5, "scoring": VALUE},
+            "marine": {"weight": 0.5, "applies_if": {"coastal": True}, "scoring": VALUE}}
+    ev = evaluate(one_level(tree), make_dataset(values, units), 2024)
+    assert scores_of(ev) == pytest.approx({"X": 60, "Y": 60, "Z": 30})
+    assert contribution(ev, "Y", "marine")["reason"] == "does not apply to this unit"
+    assert not [e for e in ev.log if e["step"] == "missing"]
+    with pytest.raises(SchemeError, match="applies_if names column 'seaside'"):
+        evaluate(one_level({**tree, "marine": {**tree["marine"], "applies_if": {"seaside": 1}}}),
+                 make_dataset(values, units), 2024)
 
 
 def test_applies_to_unknown_unit():

@@ -138,10 +138,10 @@ def test_quota_per_group_as_a_number():
 
 def test_quota_larger_than_group():
     bad = {"praised": {"top": {"秦巴山区": 5, PLATEAU: 1}}}
-    with pytest.raises(SchemeError, match=r"quota 5 for group '秦巴山区' is larger than the group \(4 units\)"):
+    with pytest.raises(SchemeError, match=r"quota 5 of group '秦巴山区' is larger than the group \(4 units\)"):
         evaluate(one_level(SINGLE, ranking=SICHUAN_RANKING, consequences=bad), sichuan_like(), 2024)
     bad = {"praised": {"top": {PLATEAU: {"阿坝州": 6}}}}
-    with pytest.raises(SchemeError, match=r"quota 6 for subgroup '阿坝州'.*\(5 units\)"):
+    with pytest.raises(SchemeError, match=r"quota 6 of subgroup '阿坝州'.*\(5 units\)"):
         evaluate(one_level(SINGLE, ranking=SICHUAN_RANKING, consequences=bad), sichuan_like(), 2024)
 
 
@@ -156,8 +156,18 @@ def test_subgroup_quota_needs_subgroup_by():
 def test_overlapping_quotas_are_refused():
     # 秦巴山区 has 4 units: top 3 + bottom 2 overlap
     bad = {"praised": {"top": {"秦巴山区": 3}}, "summoned": {"bottom": {"秦巴山区": 2}}}
-    with pytest.raises(SchemeError, match="fall under two consequences"):
+    with pytest.raises(SchemeError, match="quotas of group '秦巴山区' add up to 5, more than its 4 "
+                       "units") as err:
         evaluate(one_level(SINGLE, ranking={"group_by": "group"}, consequences=bad), sichuan_like(), 2024)
+    assert err.value.key == "levels.county.consequences"
+
+
+def test_ties_that_make_quotas_meet_are_refused():
+    # 3 units, top 1 + bottom 1 fit; but all three tie: each is both first and last
+    ds = x_dataset({"a": 50, "b": 50, "c": 50})
+    cons = {"praised": {"top": 1}, "summoned": {"bottom": 1}}
+    with pytest.raises(SchemeError, match="falls under two consequences"):
+        evaluate(one_level(SINGLE, consequences=cons), ds, 2024)
 
 
 @pytest.mark.parametrize(("at_quota", "top", "bottom"), [
@@ -175,7 +185,7 @@ def test_ties_at_the_top_quota_boundary(at_quota, top, bottom):
     assert {u for u, o in out.items() if o == "praised"} == top
     assert {u for u, o in out.items() if o == "summoned"} == bottom
     notes = [e for e in ev.log if e["step"] == "quota" and "note" in e]
-    assert [(e["side"], e["quota"], e["selected"]) for e in notes] == [("top", 2, len(top))]
+    assert [(e["side"], e["quota"], len(e["units"])) for e in notes] == [("top", 2, len(top))]
 
 
 @pytest.mark.parametrize(("at_quota", "bottom"), [
@@ -326,9 +336,13 @@ def test_quarter_alone_and_same_quarter_last_year():
 
 
 def test_combine_weights_must_match_the_sub_periods():
-    scheme = one_level(SINGLE, top={"frequency": "quarterly", "combine": {"weights": [1, 1]}})
-    with pytest.raises(SchemeError, match="combine.weights has 2 entries for 4 sub-periods"):
-        evaluate(scheme, _quarterly_dataset(), 2024)
+    with pytest.raises(SchemeError, match="combine.weights has 2 entries, but a quarterly scheme "
+                       "has 4 sub-periods") as err:
+        one_level(SINGLE, top={"frequency": "quarterly", "combine": {"weights": [1, 1]}})
+    assert err.value.key == "combine.weights"
+    with pytest.raises(SchemeError, match="must be >= 0 and sum to more than 0"):
+        one_level(SINGLE, top={"frequency": "quarterly", "combine": {"weights": [0, 0, 0, 0]}})
+    scheme = one_level(SINGLE, top={"frequency": "quarterly"})
     with pytest.raises(SchemeError, match="period '2024-03' does not fit"):
         evaluate(scheme, _quarterly_dataset(), "2024-03")
 

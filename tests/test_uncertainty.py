@@ -17,20 +17,18 @@ import assesskit as ak
 from assesskit import sensitivity as sens
 from assesskit.analysis.uncertainty import (
     SchemeFactor,
-    _apportion,
-    _Grouping,
-    _int_key,
-    _within_ranks,
-    aggregation,
+    default_factors,
     factor_from_spec,
-    grouping,
-    missing,
-    normalisation,
-    quota,
     uncertainty,
-    weights,
 )
-from assesskit.engine.evaluation import rank_within
+from assesskit.analysis.uncertainty import vary_aggregation as aggregation
+from assesskit.analysis.uncertainty import vary_grouping as grouping
+from assesskit.analysis.uncertainty import vary_missing as missing
+from assesskit.analysis.uncertainty import vary_normalisation as normalisation
+from assesskit.analysis.uncertainty import vary_quota as quota
+from assesskit.analysis.uncertainty import vary_weights as weights
+from assesskit.engine.consequences import apportion
+from assesskit.engine.ranking import Groups, id_order, rank, ranks_within, score_keys
 from assesskit.errors import DataError, SchemeError
 
 
@@ -180,12 +178,11 @@ def _official_ranks(ev, scheme) -> np.ndarray:
     ties = scheme.levels["county"].ranking["ties"]
     ids = [nd.id for nd in lr.nodes]
     tb = pd.DataFrame({nid: lr.score[:, ids.index(nid)] for nid in ties["break_by"]})
-    return rank_within(table, ["group"], ties, tb).to_numpy()
+    return rank(table["score"], table["group"], ties, tb, ids=table["unit"]).to_numpy()
 
 
 def test_every_kind_of_run_rebuilds_to_the_engine_result(sichuan, all_kinds):
     res = all_kinds
-    labels = np.array(["", *res.consequences], dtype=object)
     official = ak.load_scheme("sichuan-39")
     seen = {c: set() for c in ("normalisation", "aggregation", "missing", "grouping", "quota")}
     for run in range(len(res.draws)):
@@ -194,8 +191,8 @@ def test_every_kind_of_run_rebuilds_to_the_engine_result(sichuan, all_kinds):
         ev = ak.evaluate(scheme, sichuan, 2025)
         table = ev.scores[ev.scores["level"] == "county"].reset_index(drop=True)
         mine = res.run(run)
-        np.testing.assert_array_equal(table["outcome"].astype(str), labels[res.outcomes[run]])
-        np.testing.assert_array_equal(mine["outcome"], labels[res.outcomes[run]])
+        np.testing.assert_array_equal(table["outcome"].astype(str), res.outcome_keys(run))
+        np.testing.assert_array_equal(mine["outcome"], res.outcome_keys(run))
         np.testing.assert_allclose(mine["score"], table["score"], rtol=0, atol=1e-9)
         np.testing.assert_array_equal(mine["official_group_rank"], _official_ranks(ev, official))
         for c in seen:
@@ -216,11 +213,10 @@ def test_every_kind_of_run_rebuilds_to_the_engine_result(sichuan, all_kinds):
 def test_other_schemes_rebuild_to_the_engine_result(name, data, period, factors):
     data = ak.datasets.load(data)
     res = uncertainty(name, data, period, factors=factors, n=2, seed=3)
-    labels = np.array(["", *res.consequences], dtype=object)
     for run in range(0, len(res.draws), 2):
         ev = ak.evaluate(res.rebuild(run), data, period)
         table = ev.scores[ev.scores["level"] == res.level].reset_index(drop=True)
-        np.testing.assert_array_equal(table["outcome"].astype(str), labels[res.outcomes[run]])
+        np.testing.assert_array_equal(table["outcome"].astype(str), res.outcome_keys(run))
         np.testing.assert_allclose(res.run(run)["score"], table["score"], rtol=0, atol=1e-9)
 
 
@@ -281,21 +277,25 @@ def test_ties_vetoes_and_grades_follow_the_engine(method, at_quota):
     res = uncertainty(scheme, data, 2025, n=3,  seed=1, summoned=["summoned", "reminded"],
                       factors=[weights(0.2, nodes=["a", "b"]),
                                aggregation(["arithmetic", "minimum"])])
-    labels = np.array(["", *res.consequences], dtype=object)
-    nominal = "".join({"praised": "P", "summoned": "S", "reminded": "R", "": "-"}[x]
-                      for x in res.ranks["nominal_outcome"])
-    # By hand, official design (units A..J). G1: A and B tie at 80 for the two praise places;
-    # C (70) and D (60, on the 良好 threshold, which a score reaches) keep no consequence; E is
-    # vetoed: score 0, summoned (the veto score's summons comes before the grade's reminder).
-    # G2: F, G, H tie at 50 for two praise places, I and J at 30 for one summons; a 50 or 30 is
-    # graded 一般 and reminded if nothing else applies. Ties at a quota are all in ("include"),
-    # all out ("exclude": the last place is dropped), or broken by unit id ("first").
-    expected = {"include": "PP--SPPPSS", "exclude": "PP--SRRRRR", "first": "PP--SPPRSR"}
+    nominal = res.ranks["nominal_outcome"].tolist()
+    # By hand, official design (units A..J). Grades: A, B 优秀 (80 reaches the threshold); C, D
+    # 良好 (D's 60 reaches 良好); E vetoed: the lowest grade 一般, score 0; F..J 一般 (50, 30).
+    # Every unit graded 一般 is reminded, whatever else it gets. G1: A and B tie at 80 for the
+    # two praise places: both in, in every mode (no overfill); E (score 0) is summoned.
+    # G2: F, G, H tie at 50 for two praise places, I and J at 30 for one summons. Ties at a
+    # quota are all in ("include"), all out ("exclude": the last place is dropped), or broken by
+    # unit id ("first": F, G praised; of I and J, J is ranked last and summoned).
+    g1 = ["praised", "praised", "", "", "summoned+reminded"]
+    expected = {
+        "include": g1 + ["praised+reminded"] * 3 + ["summoned+reminded"] * 2,
+        "exclude": g1 + ["reminded"] * 5,
+        "first": g1 + ["praised+reminded"] * 2 + ["reminded"] * 2 + ["summoned+reminded"],
+    }
     assert nominal == expected["first" if method == "first" else at_quota]
     for run in range(len(res.draws)):
         ev = ak.evaluate(res.rebuild(run), data, 2025)
         table = ev.scores[ev.scores["level"] == "county"].reset_index(drop=True)
-        np.testing.assert_array_equal(table["outcome"].astype(str), labels[res.outcomes[run]],
+        np.testing.assert_array_equal(table["outcome"].astype(str), res.outcome_keys(run),
                                       err_msg=f"run {run}: {res.params(run)}")
 
 
@@ -319,9 +319,9 @@ def test_quota_rules_by_hand(sichuan, all_kinds):
     # 15*10/39 = 3.846, 15*11/39 = 4.231, 15*18/39 = 6.923 -> floors 3, 4, 6 (13 places), the
     # 2 left go to the largest remainders .923 and .846.
     sizes = pd.Series({"秦巴山区": 10, "大小凉山彝区": 11, "川西北高原地区": 18})
-    assert _apportion(15, sizes) == {"秦巴山区": 4, "大小凉山彝区": 4, "川西北高原地区": 7}
+    assert apportion(15, sizes) == {"秦巴山区": 4, "大小凉山彝区": 4, "川西北高原地区": 7}
     # Tie in the remainders and the sizes: the group that sorts first gets the place.
-    assert _apportion(3, pd.Series({"a": 5, "b": 5})) == {"a": 2, "b": 1}
+    assert apportion(3, pd.Series({"a": 5, "b": 5})) == {"a": 2, "b": 1}
 
     res = all_kinds
     for run in res.draws.index:
@@ -387,35 +387,56 @@ def test_dask_local_cluster_gives_identical_results(sichuan):
     np.testing.assert_array_equal(remote.rank_shift, local.rank_shift)
 
 
+def _reference_ranks(keys: list, groups: np.ndarray, ids: np.ndarray, method: str):
+    """Ranks by definition, one unit at a time (independent of the vectorised kernel).
+
+    Rank of a unit = 1 + members of its group with strictly better keys (min), the mean of the
+    positions its tie spans (average), 1 + distinct better keys (dense), or its position when
+    ties are ordered by unit id (first). From the bottom: 1 + members strictly worse (ties share
+    the worse place), or the strict reverse order under first.
+    """
+    n = len(ids)
+    key = [tuple(k[i] for k in keys) for i in range(n)]
+    top, bottom = np.empty(n), np.empty(n)
+    for i in range(n):
+        mates = [j for j in range(n) if groups[j] == groups[i]]
+        better = [j for j in mates if key[j] > key[i]]
+        tied = [j for j in mates if key[j] == key[i]]
+        worse = [j for j in mates if key[j] < key[i]]
+        if method == "first":
+            before = len(better) + sum(ids[j] < ids[i] for j in tied)
+            top[i] = before + 1
+            bottom[i] = len(mates) - before
+            continue
+        if method == "min":
+            top[i] = len(better) + 1
+        elif method == "average":
+            top[i] = len(better) + (len(tied) + 1) / 2
+        else:
+            top[i] = len({key[j] for j in better}) + 1
+        bottom[i] = len(worse) + 1
+    return top, bottom
+
+
 @pytest.mark.parametrize("method", ["min", "average", "dense", "first"])
 @pytest.mark.parametrize("wide", [False, True], ids=["packed", "lexsort"])
-def test_vectorised_ranks_equal_rank_within(method, wide):
+def test_vectorised_ranks_equal_the_definition(method, wide):
     rng = np.random.default_rng(0)
     n, d = 17, 25
     ids = np.array([f"u{rng.integers(100):02d}{i}" for i in range(n)], dtype=object)
-    id_rank = np.empty(n, np.int64)
-    id_rank[np.argsort(ids, kind="stable")] = np.arange(n)
     groups = rng.choice(["a", "b", "c"], n)
     score = rng.integers(0, 5, (d, n)) / 2.0  # many ties
     tie = rng.integers(0, 3, (d, n)) * 1.0
-    keys = [_int_key(score, 100.0), _int_key(tie, 100.0)]
+    keys = [score_keys(score, 2), score_keys(tie, 2)]
     if wide:  # more than 62 bits: the lexicographic path
         keys = [k * 10**9 + (k > 200) * 10**17 for k in keys]
         keys[0][0, 0] = -10**17
-    bottom = method != "first"
-    got = _within_ranks(keys, _Grouping.from_labels(groups), method, id_rank, bottom=bottom)
-    ranks, from_bottom = got if bottom else (got, None)
+    ranks, _, from_bottom = ranks_within(keys, Groups.from_labels(groups), method, id_order(ids),
+                                         places=True)
     for r in range(d):
-        frame = pd.DataFrame({"unit": ids, "score": keys[0][r].astype(float), "g": groups})
-        ties = {"method": method, "decimals": 6, "break_by": ["t"]}
-        expected = rank_within(frame, ["g"], ties, pd.DataFrame({"t": keys[1][r] * 1.0}))
-        np.testing.assert_array_equal(ranks[r], expected.to_numpy())
-        if bottom:  # the engine's bottom places: ties share the worse place ("min")
-            for g in np.unique(groups):
-                members = frame[groups == g].assign(_neg=-frame["score"][groups == g])
-                expected = rank_within(members, [], {"method": "min", "decimals": 6}, None,
-                                       column="_neg")
-                np.testing.assert_array_equal(from_bottom[r][groups == g], expected.to_numpy())
+        top, bottom = _reference_ranks([k[r] for k in keys], groups, ids, method)
+        np.testing.assert_array_equal(ranks[r], top)
+        np.testing.assert_array_equal(from_bottom[r], bottom)
 
 
 def test_rank_quantiles_are_the_inverted_cdf_of_every_run(sichuan):
@@ -553,3 +574,17 @@ def test_impossible_designs_are_reported_before_any_run(sichuan):
     with pytest.raises(SchemeError, match="two quota factors"):
         uncertainty("sichuan-39", sichuan, 2025, factors=[quota(), quota(name="q2")],
                     n=2, seed=1)
+
+
+def test_default_factors_fit_the_scheme_and_the_data(sichuan):
+    # Sichuan 2025: relative (min-max) leaves, three regional groups, one value missing
+    # (new_enterprise_share of 511922): every kind but quota.
+    kinds = [f.kind for f in default_factors("sichuan-39", sichuan, 2025)]
+    assert kinds == ["weights", "normalisation", "aggregation", "grouping", "missing"]
+    # 2024 has no gap (the documented gaps are in 2023 and 2025): no missing-value factor
+    factors, reasons = default_factors("sichuan-39", sichuan, 2024, with_reasons=True)
+    assert "missing" not in [f.kind for f in factors]
+    assert any(r.startswith("no missing-value factor") for r in reasons)
+    # the tiny scheme: absolute ratings, one group, no gap: no normalisation, no missing
+    tiny = [f.kind for f in default_factors(TINY_SCHEME, tiny_dataset(), 2025)]
+    assert tiny == ["weights", "aggregation", "grouping"]

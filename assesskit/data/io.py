@@ -9,10 +9,12 @@ reads. Every problem is collected with its file, row and column before a single
 On disk a dataset is
 
 * a directory with ``dataset.yaml`` (keys ``name``, ``title``, ``description``, ``provenance``,
-  ``files: {units: ..., indicators: ..., values: ...}``, optional ``values_layout: wide``,
-  optional ``levels:`` (levels of the dataset's own) and, for built-in reference panels only,
-  ``loader: assesskit.<module>:<function>``);
-* a directory holding ``units.csv``, ``indicators.csv`` and ``values.csv``; or
+  ``files: {units: ..., indicators: ..., values: ...}`` plus optionally ``ratings: ...`` (the
+  ratings of a rater-based review, :mod:`assesskit.data.ratings`) with ``rating_scale: [好, 较好,
+  一般, 差]``, optional ``values_layout: wide``, optional ``levels:`` (levels of the dataset's
+  own) and, for built-in reference panels only, ``loader: assesskit.<module>:<function>``);
+* a directory holding ``units.csv``, ``indicators.csv`` and ``values.csv`` (and ``ratings.csv``,
+  read if present); or
 * one ``.xlsx`` workbook with the sheets ``units``, ``indicators`` and ``values``.
 
 A CSV file's encoding (UTF-8 or GBK/GB18030) is decided for the whole file, and a file mixing
@@ -57,6 +59,8 @@ __all__ = [
 
 #: The three tables of a dataset, in reading order.
 TABLES = ("units", "indicators", "values")
+#: Tables a dataset may have besides these (read only when ``files:`` in dataset.yaml names them).
+OPTIONAL_TABLES = ("ratings",)
 
 CSV_SUFFIXES = (".csv",)
 EXCEL_SUFFIXES = (".xlsx", ".xlsm")
@@ -488,16 +492,26 @@ def read_metadata(path: str | Path) -> dict:
         problems.append(Problem("key 'files' must map units/indicators/values to file names",
                                 file=label, column="files", value=files))
         files = {}
-    unknown = sorted(set(map(str, files)) - set(TABLES))
+    unknown = sorted(set(map(str, files)) - set(TABLES) - set(OPTIONAL_TABLES))
     if unknown:
         problems.append(Problem(f"unknown table(s) {', '.join(map(repr, unknown))} under "
-                                f"'files'; use {', '.join(TABLES)}", file=label, column="files"))
+                                f"'files'; use {', '.join(TABLES + OPTIONAL_TABLES)}",
+                                file=label, column="files"))
     for table in TABLES:
         name = files.get(table, f"{table}.csv")
         if not isinstance(name, str) or not name.strip():
             problems.append(Problem(f"files.{table} must be a file name", file=label,
                                     column=f"files.{table}", value=name))
     meta["files"] = {t: str(files.get(t, f"{t}.csv")) for t in TABLES}
+    for table in OPTIONAL_TABLES:  # only when named
+        if table in files:
+            meta["files"][table] = str(files[table])
+    scale = meta.get("rating_scale")
+    if scale is not None and (not isinstance(scale, list)
+                              or not all(isinstance(g, str) and g.strip() for g in scale)):
+        problems.append(Problem("rating_scale must be a list of grades, best first "
+                                "(e.g. [好, 较好, 一般, 差])", file=label, column="rating_scale",
+                                value=scale))
     layout = meta.get("values_layout") or "long"
     if layout not in VALUE_LAYOUTS:
         problems.append(Problem("values_layout must be 'long' (unit, period, indicator, value) "
@@ -596,6 +610,7 @@ def load_dataset(
         meta = {"name": path.stem, "provenance": "", "values_layout": "long", "levels": {}}
         sources = {t: f"{path} (sheet {t})" for t in TABLES}
         frames, problems = _read_workbook_tables(path)
+        extra = {}
     else:
         meta = _directory_metadata(path)
         if meta.get("loader"):
@@ -609,6 +624,7 @@ def load_dataset(
             except DataError as exc:
                 frames[table] = None
                 problems.extend(exc.problems)
+        extra = _read_optional_tables(path, meta, sources, problems)
 
     layout = values_layout or meta.get("values_layout") or "long"
     if layout not in VALUE_LAYOUTS:
@@ -616,11 +632,26 @@ def load_dataset(
                                 column="values_layout", value=layout))
     name = meta.get("name") or path.stem
     common = {"name": name, "provenance": meta.get("provenance") or "", "sources": sources,
-              "levels": meta.get("levels") or {}, "require_groups": tuple(require_groups)}
+              "levels": meta.get("levels") or {}, "require_groups": tuple(require_groups),
+              **extra}
     if layout == "long":
         return Dataset.from_frames(frames["units"], frames["indicators"], frames["values"],
                                    problems=problems, **common)
     return _dataset_from_wide(frames, problems, common)
+
+
+def _read_optional_tables(path: Path, meta: dict, sources: dict, problems: list) -> dict:
+    """Keyword arguments of :meth:`Dataset.from_frames` for the optional tables named in meta."""
+    extra: dict = {}
+    if "ratings" in meta["files"]:
+        file = path / meta["files"]["ratings"]
+        sources["ratings"] = str(file)
+        try:
+            extra["ratings"] = read_table(file)
+        except DataError as exc:
+            problems.extend(exc.problems)
+        extra["rating_scale"] = [g.strip() for g in meta.get("rating_scale") or []]
+    return extra
 
 
 def _directory_metadata(path: Path) -> dict:
@@ -630,8 +661,9 @@ def _directory_metadata(path: Path) -> dict:
     if not present:
         raise DataError(Problem("not a dataset directory: it has no dataset.yaml and none of "
                                 "units.csv, indicators.csv, values.csv", file=str(path)))
+    files = {t: f"{t}.csv" for t in TABLES + OPTIONAL_TABLES if (path / f"{t}.csv").is_file()}
     return {"name": path.name, "provenance": "", "values_layout": "long", "levels": {},
-            "files": {t: f"{t}.csv" for t in TABLES}}
+            "files": {t: f"{t}.csv" for t in TABLES} | files}
 
 
 def _read_workbook_tables(path: Path) -> tuple[dict[str, pd.DataFrame | None], list[Problem]]:

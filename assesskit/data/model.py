@@ -45,6 +45,7 @@ import pandas as pd
 
 from ..errors import DataError, Notice, Problem
 from .numbers import missing_marker_notice, parse_numeric, percent_scale_notices
+from .ratings import normalise_ratings, ratings_problems
 
 #: Known kinds of assessed object (``units.level``) the Chinese schemes name. A dataset may add
 #: its own (``levels:`` in dataset.yaml); a level outside both is kept with a notice, unless it
@@ -271,6 +272,14 @@ def parse_period(period: object) -> tuple[str | None, str]:
         f"{head}. A period is {PERIOD_FORMS}"
 
 
+def _period_or_value_error(period: object) -> str:
+    """:func:`normalise_period` raising a plain ValueError whose text is the reason alone."""
+    canonical, reason = parse_period(period)
+    if canonical is None:
+        raise ValueError(reason)
+    return canonical
+
+
 def normalise_period(period: object) -> str:
     """Return the canonical string of a period.
 
@@ -375,6 +384,10 @@ class Dataset:
     values: pd.DataFrame
     provenance: str = ""
     sources: dict[str, str] = field(default_factory=dict)
+    #: Optional ratings of a rater-based review (see :mod:`assesskit.data.ratings`), or None.
+    ratings: pd.DataFrame | None = None
+    #: Grades a rating sheet may hold, best first (``dataset.yaml`` ``rating_scale``), or ().
+    rating_scale: tuple[str, ...] = ()
     notices: list[Notice] = field(default_factory=list)
     declared_levels: dict[str, str] = field(default_factory=dict)
 
@@ -390,6 +403,8 @@ class Dataset:
         provenance: str = "",
         sources: Mapping[str, str] | None = None,
         validate: bool = True,
+        ratings: pd.DataFrame | None = None,
+        rating_scale: Iterable[str] = (),
         levels: Mapping[str, str] | None = None,
         require_groups: Iterable[str] = (),
         notices: Iterable[Notice] = (),
@@ -412,6 +427,11 @@ class Dataset:
             File each table came from, for error messages.
         validate : bool
             Run the consistency checks of :meth:`problems` (default True).
+        ratings : pandas.DataFrame, optional
+            Ratings of a rater-based review, one row per rating (columns described in
+            :mod:`assesskit.data.ratings`).
+        rating_scale : iterable of str
+            The grades a rating may hold, best first; empty: not checked at load.
         levels : mapping, optional
             Levels the dataset declares beyond :data:`LEVELS` (name -> description).
         require_groups : iterable of str
@@ -488,8 +508,15 @@ class Dataset:
                                    "period": pd.Series(dtype=object),
                                    "indicator": pd.Series(dtype=object),
                                    "value": pd.Series(dtype=float)})
+        if ratings is not None:
+            ratings, rating_problems = normalise_ratings(ratings, sources.get("ratings", "ratings"),
+                                                         _period_or_value_error)
+            problems.extend(rating_problems)
+            if rating_problems and "rater_unit" not in ratings.columns:  # columns missing
+                ratings = None  # reported; its other checks need the columns
         notices.extend(_level_notices(units, declared, sources.get("units", "units")))
-        ds = cls(name, units, indicators, values, provenance, sources, notices, declared)
+        ds = cls(name, units, indicators, values, provenance, sources, ratings,
+                 tuple(rating_scale), notices, declared)
         if validate:
             problems.extend(ds._problems(require_groups, units_known=usable["units"],
                                          indicators_known=usable["indicators"]))
@@ -601,6 +628,9 @@ class Dataset:
             if bad.sum() > 500:  # say how many more rather than drop them silently
                 out.append(Problem(f"... and {int(bad.sum()) - 500} more rows with an unknown {what}",
                                    vf, column=col))
+        if self.ratings is not None:
+            out.extend(ratings_problems(self.ratings, u, file=self.sources.get("ratings", "ratings"),
+                                        units_file=uf, scale=self.rating_scale))
         return out
 
     def validate(self, require_groups: Iterable[str] = ()) -> Dataset:

@@ -7,7 +7,7 @@ several of them (Jincheng: bottom two years in a row → adjustment of the princ
 
 from __future__ import annotations
 
-import hashlib
+import html
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -16,211 +16,14 @@ import pandas as pd
 from ..data.model import Dataset, normalise_period, period_frequency, sub_periods
 from ..errors import DataError, SchemeError
 from ..scheme.model import LevelSpec, Scheme, load_scheme
+from .consequences import LevelDecisions, streaks
+from .inputs import view
 from .level import UNIT_OUT_COLUMNS, LevelResult, score_level
+from .ranking import SCORE_DECIMALS
 
-NOT_APPLICABLE = "does not apply to this unit (weight 0)"
-SCORE_DECIMALS = 6  # scores equal to this many decimals are ties unless the scheme says otherwise
-
-
-# ---------------------------------------------------------------------- ranking
-def rank_within(scores: pd.DataFrame, by: list[str], ties: dict, tiebreak: pd.DataFrame | None,
-                column: str = "score") -> pd.Series:
-    """Rank units (1 = best) within the groups formed by ``by`` columns.
-
-    Parameters
-    ----------
-    scores : DataFrame
-        One row per unit with ``unit``, ``column`` and the ``by`` columns.
-    by : list of str
-        Grouping columns (empty: rank everyone together).
-    ties : dict
-        ``method``: ``min`` (equal scores share the better rank: 1, 2, 2, 4 — the default),
-        ``average`` (1, 2.5, 2.5, 4), ``dense`` (1, 2, 2, 3) or ``first`` (no shared ranks:
-        ordered by the tie-break nodes, then by unit id); ``decimals``: precision at which scores
-        are compared (default 6); ``break_by``: node ids whose scores decide between equal totals,
-        in order, before ``method`` applies.
-    tiebreak : DataFrame, optional
-        Columns named by ``ties['break_by']``, aligned with ``scores``.
-    """
-    method = ties.get("method", "min")
-    if method not in ("min", "average", "dense", "first"):
-        raise SchemeError("ties.method must be min, average, dense or first", key="ranking.ties.method")
-    frame = pd.DataFrame({"unit": scores["unit"].to_numpy(),
-                          "_s": scores[column].round(ties.get("decimals", SCORE_DECIMALS)).to_numpy()})
-    keys = ["_s"]
-    for i, nid in enumerate(ties.get("break_by", []) or []):
-        frame[f"_t{i}"] = tiebreak[nid].round(ties.get("decimals", SCORE_DECIMALS)).to_numpy()
-        keys.append(f"_t{i}")
-    for c in by:
-        frame[c] = scores[c].to_numpy()
-    frame["_pos"] = np.arange(len(frame))
-    ordered = frame.sort_values(by + keys + ["unit"], ascending=[True] * len(by) + [False] * len(keys) + [True],
-                                kind="mergesort")
-    grouped = ordered.groupby(by, sort=False) if by else None
-    position = (grouped.cumcount() if by else pd.Series(np.arange(len(ordered)), index=ordered.index)) + 1
-    ordered["_p"] = position
-    if method == "first":
-        rank = ordered["_p"].astype(float)
-    else:
-        tie_groups = ordered.groupby(by + keys, sort=False)["_p"]
-        if method == "min":
-            rank = tie_groups.transform("min").astype(float)
-        elif method == "average":
-            rank = tie_groups.transform("mean").astype(float)
-        else:  # dense: count distinct score keys above
-            first = ~ordered.duplicated(by + keys)
-            dense = first.astype(int).groupby([ordered[c] for c in by]).cumsum() if by else first.astype(int).cumsum()
-            rank = dense.astype(float)
-    return rank.reindex(frame.index).set_axis(scores.index)
-
-
-def _quota_table(spec: LevelSpec, key: str, side: str, units: pd.DataFrame) -> list[dict]:
-    """Normalise a quota spec into rows: group, subgroup (or None), n."""
-    raw = spec.consequences[key].get(side)
-    if raw is None:
-        return []
-    gb = spec.ranking.get("group_by")
-    groups = sorted(units[gb].unique()) if gb else [""]
-    path = f"levels.{spec.level}.consequences.{key}.{side}"
-    if isinstance(raw, int):
-        raw = {g: raw for g in groups}
-    if not isinstance(raw, dict):
-        raise SchemeError("a quota is a number or a mapping group -> number", key=path)
-    rows = []
-    for group, n in raw.items():
-        group = "" if group == "*" else str(group)
-        if group not in groups:
-            raise SchemeError(f"quota for group {group!r}, but no assessed unit is in that group "
-                              f"(groups: {groups})", key=f"{path}.{group}")
-        members = units[units[gb] == group] if gb else units
-        if isinstance(n, dict):
-            sb = spec.ranking.get("subgroup_by")
-            if not sb:  # without it no subgroup rank exists and the quota could not be applied
-                raise SchemeError(f"quota for the subgroups of {group!r} needs ranking.subgroup_by "
-                                  "(the units column holding the subgroups, e.g. subgroup)",
-                                  key=f"{path}.{group}")
-            for sub, m in n.items():
-                size = int((members[sb] == str(sub)).sum())
-                if size == 0:
-                    raise SchemeError(f"quota for subgroup {sub!r} of {group!r}, which has no unit",
-                                      key=f"{path}.{group}.{sub}")
-                if not isinstance(m, int) or m < 0 or m > size:
-                    raise SchemeError(f"quota {m!r} for subgroup {sub!r} of {group!r} is larger than "
-                                      f"the subgroup ({size} units) or not a whole number",
-                                      key=f"{path}.{group}.{sub}")
-                rows.append({"group": group, "subgroup": str(sub), "n": m})
-        else:
-            if not isinstance(n, int) or n < 0 or n > len(members):
-                raise SchemeError(f"quota {n!r} for group {group!r} is larger than the group "
-                                  f"({len(members)} units) or not a whole number", key=f"{path}.{group}")
-            rows.append({"group": group, "subgroup": None, "n": n})
-    return rows
-
-
-def apply_consequences(table: pd.DataFrame, spec: LevelSpec, log: list) -> pd.DataFrame:
-    """Add ``outcome`` and ``outcome_label`` from the top-N / bottom-N quotas of the scheme."""
-    table = table.copy()
-    table["outcome"] = ""
-    table["outcome_label"] = ""
-    gb = spec.ranking.get("group_by")
-    at_quota = spec.ranking.get("ties", {}).get("at_quota", "include")
-    taken: dict[str, set] = {}
-    for key, body in spec.consequences.items():
-        if key == "veto" or not isinstance(body, dict):
-            continue
-        if "grades" in body:  # consequence of a grade (Jincheng: 一般/较差 -> reminder talk)
-            wanted = body["grades"] if isinstance(body["grades"], list) else [body["grades"]]
-            hit = table["grade"].isin(wanted)
-            already = hit & (table["outcome"] != "")
-            if already.any():
-                log.append({"step": "consequence", "level": spec.level, "consequence": key,
-                            "note": "units with another consequence keep it",
-                            "units": sorted(table.loc[already, "unit"])})
-            chosen = table[hit & (table["outcome"] == "")]
-            table.loc[chosen.index, "outcome"] = key
-            table.loc[chosen.index, "outcome_label"] = body.get("label", key)
-            taken.setdefault("any", set()).update(chosen["unit"])
-            log.append({"step": "consequence", "level": spec.level, "consequence": key,
-                        "label": body.get("label", key), "grades": wanted, "units": sorted(chosen["unit"])})
-            continue
-        for side in ("top", "bottom"):
-            for q in _quota_table(spec, key, side, table):
-                in_group = (table[gb] == q["group"]) if gb else pd.Series(True, index=table.index)
-                rank_col = "group_rank"
-                if q["subgroup"] is not None:
-                    in_group &= table[spec.ranking.get("subgroup_by", "subgroup")] == q["subgroup"]
-                    rank_col = "subgroup_rank"
-                members = table[in_group]
-                if side == "top":
-                    # Vetoed units are skipped and the next unit takes the place. A unit's place is
-                    # 1 + the number of eligible units ranked strictly better, so tied units share a
-                    # place whatever tie method the ranks show (dense ranks 1, 2, 2, 3 must not
-                    # stretch a top-3 quota to 4 units; average ranks 2.5 must not shrink it).
-                    eligible = members[~members["vetoed"]]
-                    r = eligible[rank_col].to_numpy(dtype=float)
-                    place = pd.Series(np.searchsorted(np.sort(r), r, side="left") + 1, index=eligible.index)
-                    chosen = eligible[place <= q["n"]] if q["n"] else eligible.iloc[0:0]
-                elif q["n"]:
-                    # Bottom n: rank from the bottom, ties sharing the worse place (tie-break nodes are
-                    # not reversed: a tie at the bottom boundary is shared unless ties.method is first).
-                    reverse = members.assign(_neg=-members["score"])
-                    ties = {**spec.ranking.get("ties", {}), "break_by": [],
-                            "method": "first" if spec.ranking.get("ties", {}).get("method") == "first" else "min"}
-                    place = rank_within(reverse, [], ties, None, column="_neg")
-                    chosen = members[place <= q["n"]]
-                else:
-                    chosen = members.iloc[0:0]
-                if len(chosen) > q["n"] and at_quota == "exclude":
-                    # drop the units tied at the boundary (the chosen units with the last place)
-                    at = place[chosen.index]
-                    chosen = chosen.iloc[0:0] if q["n"] == 0 else chosen[at < at.max()]
-                if len(chosen) != q["n"]:
-                    log.append({"step": "quota", "level": spec.level, "consequence": key, "side": side,
-                                "group": q["group"], "subgroup": q["subgroup"], "quota": q["n"],
-                                "selected": len(chosen),
-                                "note": "ties at the quota boundary or vetoed units changed the count"})
-                clash = set(chosen["unit"]) & taken.get("any", set())
-                if clash:
-                    raise SchemeError(f"units {sorted(clash)} fall under two consequences; the quotas of "
-                                      f"group {q['group']!r} overlap (top + bottom larger than the group)",
-                                      key=f"levels.{spec.level}.consequences.{key}.{side}")
-                taken.setdefault("any", set()).update(chosen["unit"])
-                table.loc[chosen.index, "outcome"] = key
-                table.loc[chosen.index, "outcome_label"] = body.get("label", key)
-                log.append({"step": "quota", "level": spec.level, "consequence": key,
-                            "label": body.get("label", key), "side": side, "group": q["group"],
-                            "subgroup": q["subgroup"], "quota": q["n"], "units": sorted(chosen["unit"])})
-    return table
-
-
-def apply_grades(table: pd.DataFrame, spec: LevelSpec) -> pd.Series:
-    """Grade per unit by score thresholds or by share of the group (vetoed units get the lowest)."""
-    g = spec.grades
-    if not g:
-        return pd.Series("", index=table.index)
-    bands = g["bands"]
-    labels = [b[1] for b in bands]
-    key = f"levels.{spec.level}.grades"
-    if g.get("by", "score") == "score":
-        cuts = [b[0] for b in bands]
-        if any(a <= b for a, b in zip(cuts, cuts[1:], strict=False)):
-            raise SchemeError("grade thresholds must decrease (best grade first)", key=f"{key}.bands")
-        # a score equal to a threshold reaches that grade (>= cut)
-        idx = np.searchsorted(-np.asarray(cuts, float), -table["score"].to_numpy(), side="left")
-        grade = np.where(idx < len(labels), np.asarray(labels, dtype=object)[np.minimum(idx, len(labels) - 1)],
-                         labels[-1])
-    elif g["by"] == "share":
-        shares = [b[0] for b in bands]
-        gb = spec.ranking.get("group_by")
-        size = table.groupby(gb)["unit"].transform("size") if gb else pd.Series(len(table), index=table.index)
-        rank_col = "group_rank" if gb else "rank"
-        frac = table[rank_col] / size  # a unit ranked r of n is in the top r/n
-        idx = np.searchsorted(np.asarray(shares, float), frac.to_numpy() - 1e-12, side="left")
-        grade = np.asarray(labels, dtype=object)[np.minimum(idx, len(labels) - 1)]
-    else:
-        raise SchemeError("grades.by must be score or share", key=f"{key}.by")
-    grade = np.where(table["vetoed"].to_numpy(), labels[-1], grade)
-    return pd.Series(grade, index=table.index)
+NOT_APPLICABLE = "does not apply to this unit"
+__all__ = ["SCORE_DECIMALS", "Evaluation", "Explanation", "PeriodEvaluations", "evaluate",
+           "evaluate_periods", "level_decisions", "log_table"]
 
 
 # ---------------------------------------------------------------------- the result object
@@ -236,7 +39,7 @@ class Explanation:
         return self.text
 
     def _repr_html_(self) -> str:
-        return f"<pre>{self.text}</pre>" + self.table.to_html(index=False)
+        return f"<pre>{html.escape(self.text)}</pre>" + self.table.to_html(index=False, escape=True)
 
 
 @dataclass
@@ -258,6 +61,14 @@ class Evaluation:
         Every rule and parameter applied, the full scheme and a fingerprint of the data.
     traffic_lights : DataFrame
         Progress against the time schedule (yellow reminder, red warning), if the scheme has one.
+    consequences : DataFrame
+        One row per unit and consequence it receives (a unit can receive several: a top place
+        and a grade): unit, name, level, group, consequence, label, kind (quota or grade) and
+        because (which quota or which grade).
+    notices : list of Notice
+        Decisions taken by a documented policy (a missing value left out and the weights
+        re-normalised, a unit left out as incomplete, a direction assumed by the loader):
+        listed by :meth:`summary` and printed by the command line.
     """
 
     scheme: Scheme
@@ -268,6 +79,8 @@ class Evaluation:
     level_results: dict[str, LevelResult] = field(repr=False)
     sub_results: dict[str, dict[str, LevelResult]] = field(repr=False)
     traffic_lights: pd.DataFrame = field(default_factory=pd.DataFrame)
+    consequences: pd.DataFrame = field(default_factory=pd.DataFrame)
+    notices: list = field(default_factory=list)
     _contributions: pd.DataFrame | None = field(default=None, repr=False)
 
     @property
@@ -295,10 +108,7 @@ class Evaluation:
         table = self.contributions[self.contributions["unit"] == row["unit"]].reset_index(drop=True)
         lines = [
             f"{row['name']} ({row['unit']}, {row['level']}) — {self.scheme.name}, period {self.period}",
-            f"score {row['score']:.2f}; rank {row['group_rank']:g} in group {row['group'] or '(all)'}"
-            + (f", {row['outcome_label']}" if row["outcome"] else "")
-            + (f"; grade {row['grade']}" if row["grade"] else ""),
-        ]
+            self._standing(row)]
         if row["vetoed"]:
             lines.append(f"VETO (一票否决): {row['veto_reason']}")
         subs = [p for p, res in self.sub_results.items() if row["level"] in res]
@@ -309,7 +119,7 @@ class Evaluation:
         for _, r in table.iterrows():
             indent = "  " * int(depth.get(r["node"], 1))
             if r["reason"] == NOT_APPLICABLE:
-                continue  # a node that does not apply to this unit (applies_to, shared)
+                continue  # a node that does not concern this unit (applies_to, applies_if, shared)
             if r["kind"] in ("deduction", "coefficient", "veto"):
                 lines.append(f"{indent}{r['kind']}: {r['points']:+.2f} points — {r['reason']}")
                 continue
@@ -321,20 +131,67 @@ class Evaluation:
                 + (f" — {r['reason']}" if r["kind"] != "group" else ""))
         return Explanation(str(row["unit"]), table, "\n".join(lines))
 
+    def _standing(self, row: pd.Series) -> str:
+        """Score, ranks, outcome and grade of one unit, in words."""
+        if not np.isfinite(row["score"]):
+            return "not scored: no usable value for any indicator of the level"
+        level = self.scores[self.scores["level"] == row["level"]]
+        spec = self.scheme.levels[row["level"]]
+        gb, sb = spec.ranking.get("group_by"), spec.ranking.get("subgroup_by")
+        if gb:
+            size = int((level[gb].astype(str) == str(row[gb])).sum())
+            text = f"rank {row['group_rank']:g} of {size} in group {row[gb]}"
+            if sb and pd.notna(row["subgroup_rank"]):
+                sub = int(((level[gb].astype(str) == str(row[gb]))
+                           & (level[sb].astype(str) == str(row[sb]))).sum())
+                text += f" ({row['subgroup_rank']:g} of {sub} in {row[sb]})"
+        else:
+            text = f"rank {row['rank']:g} of {len(level)} (all units)"
+        text = f"score {row['score']:.2f}; {text}"
+        if row["outcome"]:
+            text += f"; {row['outcome_label']}"
+        if row["grade"]:
+            text += f"; grade {row['grade']}"
+        return text
+
     def summary(self) -> str:
-        """Who is praised and who is summoned (or any other consequence) in each group."""
+        """Who receives each consequence in each group, and every decision taken by a policy."""
         lines = [f"{self.scheme.name} — {self.dataset}, period {self.period}"]
         for level, frame in self.scores.groupby("level", sort=False):
             lines.append(f"[{level}] {len(frame)} units")
-            with_outcome = frame[frame["outcome"] != ""]
-            if with_outcome.empty:
+            cons = self.consequences[self.consequences["level"] == level]
+            if cons.empty:
                 continue
-            for group, g in with_outcome.groupby("group", sort=True):
-                for label, gg in g.groupby("outcome_label", sort=True):
-                    names = ", ".join(f"{n} ({s:.2f})" for n, s in
-                                      gg.sort_values("group_rank")[["name", "score"]].itertuples(index=False))
-                    lines.append(f"  {group or '(all)'} — {label}: {names}")
+            score = dict(zip(frame["unit"], frame["score"], strict=True))
+            rank = dict(zip(frame["unit"], frame["group_rank"], strict=True))
+            for (group, label), gg in cons.groupby(["group", "label"], sort=True):
+                units = sorted(gg["unit"], key=lambda u: (rank[u], u))
+                names = dict(zip(gg["unit"], gg["name"], strict=True))
+                lines.append(f"  {group or '(all)'} — {label}: "
+                             + ", ".join(f"{names[u]} ({score[u]:.2f})" for u in units))
+        if self.notices:
+            lines.append(f"{len(self.notices)} decision(s) taken by a documented policy:")
+            lines.extend(f"  - {n}" for n in self.notices[:20])
+            if len(self.notices) > 20:
+                lines.append(f"  ... and {len(self.notices) - 20} more (ev.notices)")
         return "\n".join(lines)
+
+    def to_frame(self) -> pd.DataFrame:
+        """The scores table (one row per assessed unit)."""
+        return self.scores
+
+    def plot(self, level: str | None = None, **kwargs):
+        """Scores by group, praised and summoned units marked (see
+        :func:`assesskit.report.plotting.plot_scores`)."""
+        from ..report.plotting import plot_scores  # plotting is the report layer; on call only
+
+        return plot_scores(self, level=level, **kwargs)
+
+    def _repr_html_(self) -> str:
+        head = (f"<p><b>{html.escape(self.scheme.name)}</b> — {html.escape(self.dataset)}, "
+                f"period {html.escape(self.period)}</p>")
+        cols = ["unit", "name", "level", "group", "score", "group_rank", "grade", "outcome_label"]
+        return head + self.scores[cols].to_html(index=False, escape=True, float_format="%.2f")
 
     def to_csv(self, directory) -> list:
         """Write scores, contributions, log and traffic lights as CSV; return the paths."""
@@ -369,11 +226,6 @@ def log_table(log: list) -> pd.DataFrame:
 
 
 # ---------------------------------------------------------------------- evaluate
-def _fingerprint(data: Dataset) -> str:
-    h = pd.util.hash_pandas_object(data.values, index=False).to_numpy()
-    return hashlib.sha256(h.tobytes()).hexdigest()[:16]
-
-
 def _periods_for(scheme: Scheme, period: str) -> list[str]:
     freq = period_frequency(period)
     want = {"annual": "Y", "quarterly": "Q", "monthly": "M"}[scheme.frequency]
@@ -400,9 +252,11 @@ def _combine(parts: list[tuple[str, LevelResult]], weights: list[float]) -> Leve
     vetoed = np.logical_or.reduce([r.vetoed for _, r in parts])
     reasons = ["; ".join(f"{p}: {r.veto_reason[i]}" for p, r in parts if r.vetoed[i]) for i in range(len(vetoed))]
     notes = [n for _, r in parts for n in r.notes]
+    notices = [x for _, r in parts for x in r.notices]
     return LevelResult(last.level, last.units, last.nodes, last.raw, mix("score"), mix("weight"),
                        mix("points"), mix("max_points"), mix("base_score"), ded, mix("coefficient"),
-                       vetoed, reasons, mix("total"), notes, last.rule_text)
+                       vetoed, reasons, mix("total"), notes, last.rule_text, last.best,
+                       last.applies, notices, last.template)
 
 
 def evaluate(scheme, data: Dataset, period, *, levels: list[str] | None = None) -> Evaluation:
@@ -440,14 +294,15 @@ def _evaluate(scheme: Scheme, data: Dataset, period, levels: list[str] | None) -
         raise TypeError("data must be an assesskit Dataset (see assesskit.datasets.load or assesskit.data.io)")
     period = normalise_period(period)
     subs = _periods_for(scheme, period)
-    missing_periods = [p for p in subs if p not in set(data.values["period"])]
+    dv = view(data)
+    missing_periods = [p for p in subs if p not in dv.periods]
     if missing_periods:
         raise DataError(f"dataset {data.name!r} has no values for period(s) {missing_periods}; "
                         f"periods present: {data.periods}")
     wanted = set(levels or scheme.levels)
     log: list = [{"step": "input", "scheme": scheme.name, "scheme_source": scheme.origin,
                   "scheme_changes": scheme.log, "dataset": data.name,
-                  "dataset_fingerprint": _fingerprint(data), "period": period, "sub_periods": subs},
+                  "dataset_fingerprint": dv.fingerprint(), "period": period, "sub_periods": subs},
                  {"step": "scheme", "spec": scheme.spec}]
     combined: dict[str, LevelResult] = {}
     per_sub: dict[str, dict[str, LevelResult]] = {p: {} for p in subs}
@@ -458,7 +313,8 @@ def _evaluate(scheme: Scheme, data: Dataset, period, levels: list[str] | None) -
     cw = (combine.get("weights") or [1.0] * len(subs)) if len(subs) > 1 else [1.0]
     if len(cw) != len(subs):
         raise SchemeError(f"combine.weights has {len(cw)} entries for {len(subs)} sub-periods", key="combine.weights")
-    frames = []
+    frames, long = [], []
+    notices = list(getattr(data, "notices", []) or [])
     for level in scheme.spec["levels"]:  # output in the order the scheme lists its levels
         spec = scheme.levels[level]
         if level not in wanted:
@@ -466,48 +322,117 @@ def _evaluate(scheme: Scheme, data: Dataset, period, levels: list[str] | None) -
         parts = [(p, per_sub[p][level]) for p in subs]
         res = parts[0][1] if len(parts) == 1 else _combine(parts, cw)
         combined[level] = res
-        frames.append(_level_table(res, spec, log))
+        table, cons = _level_table(res, spec, log)
+        frames.append(table)
+        long.append(cons)
+        notices.extend(res.notices)
         _log_level(log, spec, res, subs, cw)
-    scores = pd.concat(frames, ignore_index=True)
+    scores = _stack(frames)
+    consequences = pd.DataFrame({c: [x for part in long for x in part[c]]
+                                 for c in CONSEQUENCE_COLUMNS}, columns=CONSEQUENCE_COLUMNS)
     lights = _traffic_lights(scheme, data, per_sub)
-    return Evaluation(scheme, data.name, period, scores, log, combined, per_sub, lights)
+    return Evaluation(scheme, data.name, period, scores, log, combined, per_sub, lights,
+                      consequences=consequences, notices=notices)
 
 
-def _level_table(res: LevelResult, spec: LevelSpec, log: list) -> pd.DataFrame:
-    u = res.units
-    table = u[UNIT_OUT_COLUMNS].copy()
-    table["score"] = res.total
-    table["base_score"] = res.base_score
-    ded = res.deductions.groupby("unit")["points"].sum() if len(res.deductions) else pd.Series(dtype=float)
-    table["deductions"] = table["unit"].map(ded).fillna(0.0).astype(float)
-    table["coefficient"] = res.coefficient
-    table["vetoed"] = res.vetoed
-    table["veto_reason"] = res.veto_reason
-    ties = spec.ranking.get("ties", {}) or {}
+def level_decisions(spec: LevelSpec, res: LevelResult) -> LevelDecisions:
+    """The compiled ranking, quota, grade and consequence rules of a scored level."""
+    if res.template is not None and res.template.spec is spec:
+        return res.template.decisions()
+    gb, sb = spec.ranking.get("group_by"), spec.ranking.get("subgroup_by")
     ids = [n.id for n in res.nodes]
-    tb = pd.DataFrame({nid: res.score[:, ids.index(nid)] for nid in ties.get("break_by", []) or []
-                       if nid in ids})
-    for nid in ties.get("break_by", []) or []:
-        if nid not in ids:
-            raise SchemeError(f"ties.break_by names unknown node {nid!r}", key=f"levels.{spec.level}.ranking.ties.break_by")
-    gb = spec.ranking.get("group_by")
-    sb = spec.ranking.get("subgroup_by")
-    table["rank"] = rank_within(table, [], ties, tb)
-    table["group_rank"] = rank_within(table, [gb], ties, tb) if gb else table["rank"]
-    if sb:
-        has_sub = table[sb].astype(str) != ""
-        sub_rank = rank_within(table, [gb, sb] if gb else [sb], ties, tb)
-        table["subgroup_rank"] = np.where(has_sub, sub_rank, np.nan)
-    else:
-        table["subgroup_rank"] = np.nan
-    for col in ("rank", "group_rank", "subgroup_rank"):  # whole ranks print as whole numbers
-        values = table[col].to_numpy(dtype=float)
-        if np.all(np.isnan(values) | (values == np.round(values))):
-            table[col] = pd.array(np.where(np.isnan(values), pd.NA, values), dtype="Int64") \
-                if np.isnan(values).any() else values.astype(int)
-    table["grade"] = apply_grades(table, spec)
-    table = apply_consequences(table, spec, log)
-    return table
+
+    def node_index(nid):
+        if nid not in ids:  # checked at load for the scheme's own levels; variants may differ
+            raise SchemeError(f"ties.break_by names unknown node {nid!r}",
+                              key=f"levels.{spec.level}.ranking.ties.break_by")
+        return ids.index(nid)
+
+    return LevelDecisions(spec, res.units["unit"].astype(str).tolist(),
+                          res.units[gb] if gb else None, res.units[sb] if sb else None,
+                          node_index)
+
+
+def _level_table(res: LevelResult, spec: LevelSpec, log: list) -> tuple[dict, dict]:
+    """The columns of one level's scores (ranks, grade, outcome) and of its consequences, long
+    (numpy arrays and lists, put into one table for all levels by :func:`evaluate`)."""
+    u = res.units
+    cols = res.template.columns if res.template is not None else \
+        {c: u[c].to_numpy() for c in UNIT_OUT_COLUMNS}
+    n = len(u)
+    ded = np.zeros(n)
+    if len(res.deductions):
+        per_unit = res.deductions.groupby("unit")["points"].sum()
+        ded = u["unit"].map(per_unit).fillna(0.0).to_numpy(dtype=float)
+    rules = level_decisions(spec, res)
+    tiebreak = [res.score[None, :, j] for j in rules.break_by]
+    dec = rules.decide(res.total[None, :], tiebreak, np.asarray(res.vetoed, bool))
+    columns = dict(cols)
+    columns.update(score=res.total, base_score=res.base_score, deductions=ded,
+                   coefficient=res.coefficient, vetoed=np.asarray(res.vetoed, bool),
+                   veto_reason=np.asarray(res.veto_reason, dtype=object))
+    columns["rank"] = dec.rank[0]
+    columns["group_rank"] = dec.group_rank[0]
+    columns["subgroup_rank"] = dec.subgroup_rank[0] if dec.subgroup_rank is not None \
+        else np.full(n, np.nan)
+    labels = rules.grade_rule.labels if rules.grade_rule is not None else ()
+    grade = dec.grade[0] if dec.grade is not None else np.full(n, -1)
+    columns["grade"] = np.array([labels[g] if g >= 0 else "" for g in grade], dtype=object)
+    bits = dec.outcome[0]
+    keys = [[k for c, k in enumerate(rules.keys) if b >> c & 1] for b in bits.tolist()]
+    label_of = dict(zip(rules.keys, rules.labels, strict=True))
+    columns["outcome"] = np.array(["+".join(k) for k in keys], dtype=object)
+    columns["outcome_label"] = np.array(["、".join(label_of[x] for x in k) for k in keys],
+                                        dtype=object)
+    unit, name, group = cols["unit"], cols["name"], cols["group"]
+    rows = []
+    for side in rules.sides:
+        for r, row in enumerate(side.table):
+            members = np.flatnonzero(side.rows == r)
+            chosen = [i for i in members if bits[i] >> side.consequence & 1]
+            where = row.group + (f" / {row.subgroup}" if row.subgroup is not None else "")
+            for i in chosen:
+                rows.append((i, side.key, "quota", f"{side.side} {row.n} of "
+                             f"{where or 'all units'}"))
+            entry = {"step": "quota", "level": spec.level, "consequence": side.key,
+                     "label": label_of[side.key], "side": side.side, "group": row.group,
+                     "subgroup": row.subgroup, "quota": row.n,
+                     "units": sorted(unit[i] for i in chosen)}
+            if len(chosen) != row.n:
+                entry["note"] = "ties at the quota boundary or vetoed units changed the count"
+            log.append(entry)
+    for c, mask in rules.grade_consequences.items():
+        k = rules.keys[c]
+        hit = np.flatnonzero([b >> c & 1 for b in bits.tolist()])
+        rows.extend((i, k, "grade", f"graded {columns['grade'][i]}") for i in hit)
+        log.append({"step": "consequence", "level": spec.level, "consequence": k,
+                    "label": label_of[k], "grades": [g for g, m in zip(labels, mask, strict=True)
+                                                     if m],
+                    "units": sorted(unit[i] for i in hit)})
+    order = {k: c for c, k in enumerate(rules.keys)}
+    rows.sort(key=lambda x: (x[0], order[x[1]]))
+    long = {"unit": [unit[i] for i, *_ in rows], "name": [name[i] for i, *_ in rows],
+            "level": [spec.level] * len(rows), "group": [group[i] for i, *_ in rows],
+            "consequence": [k for _, k, _, _ in rows],
+            "label": [label_of[k] for _, k, _, _ in rows],
+            "kind": [kind for _, _, kind, _ in rows], "because": [why for *_, why in rows]}
+    return columns, long
+
+
+CONSEQUENCE_COLUMNS = ["unit", "name", "level", "group", "consequence", "label", "kind", "because"]
+
+
+def _stack(parts: list[dict]) -> pd.DataFrame:
+    """One scores table from the columns of every level (one DataFrame, built once)."""
+    columns = {c: np.concatenate([p[c] for p in parts]) for c in parts[0]}
+    for col in ("rank", "group_rank", "subgroup_rank"):
+        # whole ranks print as whole numbers; a missing rank stays missing
+        values = columns[col].astype(float)
+        missing = np.isnan(values)
+        if np.all(missing | (values == np.round(values))):
+            columns[col] = pd.array(np.where(missing, pd.NA, values), dtype="Int64") \
+                if missing.any() else values.astype(int)
+    return pd.DataFrame(columns)
 
 
 def _log_level(log, spec, res, subs, cw):
@@ -528,6 +453,10 @@ def _log_level(log, spec, res, subs, cw):
     if spec.deductions:
         log.append({"step": "deductions", "level": spec.level, "rules": spec.deductions})
     log.append({"step": "ranking", "level": spec.level, **spec.ranking})
+
+
+_NO_LIGHTS = pd.DataFrame(columns=["unit", "name", "level", "period", "indicator", "actual",
+                                   "expected", "ratio", "light"])
 
 
 def _traffic_lights(scheme: Scheme, data: Dataset, per_sub: dict) -> pd.DataFrame:
@@ -554,8 +483,7 @@ def _traffic_lights(scheme: Scheme, data: Dataset, per_sub: dict) -> pd.DataFram
                     "indicator": code, "actual": actual, "expected": float(expected), "ratio": ratio,
                     "light": light}))
     if not rows:
-        return pd.DataFrame(columns=["unit", "name", "level", "period", "indicator", "actual",
-                                     "expected", "ratio", "light"])
+        return _NO_LIGHTS.copy()
     return pd.concat(rows, ignore_index=True)
 
 
@@ -593,23 +521,9 @@ def _contributions(ev: Evaluation) -> pd.DataFrame:
             "max_points": res.max_points[:, sel].ravel(),
         })
         frame["points_lost"] = (frame["max_points"] - frame["points"]).clip(lower=0.0)
-        rule = frame["node"].map(res.rule_text).fillna("")
-        lost = frame["points_lost"].round(2)
-        frame["reason"] = rule.where(lost <= 0, rule + "; lost " + lost.astype(str) + " points")
-        if res.best is not None:
-            best = pd.Series(res.best[:, sel].ravel(), index=frame.index)
-            behind = (lost > 0) & best.notna()
-            frame.loc[behind, "reason"] = (frame.loc[behind, "reason"] + " (best in the comparison group: "
-                                           + best[behind].map(_fmt) + ")")
-        frame.loc[frame["kind"] == "group", "reason"] = "subtotal of the children"
-        not_applicable = (frame["max_points"] == 0) & frame["score"].isna() & frame["raw_value"].isna()
-        frame.loc[not_applicable, "reason"] = NOT_APPLICABLE
-        if res.notes:
-            notes = pd.DataFrame(res.notes).groupby(["unit", "node"])["note"].agg("; ".join)
-            key = pd.MultiIndex.from_frame(frame[["unit", "node"]])
-            extra = pd.Series(notes.reindex(key).to_numpy(), index=frame.index)
-            has = extra.notna()
-            frame.loc[has, "reason"] = extra[has]  # a missing value: say what the policy did
+        frame["reason"] = _reasons(res, sel, frame["points_lost"].to_numpy(), level)
+        not_applicable = ~res.applies[:, sel].ravel()
+        frame.loc[not_applicable, ["raw_value", "score"]] = np.nan
         extras = []
         if len(res.deductions):
             d = res.deductions
@@ -640,11 +554,54 @@ def _contributions(ev: Evaluation) -> pd.DataFrame:
                 "reason": "veto (一票否决): " + np.asarray(res.veto_reason, dtype=object)[has_veto]
                 + "; the score is set to " + pd.Series(res.total[has_veto]).map("{:g}".format).to_numpy()}))
         frames.append(pd.concat([frame, *extras], ignore_index=True) if extras else frame)
+    # the levels in the order of ev.scores; within a level the units are already in its order
     out = pd.concat(frames, ignore_index=True)
-    order = {u: i for i, u in enumerate(ev.scores["unit"])}
-    out["_o"] = out["unit"].map(order)
-    out = out.sort_values(["_o"], kind="mergesort").drop(columns="_o").reset_index(drop=True)
+    if any(len(f) and f["kind"].isin(["deduction", "coefficient", "veto"]).any() for f in frames):
+        order = {u: i for i, u in enumerate(ev.scores["unit"])}
+        out = out.iloc[np.argsort(out["unit"].map(order).to_numpy(), kind="stable")] \
+            .reset_index(drop=True)
     out.insert(2, "period", ev.period)
+    return out
+
+
+def _reasons(res: LevelResult, sel: np.ndarray, lost: np.ndarray, level: str) -> np.ndarray:
+    """The reason shown beside every unit × node of the contributions table.
+
+    The rule that scored the node; with the points lost (and, for a rule relative to other
+    units, the best value in the comparison group); "subtotal of the children" for group nodes;
+    what the missing-value policy did; "does not apply to this unit". Built on object arrays:
+    one formatted string per row that lost points.
+    """
+    n = res.score.shape[0]
+    nodes = [res.nodes[j] for j in sel]
+    rule = np.array([res.rule_text.get(nd.id, "") for nd in nodes], dtype=object)
+    out = np.tile(rule, n)
+    best = res.best[:, sel].ravel() if res.best is not None else np.full(len(out), np.nan)
+    rounded = np.round(lost, 2)
+    hit = np.flatnonzero(rounded > 0)
+    shown: dict = {}  # the best value of a group repeats for every member: format it once
+    texts, values, bests = out[hit].tolist(), rounded[hit].tolist(), best[hit].tolist()
+    for k, (text, value, b) in enumerate(zip(texts, values, bests, strict=True)):
+        text = f"{text}; lost {value} points"
+        if b == b:  # not NaN
+            if b not in shown:
+                shown[b] = _fmt(b)
+            text += f" (best in the comparison group: {shown[b]})"
+        texts[k] = text
+    out[hit] = np.array(texts, dtype=object)
+    group = np.tile(np.array([nd.kind == "group" for nd in nodes]), n)
+    out[group] = "subtotal of the children"
+    if res.notes:
+        col = {nd.id: k for k, nd in enumerate(nodes)}
+        row = {u: i for i, u in enumerate(res.units["unit"].astype(str))}
+        seen: dict[int, list] = {}
+        for note in res.notes:
+            if note["node"] in col and str(note["unit"]) in row:
+                pos = row[str(note["unit"])] * len(nodes) + col[note["node"]]
+                seen.setdefault(pos, []).append(note["note"])
+        for pos, texts in seen.items():
+            out[pos] = "; ".join(texts)  # a missing value: say what the policy did
+    out[~res.applies[:, sel].ravel()] = NOT_APPLICABLE
     return out
 
 
@@ -680,7 +637,8 @@ def evaluate_periods(scheme, data: Dataset, periods) -> PeriodEvaluations:
 
     A rule (``rules:`` under a level) fires for a unit when a condition holds in ``consecutive``
     periods in a row ending with the period flagged. Conditions: ``outcome`` (one consequence key
-    or a list), ``grade`` (one grade label or a list), ``bottom`` (group rank among the last N).
+    or a list: the unit receives one of them), ``grade`` (one grade label or a list), ``bottom``
+    (group rank among the last N of its group). A unit missing from a period breaks its run.
 
     Examples
     --------
@@ -693,32 +651,40 @@ def evaluate_periods(scheme, data: Dataset, periods) -> PeriodEvaluations:
     scores = pd.concat([ev.scores.assign(period=p) for p, ev in evs.items()], ignore_index=True)
     flags = []
     for level, spec in scheme.levels.items():
-        for i, rule in enumerate(spec.rules):
-            key = f"levels.{level}.rules[{i}]"
-            if "name" not in rule or "when" not in rule:
-                raise SchemeError("a rule needs name: and when:", key=key)
-            s = scores[scores["level"] == level].copy()
-            cond = pd.Series(True, index=s.index)
-            when = rule["when"]
-            if "outcome" in when:
-                cond &= s["outcome"].isin(when["outcome"] if isinstance(when["outcome"], list) else [when["outcome"]])
-            if "grade" in when:
-                cond &= s["grade"].isin(when["grade"] if isinstance(when["grade"], list) else [when["grade"]])
-            if "bottom" in when:
-                gb = spec.ranking.get("group_by")
-                size = s.groupby([gb, "period"])["unit"].transform("size") if gb else s.groupby("period")["unit"].transform("size")
-                cond &= s["group_rank"] > size - int(when["bottom"])
-            s["_c"] = cond.astype(int)
-            s["_order"] = s["period"].map({p: k for k, p in enumerate(periods)})
-            s = s.sort_values(["unit", "_order"])
-            # streak length: consecutive periods in a row with the condition, per unit
-            breaks = (s["_c"] == 0).groupby(s["unit"]).cumsum()
-            s["streak"] = s.groupby([s["unit"], breaks])["_c"].cumsum()
+        if not spec.rules:
+            continue
+        frames = [ev.scores[ev.scores["level"] == level].set_index("unit") for ev in evs.values()]
+        units = sorted(set().union(*(f.index for f in frames)))
+        for rule in spec.rules:
+            cond = np.stack([_condition(rule["when"], spec, f.reindex(units)) for f in frames])
+            run = streaks(cond)  # (periods, units)
             need = int(rule.get("consecutive", 1))
-            hit = s[s["streak"] >= need]
-            for _, r in hit.iterrows():
-                flags.append({"unit": r["unit"], "name": r["name"], "level": level, "period": r["period"],
-                              "rule": rule["name"], "label": rule.get("label", rule["name"]),
-                              "streak": int(r["streak"])})
-    flag_frame = pd.DataFrame(flags, columns=["unit", "name", "level", "period", "rule", "label", "streak"])
+            for k, i in zip(*np.nonzero(run >= need), strict=True):
+                flags.append({"unit": units[i], "name": frames[k]["name"].get(units[i], ""),
+                              "level": level, "period": periods[k], "rule": rule["name"],
+                              "label": rule.get("label", rule["name"]), "streak": int(run[k, i])})
+    flag_frame = pd.DataFrame(flags, columns=["unit", "name", "level", "period", "rule", "label",
+                                              "streak"])
+    flag_frame = flag_frame.sort_values(["level", "unit", "period"], kind="mergesort") \
+        .reset_index(drop=True)
     return PeriodEvaluations(evs, scores, flag_frame)
+
+
+def _condition(when: dict, spec: LevelSpec, frame: pd.DataFrame) -> np.ndarray:
+    """Whether a rule's condition holds for each unit in one period (False where absent)."""
+    present = frame["score"].notna().to_numpy()
+    cond = present.copy()
+    if "outcome" in when:
+        wanted = when["outcome"] if isinstance(when["outcome"], list) else [when["outcome"]]
+        got = frame["outcome"].fillna("").astype(str).str.split("+")
+        cond &= got.map(lambda ks: bool(set(ks) & set(wanted))).to_numpy(dtype=bool)
+    if "grade" in when:
+        wanted = when["grade"] if isinstance(when["grade"], list) else [when["grade"]]
+        cond &= frame["grade"].isin(wanted).to_numpy(dtype=bool)
+    if "bottom" in when:
+        gb = spec.ranking.get("group_by")
+        key = frame[gb].astype(str) if gb else pd.Series("", index=frame.index)
+        size = key.map(key[present].value_counts()).to_numpy(dtype=float)
+        rank = pd.to_numeric(frame["group_rank"], errors="coerce").to_numpy(dtype=float)
+        cond &= rank > size - int(when["bottom"])
+    return cond

@@ -1,89 +1,125 @@
-"""The scoring engine: apply one level of a scheme to a dataset for one period, as array operations.
+"""One level of a scheme for one period: units, raw values, leaf scores, weights, totals.
 
-A level of a scheme compiles once into arrays over units × nodes (:class:`CompiledLevel`): raw
-values of the leaves, per-unit weights of every node within its parent (overrides and
-unit-specific indicators included), and the node tree in post-order. Scoring and aggregation are
-then whole-array operations, with no loop over units; the uncertainty analysis reuses the same
-functions with a leading axis of design variants.
+:class:`LevelModel` compiles a level once for a (sub-)period: the units it assesses, the node
+tree (:class:`~assesskit.engine.tree.Tree`), the raw value of every leaf, each unit's weight of
+every node (overrides applied), which nodes apply to which units, deductions, coefficients and
+vetoes. Scoring the leaves (:meth:`LevelModel.scores`), aggregating the tree
+(:func:`~assesskit.engine.tree.aggregate`) and forming totals (:meth:`LevelModel.totals`) are
+array operations; :func:`score_level` runs them for one draw, the nominal design, and returns a
+:class:`LevelResult`, and the analyses run them for many.
 
-Missing values follow the node's policy (see ``docs/scheme-format.md``):
-
-``error``
-    any missing child score raises a :class:`~assesskit.errors.DataError` naming unit and node.
-``renormalise``
-    the missing child is left out and the weights of the others are scaled to sum to 1.
-``impute_group_mean``
-    the missing child score is replaced by the mean score of that child in the unit's
-    comparison group.
-``zero``
-    the missing child scores 0.
-
-Every imputation or re-normalisation is recorded and shown in ``Evaluation.explain``.
+Applicability
+-------------
+A node applies to a unit unless ``applies_to`` (unit ids) or ``applies_if`` (a units column and
+the values it must take, e.g. ``{coastal: true}``) excludes it, or excludes an ancestor. For a
+unit a node does not apply to, the node's weight is spread over its applicable siblings in
+proportion to their weights (the aggregation re-normalises over usable children), and nothing
+is logged as missing: "does not apply" is not "missing".
 """
 
 from __future__ import annotations
 
+import functools
+import weakref
 from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
 
 from ..data.model import Dataset, shift_period
-from ..errors import DataError, Problem, SchemeError
+from ..errors import DataError, Notice, Problem, SchemeError
 from ..scheme.model import LevelSpec, Node, Scheme
 from . import scoring as sc
+from .inputs import view
+from .ranking import Groups
+from .tree import AggregationPlan, Tree, aggregate, effective_weights, plan_aggregation
 
 UNIT_OUT_COLUMNS = ["unit", "name", "name_en", "level", "parent", "group", "subgroup"]
+RELATIVE_METHODS = ("minmax", "zscore", "percentile")
+_TRUE = {"true", "1", "yes", "y", "t", "是"}
+_FALSE = {"false", "0", "no", "n", "f", "否"}
 
 
-@dataclass
-class LevelResult:
-    """Arrays and tables produced by scoring one level for one period."""
-
-    level: str
-    units: pd.DataFrame
-    nodes: list[Node]
-    raw: np.ndarray  # (n, N) raw indicator value of leaves (NaN elsewhere)
-    score: np.ndarray  # (n, N) normalised score 0-100 of every node
-    weight: np.ndarray  # (n, N) effective weight within parent (after missing handling)
-    points: np.ndarray  # (n, N) points earned
-    max_points: np.ndarray  # (n, N) points available
-    base_score: np.ndarray  # (n,) total before deductions and coefficient
-    deductions: pd.DataFrame  # unit, item, value, points (negative)
-    coefficient: np.ndarray  # (n,)
-    vetoed: np.ndarray  # (n,) bool
-    veto_reason: list[str]
-    total: np.ndarray  # (n,) final score
-    notes: list[dict] = field(default_factory=list)  # imputations and other per-cell decisions
-    rule_text: dict[str, str] = field(default_factory=dict)  # node id -> rule description
-    best: np.ndarray | None = None  # (n, N) best raw value in the unit's comparison group (relative rules)
+def _cell_key(values) -> np.ndarray:
+    """Cells of a units column as comparable text: booleans written any way become true/false."""
+    text = pd.Series(values, dtype="object").astype(str).str.strip()
+    low = text.str.lower()
+    return np.where(low.isin(_TRUE), "true", np.where(low.isin(_FALSE), "false", text)).astype(str)
 
 
-def select_units(data: Dataset, spec: LevelSpec) -> pd.DataFrame:
-    """The units a level assesses: units of the dataset level, optionally filtered by attributes."""
-    level = spec.units.get("level", spec.level)
-    units = data.level_units(level)
-    for column, allowed in (spec.units.get("where") or {}).items():
-        if column not in units.columns:
-            raise SchemeError(f"units.where names column {column!r}, which the units table lacks",
-                              key=f"levels.{spec.level}.units.where.{column}")
-        allowed = allowed if isinstance(allowed, list) else [allowed]
-        units = units[units[column].astype(str).isin([str(a) for a in allowed])]
-    if units.empty:
-        raise DataError(f"scheme level {spec.level!r} selects no unit from dataset {data.name!r}")
-    return units.reset_index(drop=True)
+# ---------------------------------------------------------------------- comparison groups
+@dataclass(frozen=True)
+class Grouping:
+    """The comparison groups of a level: for relative scoring and for ranking and quotas.
+
+    Attributes
+    ----------
+    name : str
+        ``"official"`` (the scheme's ``ranking.group_by`` / ``subgroup_by``), ``"pool"`` (one
+        group), a units column, or ``"custom"`` (a mapping given by the user).
+    n : int
+        Number of units.
+    group, subgroup : ndarray of str or None
+        Group (subgroup) label of each unit; None when the level has no groups (subgroups).
+    """
+
+    name: str
+    n: int
+    group: np.ndarray | None = None
+    subgroup: np.ndarray | None = None
+    _indexes: dict = field(default_factory=dict, repr=False, compare=False)
+
+    def scoring_index(self, within: str) -> sc.GroupIndex:
+        """Groups of a relative scoring rule: ``group``, ``subgroup`` or ``pool`` (cached)."""
+        if within not in self._indexes:
+            if within == "pool" or self.group is None:
+                index = sc.GroupIndex.pool(self.n)
+            else:
+                labels = self.group.astype(object)
+                if within == "subgroup" and self.subgroup is not None:
+                    labels = labels + "/" + self.subgroup.astype(object)
+                index = sc.GroupIndex(labels)
+            self._indexes[within] = index
+        return self._indexes[within]
+
+    def groups(self) -> Groups:
+        """The ranking groups."""
+        return Groups.from_labels(self.group) if self.group is not None else Groups.pooled(self.n)
+
+    def subgroups(self) -> Groups | None:
+        """The subgroups (within groups), or None."""
+        if self.subgroup is None:
+            return None
+        labels = self.subgroup.astype(object)
+        if self.group is not None:
+            labels = self.group.astype(object) + "\x1f" + labels
+        return Groups.from_labels(labels)
 
 
-def group_labels(units: pd.DataFrame, spec: LevelSpec, within: str) -> np.ndarray:
-    """Comparison-group label per unit for scoring ``within`` group / subgroup / pool."""
-    group_by = spec.ranking.get("group_by", "group")
-    if within == "pool" or not group_by:
-        return np.full(len(units), "", dtype=object)
-    labels = units[group_by].astype(str).to_numpy(dtype=object)
-    if within == "subgroup":
-        sub = spec.ranking.get("subgroup_by", "subgroup")
-        labels = labels + "/" + units[sub].astype(str).to_numpy(dtype=object)
-    return labels
+def grouping_for(units: pd.DataFrame, ranking: dict, option="official") -> Grouping:
+    """The comparison groups of a level under a grouping option.
+
+    Parameters
+    ----------
+    units : DataFrame
+        The assessed units.
+    ranking : dict
+        The level's ``ranking:`` section.
+    option : str or mapping
+        ``"official"``, ``"pool"``, a units column, or a mapping unit id -> group label.
+    """
+    n = len(units)
+    if isinstance(option, dict | pd.Series):
+        mapping = {str(k): str(v) for k, v in dict(option).items()}
+        labels = units["unit"].astype(str).map(mapping)
+        return Grouping("custom", n, labels.to_numpy(dtype=str))
+    if option == "official":
+        gb, sb = ranking.get("group_by"), ranking.get("subgroup_by")
+        return Grouping("official", n, units[gb].astype(str).to_numpy() if gb else None,
+                        units[sb].astype(str).to_numpy() if sb else None)
+    if option == "pool":
+        return Grouping("pool", n)
+    return Grouping(str(option), n, units[option].astype(str).to_numpy())
 
 
 def check_groups(units: pd.DataFrame, spec: LevelSpec, data: Dataset) -> None:
@@ -106,89 +142,58 @@ def check_groups(units: pd.DataFrame, spec: LevelSpec, data: Dataset) -> None:
                              for u, nm in zip(units["unit"][blank], units["name"][blank], strict=True)])
 
 
-def _exclude_incomplete(data: Dataset, spec: LevelSpec, units: pd.DataFrame, period: str):
-    """Leave out units lacking any leaf indicator (``units: {exclude_incomplete: true}``).
-
-    Used where a published index is only computed for complete units (UNDP's HDI); every unit
-    left out is recorded (log step "missing", policy "excluded") and listed in
-    ``Evaluation.excluded`` — nothing disappears silently.
-    """
-    codes = sorted({n.indicator for n in spec.root.walk() if n.kind == "leaf"})
-    wide = data.wide(period, units=units["unit"], indicators=codes)
-    incomplete = wide.isna().any(axis=1).to_numpy()
-    notes = [{"unit": u, "node": "total", "parent": "", "period": period, "policy": "excluded",
-              "value": None, "note": "left out of the evaluation: no value for "
-              + ", ".join(c for c in codes if np.isnan(wide.loc[u, c]))}
-             for u in units["unit"][incomplete]]
-    kept = units[~incomplete].reset_index(drop=True)
-    if kept.empty:
-        raise DataError(f"every unit of level {spec.level!r} lacks data in period {period}")
-    return kept, notes
+def select_units(data: Dataset, spec: LevelSpec) -> pd.DataFrame:
+    """The units a level assesses: units of the dataset level, optionally filtered by attributes."""
+    level = spec.units.get("level", spec.level)
+    units = data.level_units(level)
+    for column, allowed in (spec.units.get("where") or {}).items():
+        if column not in units.columns:
+            raise SchemeError(f"units.where names column {column!r}, which the units table lacks",
+                              key=f"levels.{spec.level}.units.where.{column}")
+        allowed = allowed if isinstance(allowed, list) else [allowed]
+        units = units[units[column].astype(str).isin([str(a) for a in allowed])]
+    if units.empty:
+        raise DataError(f"scheme level {spec.level!r} selects no unit from dataset {data.name!r}")
+    return with_scheme_groups(units.reset_index(drop=True), spec)
 
 
-def _unit_weights(spec: LevelSpec, nodes: list[Node], units: pd.DataFrame) -> np.ndarray:
-    """Per-unit weight of every node within its parent (0 where a node does not apply)."""
-    n = len(units)
-    ids = units["unit"].tolist()
-    pos = {u: i for i, u in enumerate(ids)}
-    w = np.tile(np.array([nd.weight for nd in nodes]), (n, 1))
-    for j, nd in enumerate(nodes):
-        if nd.applies_to is not None:
-            unknown = [u for u in nd.applies_to if u not in pos]
-            if unknown:
-                raise SchemeError(f"applies_to names unit(s) {unknown} that the level does not assess",
-                                  key=f"{nd.path}.applies_to")
-            mask = np.ones(n, dtype=bool)
-            mask[[pos[u] for u in nd.applies_to]] = False
-            w[mask, j] = 0.0
-    col = {nd.id: j for j, nd in enumerate(nodes)}
-    for unit, ov in spec.overrides.items():
-        if unit not in pos:
-            raise SchemeError(f"override for unit {unit!r}, which the level does not assess",
-                              key=f"levels.{spec.level}.overrides.{unit}")
-        for nid, value in (ov.get("weights") or {}).items():
-            w[pos[unit], col[nid]] = float(value)
-    return w
+def with_scheme_groups(units: pd.DataFrame, spec: LevelSpec) -> pd.DataFrame:
+    """The units with the groups a scheme gives itself (``ranking.groups``: unit id -> group)
+    written into the ``group_by`` column; unchanged when the scheme names a units column."""
+    mapping = spec.ranking.get("groups")
+    if mapping is None:
+        return units
+    column = spec.ranking.get("group_by") or "group"
+    labels = units["unit"].astype(str).map({str(k): str(v) for k, v in mapping.items()})
+    absent = units.loc[labels.isna(), "unit"].astype(str).tolist()
+    if absent:
+        raise SchemeError(f"ranking.groups gives no group to {len(absent)} unit(s) of the level: "
+                          f"{', '.join(absent[:10])}"
+                          + (f" and {len(absent) - 10} more" if len(absent) > 10 else "")
+                          + "; every assessed unit needs a group",
+                          key=f"levels.{spec.level}.ranking.groups")
+    return units.assign(**{column: labels.to_numpy()})
 
 
-def _check_unit_weights(nodes, children, w, units, spec):
-    """Per-unit weights of applicable children must sum to 1 unless the parent normalises."""
-    problems = []
-    for j, nd in enumerate(nodes):
-        kids = children[j]
-        if not kids or nd.normalise_weights:
-            continue
-        sums = w[:, kids].sum(axis=1)
-        bad = np.flatnonzero(np.abs(sums - 1.0) > 1e-6)
-        for i in bad:
-            listing = ", ".join(f"{nodes[k].id}={w[i, k]:g}" for k in kids if w[i, k] > 0)
-            problems.append(
-                f"unit {units['unit'][i]} ({units['name'][i]}): weights under {nd.id!r} sum to "
-                f"{sums[i]:.6g}, not 1 ({listing})")
-    if problems:
-        raise SchemeError("; ".join(problems[:20]) + "; fix the weights or overrides, or declare "
-                          "'normalise_weights: true'", key=f"levels.{spec.level}.tree")
-
-
+# ---------------------------------------------------------------------- leaf scoring
 class Scorer:
     """Scores the leaves of one level for one period (vectorised over units)."""
 
-    def __init__(self, data: Dataset, spec: LevelSpec, units: pd.DataFrame, period: str):
-        self.data, self.spec, self.units, self.period = data, spec, units, period
-        self._wide: dict[str, pd.DataFrame] = {}
+    def __init__(self, data: Dataset, units: pd.DataFrame, positions: np.ndarray, period: str,
+                 grouping: Grouping):
+        self.data, self.units, self.period, self.grouping = data, units, period, grouping
+        self.view = view(data)
+        self.positions = positions
         self._groups: dict[str, sc.GroupIndex] = {}
-        known = data.indicators.set_index("indicator")
-        self.directions = known["direction"].to_dict()
-        self.roles = known["role"].to_dict()
-        self.known_periods = set(data.values["period"].unique())
+        self.directions = self.view.directions
+        self.roles = self.view.roles
 
     def groups(self, within: str) -> sc.GroupIndex:
         if within not in self._groups:
-            self._groups[within] = sc.GroupIndex(group_labels(self.units, self.spec, within))
+            self._groups[within] = self.grouping.scoring_index(within)
         return self._groups[within]
 
-    def values(self, indicator: str, period: str, node: Node, key: str | None = None) -> np.ndarray:
-        key = key or f"{node.path}.indicator"
+    def values(self, indicator: str, period: str, key: str) -> np.ndarray:
         if indicator not in self.directions:
             raise SchemeError(f"unknown indicator code {indicator!r}; dataset {self.data.name!r} "
                               f"has no such indicator", key=key)
@@ -196,53 +201,76 @@ class Scorer:
             raise SchemeError(f"indicator {indicator!r} has role {self.roles[indicator]!r} in the "
                               "dataset (an outcome or a published reference) and may not be scored",
                               key=key)
-        if period not in self._wide:
-            self._wide[period] = self.data.wide(period, units=self.units["unit"])
-        table = self._wide[period]
-        if indicator not in table.columns:
-            return np.full(len(self.units), np.nan)
-        return table[indicator].to_numpy(dtype=float)
+        return self.view.column(period, self.positions, indicator)
 
-    def score(self, node: Node) -> tuple[np.ndarray, np.ndarray, str, np.ndarray]:
-        """Raw value, score (0-100), rule text and veto flags of one leaf."""
+    def direction(self, node: Node) -> str:
+        return node.direction or self.directions.get(node.indicator, "higher")
+
+    def raw(self, node: Node) -> np.ndarray:
+        """The raw value a leaf scores (the change for a ``growth`` rule)."""
+        x = self.values(node.indicator, self.period, f"{node.path}.indicator")
+        if node.scoring["method"] == "growth":
+            return sc.change(x, self._previous(node), node.scoring["change"])
+        return x
+
+    def _previous(self, node: Node) -> np.ndarray:
         rule = node.scoring
-        direction = node.direction or self.directions.get(node.indicator, "higher")
-        x = self.values(node.indicator, self.period, node)
-        self._node = node  # for errors about a rule's own references (target_indicator)
-        veto = np.zeros(len(x), dtype=bool)
+        back = -1 if rule["compare_to"] == "previous" else -_periods_per_year(self.period)
+        before = _shifted(self.period, back)
+        if before not in self.view.periods:
+            # without this the change part of every unit would be missing and the indicator
+            # silently re-normalised away for everyone
+            raise DataError(f"node {node.id!r} scores the change since {before}, but dataset "
+                            f"{self.data.name!r} has no values for {before} (periods: "
+                            f"{', '.join(self.data.periods)}); evaluate a later period or add "
+                            f"the {before} values")
+        return self.values(node.indicator, before, f"{node.path}.indicator")
+
+    def score(self, node: Node, x: np.ndarray | None = None) -> tuple[np.ndarray, str, np.ndarray]:
+        """Score (0-100), rule text and veto flags of one leaf; ``x`` (d, n) replaces its values.
+
+        ``x`` holds the leaf's own value (the level, not the change, for growth rules), so that
+        an analysis can score other values with the same rule and comparison groups.
+        """
+        rule = node.scoring
+        direction = self.direction(node)
+        if x is None:
+            x = self.values(node.indicator, self.period, f"{node.path}.indicator")
         method = rule["method"]
+        veto = np.zeros(np.shape(x), dtype=bool)
         if method in ("growth", "level_and_change"):
-            back = -1 if rule["compare_to"] == "previous" else -_periods_per_year(self.period)
-            before = shift_period(self.period, back)
-            if before not in self.known_periods:
-                # without this the change part of every unit would be missing and the indicator
-                # silently re-normalised away for everyone
-                raise DataError(f"node {node.id!r} scores the change since {before}, but dataset "
-                                f"{self.data.name!r} has no values for {before} (periods: "
-                                f"{', '.join(self.data.periods)}); evaluate a later period or add "
-                                f"the {before} values")
-            prev = self.values(node.indicator, before, node)
-            delta = sc.change(x, prev, rule["change"])
-            ch_score, ch_text = self._plain(rule["then"], delta, direction)
+            delta = sc.change(x, self._previous(node), rule["change"])
+            ch_score, ch_text = self._plain(rule["then"], delta, direction, node)
             unit = "%" if rule["change"] == "growth" else "points"
             if method == "growth":
-                return delta, ch_score, f"change ({rule['change']}, {unit}) scored by {ch_text}", veto
-            lv_score, lv_text = self._plain(rule["then"], x, direction)
+                return ch_score, f"change ({rule['change']}, {unit}) scored by {ch_text}", veto
+            lv_score, lv_text = self._plain(rule["then"], x, direction, node)
             share = rule["level_share"]
             s = share * lv_score + (1 - share) * ch_score
             text = (f"{share:.0%} level scored by {lv_text} + {1 - share:.0%} change "
                     f"({rule['change']}) scored the same way")
-            return x, s, text, veto
-        s, text = self._plain(rule, x, direction)
+            return s, text, veto
+        s, text = self._plain(rule, x, direction, node)
         if method == "passfail" and rule.get("on_fail") == "veto":
             veto = np.isfinite(x) & (s < 100)
             text += "; failing is a veto (一票否决)"
-        return x, s, text, veto
+        return s, text, veto
 
-    def _plain(self, rule: dict, x: np.ndarray, direction: str) -> tuple[np.ndarray, str]:
+    def best(self, node: Node, raw: np.ndarray) -> np.ndarray:
+        """The best raw value in each unit's comparison group (what a relative rule measures
+        the unit against); NaN for absolute rules."""
+        rule = node.scoring
+        inner = rule["then"] if rule["method"] in ("growth", "level_and_change") else rule
+        if inner["method"] not in RELATIVE_METHODS or rule["method"] == "level_and_change":
+            return np.full(np.shape(raw), np.nan)
+        direction = self.direction(node)
+        g = self.groups(inner.get("within", "group"))
+        return sc.orient(g.max(sc.orient(raw, direction)), direction)
+
+    def _plain(self, rule: dict, x: np.ndarray, direction: str, node: Node) -> tuple[np.ndarray, str]:
         m = rule["method"]
         arrow = "lower is better" if direction == "lower" else "higher is better"
-        if m in ("minmax", "zscore", "percentile"):
+        if m in RELATIVE_METHODS:
             within = rule.get("within", "group")
             g = self.groups(within)
             xo = sc.orient(x, direction)
@@ -252,8 +280,10 @@ class Scorer:
                 lo, hi = rule["range"]
                 return sc.minmax(xo, g, lo, hi), f"min–max {where} onto [{lo:g}, {hi:g}] ({arrow})"
             if m == "zscore":
-                off, scale = rule.get("offset", 0.0), rule.get("scale", 1.0)
-                return sc.zscore(xo, g, off, scale), f"z-score {where}: {off:g} + {scale:g}·z ({arrow})"
+                off, scale, floor = rule.get("offset", 0.0), rule.get("scale", 1.0), rule.get("floor")
+                text = f"z-score {where}: {off:g} + {scale:g}·z" + (
+                    f", at least {floor:g}" if floor is not None else "")
+                return sc.zscore(xo, g, off, scale, floor), f"{text} ({arrow})"
             return g.percentile_rank(xo), f"percentile rank {where} ({arrow})"
         if m == "goalposts":
             lo, hi, log = rule["min"], rule["max"], bool(rule.get("log", False))
@@ -266,8 +296,8 @@ class Scorer:
             return s, f"goalposts {lo:g} → {hi:g}{' on a log scale' if log else ''}, clipped ({arrow})"
         if m == "target":
             if "target_indicator" in rule:
-                tgt = self.values(rule["target_indicator"], self.period, self._node,
-                                  key=f"{self._node.path}.scoring.target_indicator")
+                tgt = self.values(rule["target_indicator"], self.period,
+                                  f"{node.path}.scoring.target_indicator")
                 ttext = f"target from indicator {rule['target_indicator']}"
             else:
                 tgt, ttext = rule["target"], f"target {rule['target']:g}"
@@ -286,23 +316,334 @@ class Scorer:
         if m == "value":
             lo, hi = rule.get("min", 0.0), rule.get("max", 100.0)
             return sc.goalposts(x, lo, hi), f"rating on a {lo:g}–{hi:g} scale"
-        raise SchemeError(f"scoring method {m!r} cannot be used here")
+        raise SchemeError(f"scoring method {m!r} cannot be used here", key=f"{node.path}.scoring")
+
+
+@functools.lru_cache(maxsize=256)
+def _shifted(period: str, steps: int) -> str:
+    return shift_period(period, steps)
 
 
 def _periods_per_year(period: str) -> int:
     return 4 if "Q" in period else 12 if "-" in period else 1
 
 
-def _structure(root: Node):
-    nodes = list(root.walk())
-    index = {id(nd): j for j, nd in enumerate(nodes)}
-    children = [[index[id(c)] for c in nd.children] for nd in nodes]
-    return nodes, children
+# ---------------------------------------------------------------------- the period-free part
+class LevelTemplate:
+    """What a level needs from a dataset that does not depend on the period, compiled once.
+
+    The units the level assesses (with the groups a scheme gives itself), their rows in the
+    dataset, the node tree, which node applies to which unit, each unit's weights (overrides
+    applied), the official comparison groups and the ranking rules. :func:`template_for` keeps
+    one per scheme level and dataset, so that evaluating another period, or the same period
+    again, starts from here.
+    """
+
+    def __init__(self, spec: LevelSpec, data: Dataset, units: pd.DataFrame | None = None):
+        self.spec, self.data = spec, data
+        if units is None:
+            units = select_units(data, spec)
+            check_groups(units, spec, data)
+        self.units = units
+        self.n = len(units)
+        self.ids = units["unit"].astype(str).tolist()
+        self.names = units["name"].astype(str).tolist()
+        self.positions = view(data).unit_ids.get_indexer(pd.Index(self.ids))
+        self.tree = Tree.from_root(spec.root)
+        self.leaves = [j for j, nd in enumerate(self.tree.nodes) if nd.kind == "leaf"]
+        self.upstream_nodes = [j for j, nd in enumerate(self.tree.nodes)
+                               if nd.kind in ("rollup", "shared")]
+        self.applies = self._applicability()
+        self.weights = self._unit_weights()
+        self.official = grouping_for(units, spec.ranking)
+        self.columns = {c: units[c].to_numpy() for c in UNIT_OUT_COLUMNS}
+        self._subsets: dict = {}
+        self._decisions = None
+        self._owners: dict = {}  # roll-ups: rows of this level owning each source unit
+
+    def owner(self, src_ids, by: str, src: pd.DataFrame) -> np.ndarray:
+        """Row of this level's unit that contains each unit of another level (-1: none)."""
+        key = (id(src), by)
+        if key not in self._owners:
+            self._owners[key] = (src, pd.Index(self.ids).get_indexer(src[by].astype(str)))
+        return self._owners[key][1]
+
+    def where(self, scheme: Scheme) -> dict:
+        """Group node index -> where its ``missing`` key is written (for messages; cached)."""
+        if getattr(self, "_where", None) is None:
+            self._where = {j: scheme.where(f"{nd.path}.missing")
+                           for j, nd in enumerate(self.tree.nodes) if nd.kind == "group"}
+        return self._where
+
+    def subset(self, keep: np.ndarray) -> LevelTemplate:
+        """The template of some of the units (cached per set of units)."""
+        key = keep.tobytes()
+        if key not in self._subsets:
+            self._subsets[key] = LevelTemplate(self.spec, self.data,
+                                               self.units[keep].reset_index(drop=True))
+        return self._subsets[key]
+
+    def decisions(self):
+        """The level's ranking, quota, grade and consequence rules on these units (cached)."""
+        if self._decisions is None:
+            from .consequences import LevelDecisions
+
+            gb, sb = self.spec.ranking.get("group_by"), self.spec.ranking.get("subgroup_by")
+            self._decisions = LevelDecisions(self.spec, self.ids,
+                                             self.units[gb] if gb else None,
+                                             self.units[sb] if sb else None, self.tree.index)
+        return self._decisions
+
+    def _applicability(self) -> np.ndarray:
+        """(n, N) whether each node concerns each unit (own and ancestors' conditions)."""
+        n, tree = self.n, self.tree
+        pos = {u: i for i, u in enumerate(self.ids)}
+        out = np.ones((n, tree.size), bool)
+        for j, nd in enumerate(tree.nodes):
+            own = np.ones(n, bool)
+            if nd.applies_to is not None:
+                unknown = [u for u in nd.applies_to if u not in pos]
+                if unknown:
+                    raise SchemeError(f"applies_to names unit(s) {unknown} that the level does "
+                                      "not assess", key=f"{nd.path}.applies_to")
+                own = np.zeros(n, bool)
+                own[[pos[u] for u in nd.applies_to]] = True
+            for column, allowed in (nd.applies_if or {}).items():
+                if column not in self.units.columns:
+                    raise SchemeError(f"applies_if names column {column!r}, which the units table "
+                                      f"lacks (columns: {list(self.units.columns)})",
+                                      key=f"{nd.path}.applies_if.{column}")
+                own &= np.isin(_cell_key(self.units[column]), _cell_key(allowed))
+            parent = tree.parent[j]
+            out[:, j] = own & (out[:, parent] if parent >= 0 else True)
+        # a group node none of whose children applies does not apply either
+        for p in tree.groups:
+            out[:, p] &= out[:, tree.children[p]].any(axis=1)
+        return out
+
+    def _unit_weights(self) -> np.ndarray:
+        """(n, N) weight of every node within its parent per unit (overrides applied)."""
+        tree = self.tree
+        w = np.tile(np.array([nd.weight for nd in tree.nodes]), (self.n, 1))
+        pos = {u: i for i, u in enumerate(self.ids)}
+        for unit, ov in self.spec.overrides.items():
+            if unit not in pos:
+                raise SchemeError(f"override for unit {unit!r}, which the level does not assess",
+                                  key=f"levels.{self.spec.level}.overrides.{unit}")
+            for nid, value in (ov.get("weights") or {}).items():
+                w[pos[unit], tree.index(nid)] = float(value)
+        return w
+
+
+_TEMPLATES: dict = {}
+
+
+def template_for(spec: LevelSpec, data: Dataset) -> LevelTemplate:
+    """The cached :class:`LevelTemplate` of a scheme level on a dataset.
+
+    Schemes and datasets are treated as immutable (variants are new objects): the cache is
+    keyed by both objects and dropped with either.
+    """
+    dv = view(data)
+    key = (id(spec), id(dv))
+    hit = _TEMPLATES.get(key)
+    if hit is None or hit[0]() is not spec or hit[1]() is not dv:
+        tpl = LevelTemplate(spec, data)
+        _TEMPLATES[key] = (weakref.ref(spec), weakref.ref(dv), tpl)
+        weakref.finalize(spec, _TEMPLATES.pop, key, None)
+        weakref.finalize(dv, _TEMPLATES.pop, key, None)
+        return tpl
+    return hit[2]
+
+
+# ---------------------------------------------------------------------- the compiled level
+@dataclass
+class LeafScores:
+    """Leaf scores of a level under one design (scoring rules and comparison groups)."""
+
+    scores: np.ndarray  # (n, N), NaN for group nodes and missing values
+    rule_text: dict  # node id -> rule description
+    best: np.ndarray  # (n, N) best raw value in the comparison group (relative rules)
+    vetoed: np.ndarray  # (n,)
+    veto_reason: list
+
+
+class LevelModel:
+    """A level of a scheme compiled for one (sub-)period (see the module notes).
+
+    Parameters
+    ----------
+    spec : LevelSpec
+    data : Dataset
+    period : str
+        Canonical (sub-)period.
+    upstream : dict
+        ``{level: LevelResult}`` of the levels this one rolls up from (already scored).
+    units : DataFrame, optional
+        The units to assess (default :func:`select_units`).
+    """
+
+    def __init__(self, spec: LevelSpec, data: Dataset, period: str, upstream: dict,
+                 units: pd.DataFrame | None = None):
+        self.spec, self.data, self.period = spec, data, period
+        self.notes: list[dict] = []
+        tpl = template_for(spec, data) if units is None else LevelTemplate(spec, data, units)
+        if units is None and spec.units.get("exclude_incomplete"):
+            tpl = self._exclude_incomplete(tpl)
+        self.template = tpl
+        self.units, self.n, self.ids, self.names = tpl.units, tpl.n, tpl.ids, tpl.names
+        self.positions, self.tree = tpl.positions, tpl.tree
+        self.applies = tpl.applies.copy()
+        self.weights = tpl.weights.copy()
+        self.official = tpl.official
+        self.static = np.full((self.n, self.tree.size), np.nan)  # roll-up and shared scores
+        self.static_text: dict[str, str] = {}
+        for j in tpl.upstream_nodes:
+            nd = self.tree.nodes[j]
+            if nd.kind == "rollup":
+                self.static[:, j], self.static_text[nd.id] = _rollup(nd, self.units, upstream,
+                                                                     tpl)
+            else:
+                self.static[:, j], self.weights[:, j], self.static_text[nd.id] = _shared(
+                    nd, self.units, upstream, self.weights[:, j])
+                self.applies[:, j] &= self.weights[:, j] > 0  # only lead and related units
+        if tpl.upstream_nodes:
+            for p in self.tree.groups:
+                self.applies[:, p] &= self.applies[:, self.tree.children[p]].any(axis=1)
+        scorer = Scorer(data, self.units, self.positions, period, self.official)
+        self.raw = self.static.copy()
+        for j in tpl.leaves:
+            self.raw[:, j] = scorer.raw(self.tree.nodes[j])
+        self.deductions = _deductions(spec, scorer, self.units, period)
+        self.deduction_points = self.deductions.groupby("unit", sort=False)["points"].sum() \
+            .reindex(self.ids).fillna(0.0).to_numpy() if len(self.deductions) else np.zeros(self.n)
+        self.coefficient, self.coefficient_text = _coefficients(spec, scorer, self.units)
+        if spec.coefficient:  # a unit without the coefficient's indicator keeps 1: say so
+            code = spec.coefficient["indicator"]
+            no_value = ~np.isfinite(scorer.values(code, period, f"levels.{spec.level}.coefficient"))
+            for i in np.flatnonzero(no_value):
+                if "coefficient" not in spec.overrides.get(self.ids[i], {}):
+                    self.notes.append({"unit": self.ids[i], "node": "coefficient",
+                                       "parent": "total", "period": period,
+                                       "policy": "coefficient 1", "value": 1.0,
+                                       "note": f"no value for the coefficient indicator {code}: "
+                                               "coefficient 1"})
+        veto = (spec.consequences.get("veto") or {}).get("score")
+        self.veto_score = None if veto is None else float(veto)
+
+    # ------------------------------------------------------------------ inputs
+    def _exclude_incomplete(self, tpl: LevelTemplate) -> LevelTemplate:
+        """Leave out units lacking any leaf indicator (``units: {exclude_incomplete: true}``).
+
+        Used where a published index is only computed for complete units (UNDP's HDI); every unit
+        left out is recorded (log step "missing", policy "excluded") and listed in
+        ``Evaluation.excluded`` — nothing disappears silently.
+        """
+        codes = sorted({tpl.tree.nodes[j].indicator for j in tpl.leaves})
+        wide = view(self.data).values(self.period, tpl.positions, codes)
+        incomplete = np.isnan(wide).any(axis=1)
+        for i in np.flatnonzero(incomplete):
+            self.notes.append({"unit": tpl.ids[i], "node": "total", "parent": "",
+                               "period": self.period, "policy": "excluded", "value": None,
+                               "note": "left out of the evaluation: no value for "
+                               + ", ".join(c for c, v in zip(codes, wide[i], strict=True)
+                                           if np.isnan(v))})
+        if incomplete.all():
+            raise DataError(f"every unit of level {self.spec.level!r} lacks data in period "
+                            f"{self.period}")
+        return tpl.subset(~incomplete) if incomplete.any() else tpl
+
+    # ------------------------------------------------------------------ design-dependent steps
+    def scores(self, spec: LevelSpec | None = None, grouping: Grouping | None = None
+               ) -> LeafScores:
+        """Leaf scores under a design: the scoring rules of ``spec`` (default the level's own)
+        and its comparison groups (``grouping``, default those of ``spec``'s ranking)."""
+        spec = spec or self.spec
+        grouping = grouping or (self.official if spec is self.spec else
+                                grouping_for(self.units, spec.ranking))
+        scorer = Scorer(self.data, self.units, self.positions, self.period, grouping)
+        n, tree = self.n, self.tree
+        scores = self.static.copy()
+        best = np.full((n, tree.size), np.nan)
+        vetoed = np.zeros(n, bool)
+        reason = [""] * n
+        text = dict(self.static_text)
+        for j, nd in enumerate(spec.root.walk()):
+            if nd.kind != "leaf":
+                continue
+            s, text[nd.id], veto = scorer.score(nd)
+            scores[:, j] = np.where(self.applies[:, j], s, np.nan)
+            best[:, j] = scorer.best(nd, self.raw[:, j])
+            for i in np.flatnonzero(veto & self.applies[:, j]):
+                vetoed[i] = True
+                reason[i] = f"{nd.id} ({nd.label or nd.indicator}) failed"
+        return LeafScores(scores, text, best, vetoed, reason)
+
+    def dynamic_scores(self, spec: LevelSpec | None, grouping: Grouping | None,
+                       values: dict) -> dict:
+        """Scores (d, n) of leaves given other raw values ``{node index: (d, n) values}``,
+        with the same rules and comparison groups as :meth:`scores`."""
+        spec = spec or self.spec
+        grouping = grouping or grouping_for(self.units, spec.ranking)
+        scorer = Scorer(self.data, self.units, self.positions, self.period, grouping)
+        nodes = list(spec.root.walk())
+        return {j: np.where(self.applies[:, j], scorer.score(nodes[j], np.asarray(x, float))[0],
+                            np.nan) for j, x in values.items()}
+
+    def plan(self, leaf: LeafScores, spec: LevelSpec | None = None,
+             grouping: Grouping | None = None, where: dict | None = None,
+             dynamic: frozenset = frozenset()) -> AggregationPlan:
+        """The aggregation plan of the tree under a design's methods and policies."""
+        spec = spec or self.spec
+        grouping = grouping or (self.official if spec is self.spec else
+                                grouping_for(self.units, spec.ranking))
+        nodes = list(spec.root.walk())
+        return plan_aggregation(
+            self.tree, leaf.scores, self.weights, self.applies,
+            [nd.aggregate for nd in nodes], [nd.missing for nd in nodes],
+            grouping.scoring_index("group"), units=self.ids, names=self.names,
+            period=self.period, where=where or {}, dynamic=dynamic)
+
+    def totals(self, root: np.ndarray, vetoed: np.ndarray) -> np.ndarray:
+        """Totals (d, n): ``(root / 100 * max_points + deductions) * coefficient``, the veto
+        score where vetoed."""
+        base = root / 100.0 * self.spec.max_points
+        total = (base + self.deduction_points[None, :]) * self.coefficient[None, :]
+        if self.veto_score is not None:
+            total = np.where(vetoed[None, :], self.veto_score, total)
+        return total
+
+
+# ---------------------------------------------------------------------- one draw
+@dataclass
+class LevelResult:
+    """Arrays and tables produced by scoring one level for one period (one draw)."""
+
+    level: str
+    units: pd.DataFrame
+    nodes: list[Node]
+    raw: np.ndarray  # (n, N) raw indicator value of leaves (NaN elsewhere)
+    score: np.ndarray  # (n, N) normalised score 0-100 of every node
+    weight: np.ndarray  # (n, N) effective weight within parent (after missing handling)
+    points: np.ndarray  # (n, N) points earned
+    max_points: np.ndarray  # (n, N) points available
+    base_score: np.ndarray  # (n,) total before deductions and coefficient
+    deductions: pd.DataFrame  # unit, item, value, points (negative)
+    coefficient: np.ndarray  # (n,)
+    vetoed: np.ndarray  # (n,) bool
+    veto_reason: list[str]
+    total: np.ndarray  # (n,) final score
+    notes: list[dict] = field(default_factory=list)  # imputations and other per-cell decisions
+    rule_text: dict[str, str] = field(default_factory=dict)  # node id -> rule description
+    best: np.ndarray | None = None  # (n, N) best raw value in the unit's comparison group
+    applies: np.ndarray | None = None  # (n, N) whether each node concerns each unit
+    notices: list = field(default_factory=list)  # Notice objects for the user
+    template: LevelTemplate | None = field(default=None, repr=False)  # the compiled level
 
 
 def score_level(scheme: Scheme, spec: LevelSpec, data: Dataset, period: str,
                 upstream: dict[str, LevelResult]) -> LevelResult:
-    """Score one level of a scheme for one (sub-)period.
+    """Score one level of a scheme for one (sub-)period: the nominal design, one draw.
 
     Parameters
     ----------
@@ -319,156 +660,84 @@ def score_level(scheme: Scheme, spec: LevelSpec, data: Dataset, period: str,
     -------
     LevelResult
     """
-    units = select_units(data, spec)
-    check_groups(units, spec, data)
-    excluded_notes: list[dict] = []
-    if spec.units.get("exclude_incomplete"):
-        units, excluded_notes = _exclude_incomplete(data, spec, units, period)
-    n = len(units)
-    nodes, children = _structure(spec.root)
-    N = len(nodes)
-    scorer = Scorer(data, spec, units, period)
-    raw = np.full((n, N), np.nan)
-    score = np.full((n, N), np.nan)
-    best = np.full((n, N), np.nan)
-    vetoed = np.zeros(n, dtype=bool)
-    veto_reason = [""] * n
-    rule_text: dict[str, str] = {}
-    notes: list[dict] = list(excluded_notes)
-    w = _unit_weights(spec, nodes, units)
-    _check_unit_weights(nodes, children, w, units, spec)
-
-    for j, nd in enumerate(nodes):
-        if nd.kind == "leaf":
-            raw[:, j], score[:, j], rule_text[nd.id], veto = scorer.score(nd)
-            if nd.scoring["method"] in ("minmax", "zscore", "percentile"):
-                # the value a relative rule measures the unit against: the best in its group
-                direction = nd.direction or scorer.directions.get(nd.indicator, "higher")
-                g = scorer.groups(nd.scoring.get("within", "group"))
-                best[:, j] = sc.orient(g.max(sc.orient(raw[:, j], direction)), direction)
-            for i in np.flatnonzero(veto):
-                vetoed[i] = True
-                veto_reason[i] = f"{nd.id} ({nd.label or nd.indicator}) failed"
-        elif nd.kind == "rollup":
-            score[:, j], rule_text[nd.id] = _rollup(nd, units, upstream)
-            raw[:, j] = score[:, j]
-        elif nd.kind == "shared":
-            score[:, j], w[:, j], rule_text[nd.id] = _shared(nd, units, upstream, w[:, j])
-            raw[:, j] = score[:, j]
-
-    # Bottom-up aggregation with the node's missing-value policy.
-    eff_w = w.copy()
-    for j in reversed(range(N)):
-        kids = children[j]
-        if not kids:
-            continue
-        nd = nodes[j]
-        child = score[:, kids]
-        cw = w[:, kids]
-        missing = ~np.isfinite(child) & (cw > 0)
-        if missing.any():
-            child = _apply_missing(nd, nodes, kids, child, missing, units, scorer, notes, period,
-                                   where=scheme.where(f"{nd.path}.missing"))
-        score[:, j] = sc.aggregate(child, cw, nd.aggregate)
-        ok = np.isfinite(child) & (cw > 0)
-        with np.errstate(invalid="ignore", divide="ignore"):
-            eff_w[:, kids] = np.where(ok, cw, 0.0) / np.where(ok, cw, 0.0).sum(1, keepdims=True)
-        score[:, kids] = child
-        if nd.aggregate == "geometric" and (np.where(ok, child, 1.0) <= 0).any():
-            i, k = np.argwhere(ok & (child <= 0))[0]
-            raise SchemeError(
-                f"geometric mean under {nd.id!r} meets a score of {child[i, k]:g} for unit "
-                f"{units['unit'][i]} ({units['name'][i]}) on {nodes[kids[k]].id!r}; a geometric "
-                "mean needs positive scores: use a min–max range such as [60, 100] or another "
-                "aggregation", key=f"{nd.path}.aggregate")
-
+    model = LevelModel(spec, data, period, upstream)
+    leaf = model.scores()
+    plan = model.plan(leaf, where=model.template.where(scheme))
+    values = aggregate(plan, impute=model.official.scoring_index("group"))
+    n, N = model.n, model.tree.size
+    score = plan.scores.copy()
+    for j, v in values.items():
+        score[:, j] = v[0]
+    for pp in plan.nodes:  # group children filled by their parent's policy
+        for c, mask in enumerate(pp.fill):
+            k = pp.kids[c]
+            if mask is not None and k in values:
+                score[:, k] = values[k][0]
     total_norm = score[:, 0]
     bad = np.flatnonzero(~np.isfinite(total_norm))
     if len(bad):
-        raise DataError([Problem(f"unit {units['unit'][i]} ({units['name'][i]}) has no usable value "
+        raise DataError([Problem(f"unit {model.ids[i]} ({model.names[i]}) has no usable value "
                                  f"for any indicator of level {spec.level!r} in period {period}")
                          for i in bad])
-
+    eff_w = effective_weights(plan)
     # Top-down attribution of points: every node's points add up to its parent's.
     points = np.zeros((n, N))
     maxp = np.zeros((n, N))
     points[:, 0] = total_norm / 100.0 * spec.max_points
     maxp[:, 0] = spec.max_points
     for j in range(N):
-        kids = children[j]
-        if not kids:
+        kids = model.tree.children[j]
+        if not len(kids):
             continue
-        nd = nodes[j]
+        nd = model.tree.nodes[j]
         points[:, kids] = sc.attribute(points[:, j], score[:, kids], eff_w[:, kids], nd.aggregate)
         maxp[:, kids] = maxp[:, [j]] * np.nan_to_num(eff_w[:, kids])
-
-    base = points[:, 0].copy()
-    ded = _deductions(spec, scorer, units, period)
-    ded_total = ded.groupby("unit")["points"].sum().reindex(units["unit"]).fillna(0.0).to_numpy() \
-        if len(ded) else np.zeros(n)
-    coef, coef_text = _coefficients(spec, scorer, units)
-    if coef_text:
-        rule_text["coefficient"] = coef_text
-    if spec.coefficient:  # a unit without the coefficient's indicator keeps 1: say so in the log
-        code = spec.coefficient["indicator"]
-        no_value = ~np.isfinite(scorer.values(code, period, Node("coefficient", "", "leaf")))
-        for i in np.flatnonzero(no_value):
-            if "coefficient" not in spec.overrides.get(units["unit"][i], {}):
-                notes.append({"unit": units["unit"][i], "node": "coefficient", "parent": "total",
-                              "period": period, "policy": "coefficient 1", "value": 1.0,
-                              "note": f"no value for the coefficient indicator {code}: coefficient 1"})
-    total = (base + ded_total) * coef
-    veto_score = (spec.consequences.get("veto") or {}).get("score")
-    if veto_score is not None:
-        total = np.where(vetoed, float(veto_score), total)
-    eff_w[:, 0] = 1.0
-    return LevelResult(spec.level, units, nodes, raw, score, eff_w, points, maxp, base, ded, coef,
-                       vetoed, veto_reason, total, notes, rule_text, best)
+    total = model.totals(total_norm[None, :], leaf.vetoed)[0]
+    rule_text = dict(leaf.rule_text)
+    if model.coefficient_text:
+        rule_text["coefficient"] = model.coefficient_text
+    return LevelResult(spec.level, model.units, model.tree.nodes, model.raw, score, eff_w, points,
+                       maxp, points[:, 0].copy(), model.deductions, model.coefficient,
+                       leaf.vetoed, leaf.veto_reason, total, model.notes + plan.notes, rule_text,
+                       leaf.best, model.applies, _notices(model, leaf, plan), model.template)
 
 
-def _apply_missing(nd, nodes, kids, child, missing, units, scorer, notes, period, where=""):
-    policy = nd.missing
-    rows, cols = np.nonzero(missing)
-    if policy == "error":
-        raise DataError([
-            Problem(f"unit {units['unit'][i]} ({units['name'][i]}) has no value for "
-                    f"{nodes[kids[k]].id!r} in period {period}, and node {nd.id!r}"
-                    + (f" ({where})" if where else "") + " has the missing-"
-                    "value policy 'error'; supply the value or choose another policy "
-                    "(renormalise, impute_group_mean, zero)")
-            for i, k in zip(rows, cols, strict=True)])
-    child = child.copy()
-    if policy == "zero":
-        child[missing] = 0.0
-        action = "scored 0 (policy 'zero')"
-    elif policy == "impute_group_mean":
-        g = scorer.groups("group")
-        means = g.mean(child.T).T  # mean of each child score within the unit's group
-        if not np.isfinite(means[missing]).all():
-            i, k = rows[0], cols[0]
-            raise DataError(f"cannot impute {nodes[kids[k]].id!r} for unit {units['unit'][i]}: no unit "
-                            "in its group has a value")
-        child[missing] = means[missing]
-        action = "imputed with the group mean (policy 'impute_group_mean')"
-    else:
-        action = "left out; the other weights re-normalised (policy 'renormalise')"
-    for i, k in zip(rows, cols, strict=True):
-        notes.append({"unit": units["unit"][i], "node": nodes[kids[k]].id, "parent": nd.id,
-                      "period": period, "policy": policy,
-                      "value": float(child[i, k]) if np.isfinite(child[i, k]) else None,
-                      "note": f"missing value {action}"})
-    return child
+def _notices(model: LevelModel, leaf: LeafScores, plan: AggregationPlan) -> list[Notice]:
+    """Policy decisions of one level the user must see (not only in the log)."""
+    out = []
+    for note in plan.notes:
+        out.append(Notice(f"missing_{note['policy']}", f"{note['node']}: {note['note']}",
+                          f"{model.spec.level} unit {note['unit']}, period {note['period']}"))
+    for note in model.notes:
+        if note["policy"] == "excluded":
+            out.append(Notice("unit_excluded", note["note"],
+                              f"{model.spec.level} unit {note['unit']}, period {note['period']}"))
+    return out
 
 
-def _rollup(nd: Node, units: pd.DataFrame, upstream: dict[str, LevelResult]):
+# ---------------------------------------------------------------------- upstream-dependent nodes
+def _rollup(nd: Node, units: pd.DataFrame, upstream: dict[str, LevelResult],
+            template: LevelTemplate | None = None):
     src = upstream[nd.rollup["from"]]
     stat = nd.rollup["stat"]
     by = nd.rollup.get("via", "parent")
-    frame = pd.DataFrame({"key": src.units[by].to_numpy(), "score": src.total})
-    agg = frame.groupby("key")["score"].agg(stat)
     # the contained units' totals are out of their level's max points unless the scheme says
     maxp = nd.rollup.get("max_points", float(src.max_points[0, 0]) if src.max_points.size else 100.0)
-    values = units["unit"].map(agg).to_numpy(dtype=float) / maxp * 100.0
+    owner = template.owner(None, by, src.units) if template is not None else \
+        pd.Index(units["unit"].astype(str)).get_indexer(src.units[by].astype(str))
+    inside = owner >= 0
+    n = len(units)
+    count = np.bincount(owner[inside], minlength=n).astype(float)
+    total = src.total[inside]
+    if stat == "mean":
+        with np.errstate(invalid="ignore", divide="ignore"):
+            agg = np.bincount(owner[inside], weights=total, minlength=n) / count
+    elif stat in ("min", "max"):
+        agg = np.full(n, np.inf if stat == "min" else -np.inf)
+        (np.minimum if stat == "min" else np.maximum).at(agg, owner[inside], total)
+    else:  # median
+        agg = pd.Series(total).groupby(owner[inside]).median().reindex(range(n)).to_numpy()
+    values = np.where(count > 0, agg, np.nan) / maxp * 100.0
     text = f"{stat} score of the {nd.rollup['from']} units it contains (out of {maxp:g})"
     return values, text
 
@@ -493,25 +762,36 @@ def _shared(nd: Node, units: pd.DataFrame, upstream: dict[str, LevelResult], bas
     return values, w, text
 
 
+DEDUCTION_COLUMNS = ["unit", "item", "value", "points", "reason"]
+_NO_DEDUCTIONS = pd.DataFrame(columns=DEDUCTION_COLUMNS)  # shared, never modified
+
+
 def _deductions(spec: LevelSpec, scorer: Scorer, units: pd.DataFrame, period: str) -> pd.DataFrame:
     """Negative-list deductions (points, negative) per unit and item, capped."""
     items = {k: v for k, v in spec.deductions.items() if k != "total_cap"}
-    rows = []
+    frames = []
     for item, rule in items.items():
-        node = Node(item, f"levels.{spec.level}.deductions.{item}", "leaf")
+        key = f"levels.{spec.level}.deductions.{item}"
         code = rule.get("indicator", item)
-        x = scorer.values(code, period, node)
+        x = scorer.values(code, period, key)
         if rule.get("per", "unit") == "increase":
-            prev = scorer.values(code, shift_period(period, -1), node)
+            prev = scorer.values(code, shift_period(period, -1), key)
             x = np.maximum(0.0, x - prev)
         x = np.nan_to_num(x)  # not reported on a negative list means nothing to deduct
         pts = np.minimum(rule.get("cap", np.inf), rule["points"] * x)
-        for i in np.flatnonzero(pts > 0):
-            rows.append({"unit": units["unit"][i], "item": item, "value": float(x[i]),
-                         "points": -float(pts[i]),
-                         "reason": f"negative list {item}: {x[i]:g} × {rule['points']:g} points"
-                                   + (f", capped at {rule['cap']:g}" if pts[i] < rule["points"] * x[i] else "")})
-    ded = pd.DataFrame(rows, columns=["unit", "item", "value", "points", "reason"])
+        hit = np.flatnonzero(pts > 0)
+        if not len(hit):
+            continue
+        capped = pts[hit] < rule["points"] * x[hit]
+        frames.append(pd.DataFrame({
+            "unit": units["unit"].to_numpy()[hit], "item": item, "value": x[hit],
+            "points": -pts[hit],
+            "reason": [f"negative list {item}: {v:g} × {rule['points']:g} points"
+                       + (f", capped at {rule['cap']:g}" if c else "")
+                       for v, c in zip(x[hit], capped, strict=True)]}))
+    if not frames:
+        return _NO_DEDUCTIONS
+    ded = pd.concat(frames, ignore_index=True)[DEDUCTION_COLUMNS]
     cap = spec.deductions.get("total_cap")
     if cap is not None and len(ded):
         tot = ded.groupby("unit")["points"].transform("sum")
@@ -528,8 +808,7 @@ def _coefficients(spec: LevelSpec, scorer: Scorer, units: pd.DataFrame):
     text = ""
     rule = spec.coefficient
     if rule:
-        node = Node("coefficient", f"levels.{spec.level}.coefficient", "leaf")
-        x = scorer.values(rule["indicator"], scorer.period, node)
+        x = scorer.values(rule["indicator"], scorer.period, f"levels.{spec.level}.coefficient")
         cuts = [b[0] for b in rule["bands"]]
         vals = [b[1] for b in rule["bands"]]
         idx = np.searchsorted(np.asarray(cuts, float), np.nan_to_num(x, nan=-np.inf), side="right") - 1

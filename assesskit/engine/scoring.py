@@ -13,7 +13,8 @@ scored 85 that carries 10 points earns 8.5 points.
 from __future__ import annotations
 
 import numpy as np
-from scipy.stats import rankdata
+
+from .ranking import Groups, ranks_within
 
 
 class GroupIndex:
@@ -90,19 +91,26 @@ class GroupIndex:
         ``100 * (r - 1) / (k - 1)`` with ``r`` the average rank (1 = lowest value) among the
         ``k`` non-missing values of the group; a group with one value scores 100.
         """
-        ok = np.isfinite(x)
-        # Rank within group: shift each group into its own band so that one global ranking of
-        # (group, value) keys ranks within groups; missing values sort last and are masked.
-        r = rankdata(np.where(ok, x, np.inf), axis=-1, method="average")
-        n = x.shape[-1]
-        key = self.codes * (n + 1) + r
-        rk = rankdata(key, axis=-1, method="average")
-        below = np.take(np.concatenate([[0], np.cumsum(self.counts)[:-1]]), self.codes)
-        within = rk - below  # 1-based rank inside the group (missing are last)
-        k = self.count(x)
-        with np.errstate(invalid="ignore", divide="ignore"):
-            pct = np.where(k > 1, 100.0 * (within - 1) / (k - 1), 100.0)
-        return np.where(ok, pct, np.nan)
+        x = np.asarray(x, dtype=float)
+        lead = x.shape[:-1]
+        flat = x.reshape(-1, x.shape[-1]) + 0.0  # -0.0 and 0.0 are the same value
+        ok = np.isfinite(flat)
+        # order-preserving integer keys of the floats; missing values in a bucket of their own
+        bits = np.where(ok, flat, 0.0).view(np.int64)
+        keys = bits ^ ((bits >> 63) & np.int64(0x7FFFFFFFFFFFFFFF))
+        out = np.empty_like(flat)
+        # rows sharing one pattern of missing values are ranked together (usually all rows)
+        patterns, which = np.unique(ok, axis=0, return_inverse=True)
+        for pi, pattern in enumerate(patterns):
+            rows = np.flatnonzero(which.reshape(-1) == pi)
+            codes = np.where(pattern, self.codes, self.n_groups)
+            top = ranks_within(keys[rows], Groups(codes, tuple(range(self.n_groups + 1))),
+                               "average")
+            k = np.bincount(codes, minlength=self.n_groups + 1)[codes].astype(float)
+            bottom = k + 1 - top  # 1 = lowest value
+            with np.errstate(invalid="ignore", divide="ignore"):
+                out[rows] = np.where(k > 1, 100.0 * (bottom - 1) / (k - 1), 100.0)
+        return np.where(ok, out, np.nan).reshape(lead + (x.shape[-1],))
 
 
 def orient(x, direction: str):
@@ -123,15 +131,21 @@ def minmax(x, groups: GroupIndex, lo: float = 0.0, hi: float = 100.0):
     return np.where(np.isfinite(x), lo + (hi - lo) * share, np.nan)
 
 
-def zscore(x, groups: GroupIndex, offset: float = 0.0, scale: float = 1.0):
+def zscore(x, groups: GroupIndex, offset: float = 0.0, scale: float = 1.0,
+           floor: float | None = None):
     """Standard score within groups, ``offset + scale * (x - mean_g) / sd_g`` (sample sd).
 
-    A group with zero spread scores ``offset``.
+    A group with zero spread scores ``offset``. With ``floor`` the score is at least ``floor``:
+    a documented positive rescaling, so that a geometric mean can take every score (a unit far
+    below its group would otherwise score 0 or less).
     """
     mu, sd = groups.mean(x), groups.std(x)
     with np.errstate(invalid="ignore", divide="ignore"):
         z = np.where(sd > 0, (x - mu) / sd, 0.0)
-    return np.where(np.isfinite(x), offset + scale * z, np.nan)
+    s = offset + scale * z
+    if floor is not None:
+        s = np.maximum(s, floor)
+    return np.where(np.isfinite(x), s, np.nan)
 
 
 def goalposts(x, lower, upper, log: bool = False):

@@ -436,6 +436,59 @@ def plot_rank_shift(comparison, group: str | None = None, *, level: str | None =
     return fig
 
 
+def plot_scores(evaluation, level: str | None = None) -> Figure:
+    """Scores of one level by group, best first, coloured by consequence: ``Evaluation.plot``.
+
+    One panel per comparison group; a horizontal bar per unit labelled with its Chinese name,
+    bars coloured by the unit's consequence (blue for the top lists, vermilion for the bottom
+    one, grey for none) and the legend naming each consequence by the scheme's label.
+
+    Parameters
+    ----------
+    evaluation : assesskit.engine.evaluation.Evaluation
+    level : str, optional
+        Assessed level (default the first).
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+    """
+    use_cjk_font()
+    scores = evaluation.scores
+    levels = list(dict.fromkeys(scores["level"]))
+    level = level or levels[0]
+    if level not in levels:
+        raise DataError(f"level {level!r} is not in the evaluation; levels: {levels}")
+    part = scores[scores["level"] == level].copy()
+    part["outcome"] = part["outcome"].str.split("+").str[0]  # colour by the first consequence
+    colours = _outcome_colours(part)
+    groups = list(dict.fromkeys(part.sort_values("group")["group"]))
+    tallest = max(int((part["group"] == g).sum()) for g in groups)
+    cols = min(len(groups), 3)
+    rows = math.ceil(len(groups) / cols)
+    fig = Figure(figsize=(4.6 * cols, (0.22 * tallest + 1.4) * rows + 0.8), layout="constrained")
+    axes = fig.subplots(rows, cols, squeeze=False).ravel()
+    for ax, g in zip(axes, groups, strict=False):
+        sub = part[part["group"] == g].sort_values(["group_rank", "unit"], ascending=[False, True])
+        names = sub["name"].where(sub["name"] != "", sub["unit"])
+        ax.barh(np.arange(len(sub)), sub["score"], color=[colours.get(o, "0.75")
+                                                           for o in sub["outcome"]])
+        ax.set_yticks(np.arange(len(sub)), names, fontsize=8)
+        ax.set_title(f"{g or NO_GROUP}（{len(sub)}）", fontsize=11)
+        ax.set_xlabel("得分 score (points)")
+        ax.grid(axis="x", color="0.93")
+        ax.set_axisbelow(True)
+    for ax in axes[len(groups):]:
+        ax.set_visible(False)
+    handles = [_legend_dot(colour, label) for label, colour in _outcome_legend(part, colours)]
+    if handles:
+        fig.legend(handles=handles, loc="outside lower center", ncols=len(handles),
+                   frameon=False, fontsize=9)
+    fig.suptitle(f"{evaluation.scheme.name} — {level}, {evaluation.period}: 得分 scores by group",
+                 fontsize="large")
+    return fig
+
+
 def _outcome_colours(part: pd.DataFrame) -> dict:
     """Consequence key -> colour: lists at the top of the ranking blue, at the bottom vermilion."""
     named = part[part["outcome"] != ""]

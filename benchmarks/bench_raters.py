@@ -1,0 +1,36 @@
+"""Benchmark: the grade bootstrap of a rater-based review (assesskit.analysis.raters).
+
+Prints the time per 1,000 draws and the peak memory traced, for increasing numbers of draws:
+the draws are scored in chunks, so peak memory should not grow with the number of draws.
+
+    .venv/bin/python benchmarks/bench_raters.py
+"""
+
+from __future__ import annotations
+
+import time
+import tracemalloc
+
+from assesskit import datasets
+from assesskit.analysis.raters import CHUNK, grade_bootstrap
+from assesskit.engine.ratings import evaluate_review, review_spec
+
+
+def main() -> None:
+    data = datasets.load("yingshan")
+    review = evaluate_review(review_spec("yingshan-first-secretaries"), data, 2015)
+    n, r = review.usable.shape
+    print(f"yingshan: {n} ratees, {r} raters, chunk {CHUNK} draws")
+    for n_draws in (500, 2000, 8000):
+        tracemalloc.start()
+        t0 = time.perf_counter()
+        grade_bootstrap(review, data, n_draws=n_draws, seed=1)
+        seconds = time.perf_counter() - t0
+        _, peak = tracemalloc.get_traced_memory()
+        tracemalloc.stop()
+        print(f"{n_draws:>6} draws: {seconds:6.2f} s ({1000 * seconds / n_draws:.3f} s per 1000), "
+              f"peak {peak / 2**20:6.1f} MiB")
+
+
+if __name__ == "__main__":
+    main()
