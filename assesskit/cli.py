@@ -510,6 +510,7 @@ def validity_command(args: argparse.Namespace) -> int:
     from .report.plotting import use_cjk_font
 
     data = _load_data(args.data)
+    _print_notices(data.notices)
     res = validity(args.scheme, data, args.outcome, horizon=args.horizon, change=args.change,
                    baseline=args.baseline, controls=args.controls, level=args.level,
                    periods=args.periods, n_boot=args.n_boot, seed=args.seed)
@@ -588,6 +589,7 @@ def audit_command(args: argparse.Namespace) -> int:
     from .report.plotting import use_cjk_font
 
     data = _load_data(args.data)
+    _print_notices(data.notices)
     res = audit(args.scheme, data, args.period, level=args.level, method=args.method)
     print(res.summary())
     if args.out:
