@@ -310,10 +310,10 @@ def _load_data(spec: str, values_layout: str | None = None):
     return datasets.load(spec, values_layout=values_layout)
 
 
-def _write_evaluation(ev: Any, out: Any, notices: Sequence[Notice] = ()) -> list:
+def _write_evaluation(ev: Any, out: Any) -> list:
     from .report.pages import write_report
 
-    return _write(lambda: write_report(ev, out, notices=notices))
+    return _write(lambda: write_report(ev, out))
 
 
 _DATA_ARGUMENTS = [
@@ -337,8 +337,8 @@ _DATA_ARGUMENTS = [
 def evaluate_command(args: argparse.Namespace) -> int:
     """Apply a scheme to a dataset for one period.
 
-    Prints the notices about the data and who is praised, summoned ... in each group; with
-    --out, writes scores.csv, contributions.csv, log.csv, summary.txt, README.md and one page
+    Prints who is praised, summoned ... in each group and every decision taken on your behalf
+    (notices about the data and the scheme's policies); with --out, writes scores.csv, contributions.csv, log.csv, summary.txt, README.md and one page
     per unit into the folder.
 
     Example:
@@ -352,10 +352,9 @@ def evaluate_command(args: argparse.Namespace) -> int:
     out = _output_folder(args.out) if args.out else None
     data = _load_data(args.data, args.values_layout)
     ev = evaluate(args.scheme, data, period)
-    _print_notices(data.notices)
-    print(ev.summary())
+    print(ev.summary())  # lists the data's notices with the engine's
     if out is not None:
-        for p in _write_evaluation(ev, out, data.notices):
+        for p in _write_evaluation(ev, out):
             print(f"wrote {p}")
     return 0
 
@@ -389,9 +388,8 @@ def report_command(args: argparse.Namespace) -> int:
     period = period or data.periods[-1]
     ev = evaluate(args.scheme, data, period)
     out = _output_folder(parent / f"{ev.scheme.name}-{ev.period}")
-    _print_notices(data.notices)
-    print(ev.summary())
-    paths = _write_evaluation(ev, out, data.notices)
+    print(ev.summary())  # lists the data's notices with the engine's
+    paths = _write_evaluation(ev, out)
     pages = [p for p in paths if "units" in p.parts]
     for p in paths:
         if p not in pages:

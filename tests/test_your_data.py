@@ -153,7 +153,7 @@ def test_evaluate_report_and_explain_read_a_wide_layout(capsys, tmp_path, wide_f
     assert code == 0
     code, out, _ = _run(capsys, "evaluate", *common, "--data", wide_folder,
                         "--values-layout", "wide", "--out", tmp_path / "wide")
-    assert code == 0 and "notice: " in out  # "—" and "N/A" read as missing
+    assert code == 0 and "read as missing values" in out  # the notice: "—" and "N/A"
     long_scores = pd.read_csv(tmp_path / "long" / "scores.csv")
     wide_scores = pd.read_csv(tmp_path / "wide" / "scores.csv")
     pd.testing.assert_frame_equal(wide_scores, long_scores)

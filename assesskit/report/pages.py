@@ -71,13 +71,15 @@ def _notice_lines(notices) -> list[str]:
     if not notices:
         return []
     text = "\n".join(f"- {_ABSOLUTE_PATH.sub('', str(n))}" for n in notices)
-    return ["", "## Notices about the data", "",
-            "Decisions taken on your behalf while reading the data (see docs/your-data.md):", "",
+    return ["", "## Notices", "",
+            "Decisions taken on your behalf, reading the data (see docs/your-data.md) and "
+            "applying the scheme's documented policies:", "",
             "```text", text.replace("```", "'" * 3), "```"]
 
 
-def summary_page(ev: Evaluation, notices=()) -> str:
-    """The report's front page as Markdown (``notices``: the dataset's, listed after the data)."""
+def summary_page(ev: Evaluation, notices=None) -> str:
+    """The report's front page as Markdown (``notices``: default ``ev.notices``, which holds the
+    dataset's and the engine's)."""
     scheme = ev.scheme
     spec = scheme.spec
     inp = next(e for e in ev.log if e.get("step") == "input")
@@ -85,7 +87,7 @@ def summary_page(ev: Evaluation, notices=()) -> str:
     out += [f"- scheme: `{scheme.name}`" + (f" (source: {spec['source']})" if spec.get("source") else ""),
             f"- data: `{ev.dataset}` (fingerprint {inp['dataset_fingerprint']})",
             f"- periods combined: {', '.join(inp['sub_periods'])}"]
-    out += _notice_lines(notices)
+    out += _notice_lines(ev.notices if notices is None else notices)
     if scheme.log:
         out.append(f"- changes to the published scheme: {len(scheme.log)} (see log.csv)")
         for change in scheme.log:
@@ -112,7 +114,7 @@ def summary_page(ev: Evaluation, notices=()) -> str:
 
 
 def write_report(ev: Evaluation, directory: str | Path, *, unit_pages: bool = True,
-                 notices=()) -> list[Path]:
+                 notices=None) -> list[Path]:
     """Write the full report of an evaluation into ``directory``.
 
     Parameters
@@ -122,8 +124,8 @@ def write_report(ev: Evaluation, directory: str | Path, *, unit_pages: bool = Tr
         Created if needed; files of the same names are overwritten.
     unit_pages : bool
         Also write one explanation page per assessed unit (default True).
-    notices : sequence of Notice
-        The dataset's notices (``Dataset.notices``), listed on the front page.
+    notices : sequence of Notice, optional
+        Listed on the front page; default ``ev.notices`` (the dataset's and the engine's).
 
     Returns
     -------
