@@ -338,3 +338,9 @@ def test_csv_cells_from_data_cannot_run_as_formulas():
 def test_data_readme_points_to_the_guide():
     readme = (ROOT / "data" / "README.md").read_text(encoding="utf-8")
     assert "docs/your-data.md" in readme and "assesskit/dataset.py" not in readme
+
+
+def test_template_in_a_folder_with_a_yaml_special_name(tmp_path):
+    folder = tmp_path / "my data: #2024 '县'"
+    write_template(folder)
+    assert load_dataset(folder).name == "my data: #2024 '县'"

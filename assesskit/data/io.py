@@ -50,6 +50,7 @@ from .numbers import (
 
 __all__ = [
     "MISSING_MARKERS",
+    "excel_cell_text",
     "TABLES",
     "load_dataset",
     "parse_numeric",

@@ -18,6 +18,7 @@ are described in :data:`COLUMNS` (shown in the workbook's 说明 sheet) and in
 from __future__ import annotations
 
 import datetime as _dt
+import json
 from pathlib import Path
 
 import openpyxl
@@ -140,7 +141,7 @@ def _dataset_yaml(name: str) -> str:
     return f"""\
 # A dataset for assesskit: see docs/your-data.md for every column and how to write periods,
 # percentages and missing values. Check it with:  assesskit validate <this folder>
-name: {name}
+name: {json.dumps(name, ensure_ascii=False)}
 title: 示例数据 Example data (replace)
 description: >-
   Template written by `assesskit template`. The places and numbers are made up: replace the
