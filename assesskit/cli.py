@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import argparse
 import inspect
+import os
 import sys
 import tempfile
 from collections.abc import Callable, Sequence
@@ -311,9 +312,16 @@ def _load_data(spec: str, values_layout: str | None = None):
 
 
 def _write_evaluation(ev: Any, out: Any) -> list:
-    from .report.pages import write_report
+    """The evaluation's tables as CSV (UTF-8 with BOM, formula-safe) and its summary."""
+    from .report.excel import write_csvs
 
-    return _write(lambda: write_report(ev, out))
+    def write() -> list:
+        paths = write_csvs(ev, out)
+        summary = Path(out) / "summary.txt"
+        summary.write_text(ev.summary() + "\n", encoding="utf-8", newline="\n")
+        return [*paths, summary]
+
+    return _write(write)
 
 
 _DATA_ARGUMENTS = [
@@ -338,8 +346,8 @@ def evaluate_command(args: argparse.Namespace) -> int:
     """Apply a scheme to a dataset for one period.
 
     Prints who is praised, summoned ... in each group and every decision taken on your behalf
-    (notices about the data and the scheme's policies); with --out, writes scores.csv, contributions.csv, log.csv, summary.txt, README.md and one page
-    per unit into the folder.
+    (notices about the data and the scheme's policies); with --out, writes the evaluation's
+    tables as CSV and summary.txt into the folder.
 
     Example:
         assesskit evaluate --scheme dingxi --data dingxi --period 2025 --out reports/dingxi-2025
@@ -361,41 +369,54 @@ def evaluate_command(args: argparse.Namespace) -> int:
 
 @command(
     "report",
-    help="the main job: the official Sichuan evaluation of the bundled example for the latest year",
+    help="the main job: the report set (HTML pages, Excel, CSV) of a scheme for one or more years",
     arguments=[
         arg("--scheme", default="sichuan-39", help="built-in scheme name or YAML file"),
-        arg("--data", default="sichuan-39",
-            help="bundled dataset name, or the path of a dataset folder or .xlsx workbook"),
-        arg("--period", default=None, help="period (default: the latest in the data)"),
+        arg("--data", default=None,
+            help="bundled dataset name, or the path of a dataset folder or .xlsx workbook "
+                 "(default: the scheme's example data)"),
         arg("--values-layout", choices=["long", "wide"], default=None,
             help="layout of the values table of your data (long or wide; default: as in "
                  "dataset.yaml, else long)"),
-        arg("--out", default="reports", help="parent folder; results go to OUT/<scheme>-<period>/"),
+        arg("--periods", "--period", dest="periods", default=None, metavar="PERIODS",
+            help="2025, a range 2023-2025, a list 2023,2025 or all (default: the latest year; "
+                 "a quarterly scheme reports the annual result)"),
+        arg("--out", default="reports", help="parent folder; the set goes to OUT/<scheme>/"),
+        arg("--jobs", type=int, default=min(2, os.cpu_count() or 1),
+            help="pages run at the same time, one kernel each (default: up to 2)"),
+        arg("--executor", choices=["local", "dask"], default="local",
+            help="local worker processes, or a Dask cluster (pip install 'assesskit[dask]')"),
+        arg("--scheduler", default=None, metavar="ADDRESS",
+            help="Dask scheduler address (default: a local cluster of --jobs workers)"),
+        arg("--group", dest="groups", action="append", default=None, metavar="GROUP",
+            help="only the pages of this group (repeatable); default every page"),
+        arg("--seed", type=int, default=20240423, help="seed of the uncertainty run"),
+        arg("--draws", type=int, default=64, help="draws of the uncertainty run"),
+        arg("--no-progress", action="store_true", help="no progress bar"),
     ],
 )
 def report_command(args: argparse.Namespace) -> int:
-    """Evaluate and write the full report into OUT/<scheme>-<period>/.
+    """Generate the report set of a scheme: for each period an overview page, a page per group,
+    per assessed unit and per parent unit (papermill-executed notebooks exported to
+    self-contained HTML), an Excel workbook and CSV files, with index.html and manifest.json.
+
+    Pages whose inputs have not changed since the last run are skipped. A failing page is listed
+    with its error and the others go on; the exit status is then 1.
 
     Example:
-        assesskit report
-        assesskit report --scheme jincheng-1plus4 --data jincheng --period 2024 --out reports
+        assesskit report --scheme sichuan-39 --periods 2023-2025 --out reports
+        assesskit report --scheme my-scheme.yaml --data my-data/ --values-layout wide
     """
-    from .engine.evaluation import evaluate
+    from .report.batch import make_report
 
-    period = _period_option(args.period)
-    parent = _output_folder(args.out)
-    data = _load_data(args.data, args.values_layout)
-    period = period or data.periods[-1]
-    ev = evaluate(args.scheme, data, period)
-    out = _output_folder(parent / f"{ev.scheme.name}-{ev.period}")
-    print(ev.summary())  # lists the data's notices with the engine's
-    paths = _write_evaluation(ev, out)
-    pages = [p for p in paths if "units" in p.parts]
-    for p in paths:
-        if p not in pages:
-            print(f"wrote {p}")
-    print(f"wrote {len(pages)} unit pages under {out / 'units'}")
-    return 0
+    _output_folder(args.out)
+    run = _write(lambda: make_report(
+        args.scheme, args.data, args.periods, args.out, jobs=max(1, args.jobs),
+        executor=args.executor, scheduler=args.scheduler, groups=args.groups,
+        n_draws=args.draws, seed=args.seed, progress=not args.no_progress,
+        values_layout=args.values_layout))
+    print(run.summary())
+    return 1 if run.failed else 0
 
 
 @command(
@@ -420,7 +441,7 @@ def explain_command(args: argparse.Namespace) -> int:
             --out reports/explain
     """
     from .engine.evaluation import evaluate
-    from .report.pages import csv_safe, safe_file_name
+    from .report.safe import formula_safe_frame, slug
 
     period = _period_option(args.period)
     out = _output_folder(args.out) if args.out else None
@@ -430,8 +451,8 @@ def explain_command(args: argparse.Namespace) -> int:
     _print_notices(data.notices)
     print(explanation.text)
     if out is not None:
-        path = out / f"explain_{safe_file_name(explanation.unit)}.csv"
-        _write(lambda: csv_safe(explanation.table).to_csv(
+        path = out / f"explain_{slug(explanation.unit)}.csv"
+        _write(lambda: formula_safe_frame(explanation.table).to_csv(
             path, index=False, float_format="%.6f", lineterminator="\n"))
         print(f"wrote {path}")
     return 0
@@ -440,11 +461,13 @@ def explain_command(args: argparse.Namespace) -> int:
 # ---------------------------------------------------------------------- validity and audit
 def csv_safe(frame: pd.DataFrame) -> pd.DataFrame:
     """Text cells that a spreadsheet would run as a formula (=, +, -, @, tab, CR) get a leading
-    apostrophe; names come from data and must not execute when the CSV is opened (see
-    :func:`assesskit.report.pages.csv_safe`)."""
-    from .report.pages import csv_safe as escape
-
-    return escape(frame)
+    apostrophe; names come from data and must not execute when the CSV is opened."""
+    out = frame.copy()
+    for col in out.columns:
+        if out[col].dtype == object or pd.api.types.is_string_dtype(out[col]):
+            out[col] = out[col].map(lambda v: "'" + v if isinstance(v, str) and v[:1] in
+                                    ("=", "+", "-", "@", "\t", "\r") else v)
+    return out
 
 
 def _write_tables(out: Any, tables: dict[str, pd.DataFrame], figures: dict[str, Any]) -> list:

@@ -107,7 +107,8 @@ def test_bad_period_on_the_command_line_names_the_option(capsys, command):
     code, out, err = _run(capsys, command, *extra, "--scheme", "dingxi", "--data", "dingxi",
                           "--period", "2024Q5")
     assert code == 1 and out == ""
-    assert "--period 2024Q5: period '2024Q5' is not a year" in err
+    option = "--periods" if command == "report" else "--period"  # report takes ranges too
+    assert f"{option} 2024Q5: period '2024Q5' is not a year" in err
     assert "there is no quarter 5" in err and "Traceback" not in err
 
 
@@ -172,12 +173,12 @@ def test_out_that_cannot_be_written(capsys, tmp_path, monkeypatch):
 
 
 def test_a_write_failing_midway_is_an_output_error(capsys, tmp_path, monkeypatch):
-    import assesskit.report.pages
+    import assesskit.report.excel
 
     def disk_full(ev, folder, **kwargs):
         raise OSError(28, "No space left on device", str(Path(folder) / "contributions.csv"))
 
-    monkeypatch.setattr(assesskit.report.pages, "write_report", disk_full)
+    monkeypatch.setattr(assesskit.report.excel, "write_csvs", disk_full)
     code, _, err = _run(capsys, "evaluate", "--scheme", "dingxi", "--data", "dingxi",
                         "--period", "2025", "--out", tmp_path / "out")
     assert code == 1 and "Traceback" not in err

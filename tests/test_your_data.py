@@ -22,7 +22,7 @@ from assesskit.data.io import load_dataset
 from assesskit.data.model import COLUMN_ALIASES, Dataset
 from assesskit.data.template import COLUMNS, example_tables, write_template
 from assesskit.errors import DataError, OutputError
-from assesskit.report.pages import csv_safe
+from assesskit.report.safe import formula_safe_frame
 
 ROOT = Path(__file__).resolve().parents[1]
 DATA = Path(__file__).parent / "data" / "io"
@@ -162,12 +162,37 @@ def test_evaluate_report_and_explain_read_a_wide_layout(capsys, tmp_path, wide_f
     # 2, 1, 0 (two counties missing, left out) -> 0: (94.79 + 100 + 0) / 3 = 64.93
     assert long_scores.set_index("unit").loc[510802, "score"] == \
         pytest.approx((9.1 / 9.6 * 100 + 100) / 3, abs=1e-6)
-    code, _, _ = _run(capsys, "report", *common, "--data", wide_folder, "--values-layout",
-                      "wide", "--out", tmp_path / "reports")
-    assert code == 0 and (tmp_path / "reports" / "guangyuan-check-2024" / "scores.csv").is_file()
     code, out, _ = _run(capsys, "explain", "510802", *common, "--data", wide_folder,
                         "--values-layout", "wide")
     assert code == 0 and "利州区 (510802, county)" in out
+
+
+def test_report_passes_the_layout_to_every_page(capsys, tmp_path, wide_folder, monkeypatch):
+    # the report set runs each page in its own kernel, which reads the data again: the layout
+    # travels with the path as {"path": ..., "values_layout": "wide"}
+    import assesskit.report.batch
+    from assesskit.report.context import load_data_any, report_context
+
+    seen = {}
+
+    class Done:
+        failed = []
+
+        def summary(self):
+            return "done"
+
+    def fake_make_report(scheme, data, periods, out, **options):
+        seen.update(options, data=data)
+        return Done()
+
+    monkeypatch.setattr(assesskit.report.batch, "make_report", fake_make_report)
+    scheme = _write(tmp_path / "s.yaml", SCHEME)
+    code, _, _ = _run(capsys, "report", "--scheme", scheme, "--data", wide_folder,
+                      "--values-layout", "wide", "--out", tmp_path / "reports")
+    assert code == 0 and seen["values_layout"] == "wide" and seen["data"] == str(wide_folder)
+    spec = {"path": str(wide_folder), "values_layout": "wide"}  # what make_report gives pages
+    assert len(load_data_any(spec).values) == 30
+    assert report_context(str(scheme), spec).data.name == "wide"
 
 
 # ---------------------------------------------------------------------- one loader
@@ -329,7 +354,7 @@ def test_explain_unknown_unit(capsys, tmp_path):
 def test_csv_cells_from_data_cannot_run_as_formulas():
     frame = pd.DataFrame({"unit": ["=HYPERLINK(\"x\")", "@SUM(1)", "C01", "-x"],
                           "points": [-1.5, 2.0, np.nan, 0.0]})
-    safe = csv_safe(frame)
+    safe = formula_safe_frame(frame)
     assert safe["unit"].tolist() == ["'=HYPERLINK(\"x\")", "'@SUM(1)", "C01", "'-x"]
     assert safe["points"].tolist()[:2] == [-1.5, 2.0]  # numbers untouched
 
