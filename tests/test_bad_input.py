@@ -307,7 +307,7 @@ def test_indicator_mixing_percent_and_fraction_scales_gets_a_notice(tmp_path, ca
         "510823,2023,gdp_growth,13%\n", encoding="utf-8")
     ds = load_dataset(d)
     (notice,) = [n for n in ds.notices if n.kind == "percent_scale_mixed"]
-    assert notice.where == str(d / "values.csv")
+    assert notice.where == "guangyuan/values.csv"  # from the dataset's folder: no machine path
     # medians: with % 14 (13, 14, 15.5); without 0.105 (0.09, 0.12): 133 times smaller
     assert "indicator 'gdp_growth' mixes scales" in notice.message
     assert "133 times smaller" in notice.message and "rows 3, 5" in notice.message
@@ -366,13 +366,13 @@ def test_formula_with_a_saved_value_reads_the_value(tmp_path):
 def test_missing_value_markers_are_listed(capsys):
     ds = load_dataset(GOOD)
     (notice,) = ds.notices
-    assert notice.kind == "missing_markers" and notice.where == str(GOOD / "values.csv")
+    assert notice.kind == "missing_markers" and notice.where == "guangyuan/values.csv"
     # values.csv: "—" on row 7, "N/A" on row 31; the empty cell of row 24 is not a marker
     assert "2 cell(s) read as missing values (not reported): 'N/A' ×1 (row 31); '—' ×1 " \
            "(row 7)" in notice.message
     code, out, err = _run(capsys, "validate", GOOD)
     assert code == 0 and err == ""
-    assert f"notice: {GOOD / 'values.csv'}: 2 cell(s) read as missing values" in out
+    assert "notice: guangyuan/values.csv: 2 cell(s) read as missing values" in out
 
 
 def test_missing_value_markers_of_a_wide_table_name_the_rows():
@@ -388,7 +388,7 @@ def test_indicators_without_direction_column_get_a_loud_notice(tmp_path, capsys)
     ind.to_csv(d / "indicators.csv", index=False)
     ds = load_dataset(d)
     (notice,) = [n for n in ds.notices if n.kind == "direction_assumed"]
-    assert notice.where == str(d / "indicators.csv")
+    assert notice.where == "guangyuan/indicators.csv"
     assert ("the indicators table has no direction column for 3 indicator(s), assumed higher "
             "is better: gdp_growth, fiscal_revenue, safety_incidents") in notice.message
     assert (ds.indicators["direction"] == "higher").all()
@@ -399,7 +399,7 @@ def test_indicators_without_direction_column_get_a_loud_notice(tmp_path, capsys)
     code, out, _ = _run(capsys, "evaluate", "--scheme", scheme, "--data", d, "--period", "2024")
     # the evaluation's summary lists the data's notices with the engine's decisions
     assert code == 0 and "decision(s) taken by a documented policy" in out
-    assert f"  - {d / 'indicators.csv'}: the indicators table has no direction column" in out
+    assert "  - guangyuan/indicators.csv: the indicators table has no direction column" in out
 
 
 def test_a_blank_direction_cell_is_named(tmp_path):
@@ -411,17 +411,16 @@ def test_a_blank_direction_cell_is_named(tmp_path):
            "fiscal_revenue." in notices[0].message
 
 
-def test_notices_reach_the_report_without_absolute_paths(tmp_path, capsys):
+def test_notices_reach_the_written_summary_without_absolute_paths(tmp_path, capsys):
     d = _copy(tmp_path)
     _edit(d / "indicators.csv", "万元,higher,", "万元,,")
-    out_dir = tmp_path / "report"
+    out_dir = tmp_path / "results"
     code, _, _ = _run(capsys, "evaluate", "--scheme", _scheme_file(tmp_path), "--data", d,
                       "--period", "2024", "--out", out_dir)
     assert code == 0
-    readme = (out_dir / "README.md").read_text(encoding="utf-8")
-    assert "## Notices" in readme
-    assert "indicators.csv: the direction cell is empty for 1 indicator(s)" in readme
-    assert str(tmp_path) not in readme
+    summary = (out_dir / "summary.txt").read_text(encoding="utf-8")
+    assert "guangyuan/indicators.csv: the direction cell is empty for 1 indicator(s)" in summary
+    assert str(tmp_path) not in summary
 
 
 # ---------------------------------------------------------------------- validate: every problem

@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
-import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -160,10 +159,6 @@ def test_a_nan_score_never_gets_a_consequence(panel):
     assert (ev.scores.loc[nan, "outcome"] == "").all(), ev.scores.loc[nan]
 
 
-@pytest.mark.xfail(strict=True, reason="engine: values near ±1e308 overflow the min–max span "
-                   "(RuntimeWarning 'overflow encountered in subtract', or, where the warning is "
-                   "silenced, a NaN indicator score left out as a missing value); expected: "
-                   "finite scores or a clear error")
 @SETTINGS
 @given(panels(extreme=True))
 def test_extreme_values_give_finite_scores_or_a_clear_error(panel):

@@ -28,6 +28,7 @@ from __future__ import annotations
 import dataclasses
 import importlib
 import io
+import os
 import re
 from collections.abc import Iterable, Mapping
 from decimal import Decimal
@@ -636,9 +637,16 @@ def load_dataset(
               "levels": meta.get("levels") or {}, "require_groups": tuple(require_groups),
               **extra}
     if layout == "long":
-        return Dataset.from_frames(frames["units"], frames["indicators"], frames["values"],
-                                   problems=problems, **common)
-    return _dataset_from_wide(frames, problems, common)
+        ds = Dataset.from_frames(frames["units"], frames["indicators"], frames["values"],
+                                 problems=problems, **common)
+    else:
+        ds = _dataset_from_wide(frames, problems, common)
+    # Notices travel into reports and summaries: name files from the dataset's folder, never
+    # by a path of this machine (errors keep the full path: they are for finding the file).
+    short = {full: os.path.relpath(full, path.parent) if not path.is_file() else
+             full.replace(str(path), path.name) for full in sources.values()}
+    ds.notices = [dataclasses.replace(n, where=short.get(n.where, n.where)) for n in ds.notices]
+    return ds
 
 
 def _read_optional_tables(path: Path, meta: dict, sources: dict, problems: list) -> dict:
