@@ -164,8 +164,9 @@ def _period(text: str, part: str, available: list[str]) -> str:
     """The canonical period of ``text`` (written in ``part`` of --periods), or a located error."""
     period, reason = parse_period(text)
     if period is None:
-        raise AssessKitError(f"--periods {part}: {reason}. A range is written 2023-2025, a "
-                             f"list 2023,2025; periods available: {', '.join(available)}")
+        raise AssessKitError(f"--periods {part}: {text!r} is not a period ({reason}). A range "
+                             "is written 2023-2025, a list 2023,2025; periods available: "
+                             f"{', '.join(available)}")
     return period
 
 
