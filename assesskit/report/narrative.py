@@ -373,10 +373,30 @@ def explore_gaps(data, level: str, period: str) -> tuple[Markdown, pd.DataFrame]
                     "happens to each (see the scheme format)."), gaps
 
 
-def explore_period(data, level: str) -> str:
-    """The period the explorer shows by default: the latest with at least 90% as many values
-    reported at the level as the best-covered period (a monthly dataset whose annual rows hold
-    most indicators is shown for the year, not for its last month)."""
+def explore_period(data, level: str, period=None) -> str:
+    """The period the explorer shows.
+
+    ``None``: the latest period with at least 90% as many values reported at the level as the
+    best-covered period (a monthly dataset whose annual rows hold most indicators is shown for
+    the year, not for its last month). A year the data hold only as quarters or months (a
+    quarterly dataset asked for ``2025``): the latest of its sub-periods in the data (values
+    are often year to date). Any other period is returned as given (normalised).
+
+    Examples
+    --------
+    >>> import assesskit
+    >>> explore_period(assesskit.datasets.load("dingxi"), "county", 2025)
+    '2025Q4'
+    """
+    from ..data.model import normalise_period
+
+    if period is not None:
+        period = normalise_period(period)
+        if period not in data.periods:
+            within = [p for p in data.periods if p.startswith(period) and len(period) == 4]
+            if within:
+                return within[-1]
+        return period
     units = set(data.units.loc[data.units["level"] == level, "unit"])
     v = data.values[data.values["unit"].isin(units) & data.values["value"].notna()]
     counts = v.groupby("period").size().reindex(data.periods, fill_value=0)

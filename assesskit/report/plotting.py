@@ -491,7 +491,9 @@ def plot_rank_shift(comparison, group: str | None = None, *, level: str | None =
         ax.set_yticks(range(1, n_units + 1))
         ax.set_xticks(x, names, rotation=30 if len(names) > 3 else 0, ha="center")
         ax.set_xlim(-1.2, len(names) + 0.2)  # room for the names at both ends
-        ax.set_title(f"{g or NO_GROUP}（{n_units}）", fontsize=11)
+        all_groups = list(dict.fromkeys(base["group"]))
+        shown = ALL_UNITS if len(all_groups) == 1 else (g or NO_GROUP)
+        ax.set_title(f"{chart_text(shown)}（{n_units}）", fontsize=11)
         ax.set_xlabel("权重方案 weighting scheme")
         ax.set_ylabel("组内排名 rank within group (1 = best)")
         ax.grid(axis="y", color="0.93")
