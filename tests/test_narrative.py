@@ -188,6 +188,6 @@ def test_outcome_counts_follow_the_scheme_labels_on_dingxi(dingxi):
             f"{int((praised & (ranks['p_praised'] == 1)).sum())} of them in every run") in text
     assert N.foreign_names(text, "dingxi", dingxi) == []
     table = N.outcome_table(res)
-    assert list(table.columns[4:6]) == ["% 通报表扬", "% 集体约谈"]
+    assert list(table.columns[5:7]) == ["% 通报表扬", "% 集体约谈"]
     np.testing.assert_allclose(table["% 集体约谈"].sum(), 100 * ranks["p_summoned"].sum(),
                                atol=0.5)

@@ -64,6 +64,7 @@ from __future__ import annotations
 import copy
 import math
 import numbers
+import sys
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from itertools import product
@@ -71,6 +72,7 @@ from itertools import product
 import numpy as np
 import pandas as pd
 from scipy import special
+from tqdm import tqdm
 
 from ..data.model import Dataset, normalise_period
 from ..engine.batch import LevelBatch
@@ -1170,7 +1172,7 @@ def default_factors(scheme, data: Dataset, period, level: str | None = None, *,
 def uncertainty(scheme, data: Dataset, period, *, factors=None, n: int = 1000, seed: int,
                 level: str | None = None, chunk_size: int | None = None,
                 sampler: str = "random", praised=None, summoned=None,
-                client=None) -> Uncertainty:
+                client=None, progress: bool = False) -> Uncertainty:
     """Monte Carlo over a scheme's design choices: how fragile are its ranks and lists?
 
     Parameters
@@ -1205,6 +1207,9 @@ def uncertainty(scheme, data: Dataset, period, *, factors=None, n: int = 1000, s
     client : dask.distributed.Client, optional
         Compute the chunks on a Dask cluster; the results are identical to a local run with
         the same seed.
+    progress : bool
+        Show a progress bar of the runs on standard error (tqdm) when it is a terminal;
+        default False.
 
     Returns
     -------
@@ -1295,10 +1300,12 @@ def uncertainty(scheme, data: Dataset, period, *, factors=None, n: int = 1000, s
         for c in range(len(analysis.consequences)):
             counts[:, c] += ((o.astype(np.int64) >> c) & 1).sum(axis=0)
 
-    with scheme.located():
+    with scheme.located(), tqdm(total=runs, unit="run", desc="uncertainty", file=sys.stderr,
+                                disable=None if progress else True) as bar:
         if client is None:
             for s in starts:
                 add(analysis.run_chunk(x[s:s + chunk], where, s, hist=hist))
+                bar.update(min(chunk, runs - s))
         else:
             from dask.distributed import as_completed
 
@@ -1306,7 +1313,9 @@ def uncertainty(scheme, data: Dataset, period, *, factors=None, n: int = 1000, s
             futures = client.map(_chunk_task, [x[s:s + chunk] for s in starts],
                                  [where] * len(starts), starts, analysis=remote)
             for future in as_completed(futures):  # sums are exact: the order does not matter
-                add(future.result())
+                part = future.result()
+                add(part)
+                bar.update(len(part["outcome"]))
                 future.release()
     ranks = _rank_table(analysis, counts, hist, rank_sum, runs)
     draws = _draws_table(analysis, design, where)

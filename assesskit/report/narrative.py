@@ -613,6 +613,11 @@ def compare_findings(cmp, variants, effective: pd.DataFrame, runs: Mapping | Non
                         "nothing to compare; the reasons are printed above.")
     matrix = cmp.weight_matrix(level)
     labels = matrix.attrs.get("labels", {})
+    # only the leaves under the re-weighted node change
+    node = next(nd for nd in evaluation.scheme.levels[level].root.walk()
+                if nd.id == variants.node)
+    under = [i for i in matrix.index if i in {nd.id for nd in node.walk()}]
+    matrix = matrix.loc[under] if under else matrix
     official = matrix["official"]
     parts = []
     for m in variants.applied:
@@ -622,7 +627,8 @@ def compare_findings(cmp, variants, effective: pd.DataFrame, runs: Mapping | Non
                      f"{pct(official[top], 1)})")
     distance = {m: float((matrix[m] - official).abs().max()) for m in variants.applied}
     closest = min(distance, key=distance.get)
-    lines.append("**What each method rewards.** " + "; ".join(parts) + f". Closest to the "
+    lines.append("**What each method rewards** (among the indicators under the node). "
+                 + "; ".join(parts) + f". Closest to the "
                  f"official weights: `{md_text(closest)}` (no leaf moves by more than "
                  f"{pct(distance[closest], 1)} of the total). These weights are properties "
                  "of this period's data, not statements about policy priorities.")
@@ -658,7 +664,7 @@ def compare_findings(cmp, variants, effective: pd.DataFrame, runs: Mapping | Non
                 bit += (" and" if len(enters) else "") + f" loses {names_list(leaves)}"
             parts.append(bit)
         moved = sorted(set(changes["name"]))
-        lines.append(f"**Lists are decided at the margin.** " + "; ".join(parts) + ". "
+        lines.append("**Lists are decided at the margin.** " + "; ".join(parts) + ". "
                      f"{plural(len(moved), 'unit')} change fate under some method "
                      f"({names_list(moved)}); for them a decision should not rest on the "
                      "weights alone. Every other listed unit keeps its outcome under all "
@@ -741,8 +747,9 @@ def uncertainty_intro(result, reasons: Sequence[str] | None = None) -> Markdown:
     """What is analysed: scheme, level, units, groups, the lists, and the factors drawn (with
     why each default factor is in or out)."""
     ranks = result.ranks
-    groups = [g for g in dict.fromkeys(ranks["group"].astype(str)) if g]
-    levels = set(result.scheme.levels)
+    by = result.scheme.levels[result.level].ranking.get("group_by")
+    groups = [g for g in dict.fromkeys(ranks["group"].astype(str)) if g] if by else []
+    levels = set(result.scheme.levels) | {result.level}
     real = [g for g in groups if g not in levels]
     title = str(result.scheme.spec.get("title") or result.scheme.name)
     text = (f"**{md_text(title)}** (`{md_text(result.scheme.name)}`) on dataset "
@@ -778,7 +785,9 @@ def factor_table(result) -> pd.DataFrame:
                        if f.spread is not None else
                        f"shares ~ Dirichlet({f.concentration:g} × official)")
         elif f.kind == "quota":
-            options = (f"quotas of {f.consequence or 'the first top list'} × "
+            labels = consequence_labels(result.scheme, result.level)
+            target = labels.get(f.consequence, f.consequence) if f.consequence else None
+            options = (f"quotas of {target or 'the first top list'} × "
                        + " · × ".join(f"{o:g}" for o in f.options))
         else:
             options = " · ".join(str(o) for o in f.labels)
@@ -790,11 +799,12 @@ def factor_table(result) -> pd.DataFrame:
 
 
 def outcome_table(result) -> pd.DataFrame:
-    """Per unit: name, group, official rank and outcome (the scheme's labels), the share of runs
-    on each list in per cent, and the median rank with its 5–95% interval; by group and rank."""
+    """Per unit: id, name, group, official rank and outcome (the scheme's labels), the share of
+    runs on each list in per cent, and the median rank with its 5–95% interval; by group and
+    rank."""
     ranks = result.ranks
     labels = consequence_labels(result.scheme, result.level)
-    table = ranks[["name", "group", "nominal_rank"]].copy()
+    table = ranks[["unit", "name", "group", "nominal_rank"]].copy()
     table["official outcome"] = ranks["nominal_outcome"].astype(str).map(
         lambda o: "+".join(labels.get(k, k) for k in o.split("+")) if o else "")
     for label, _, column in uncertainty_lists(result):
@@ -900,3 +910,17 @@ def sobol_findings(indices: pd.DataFrame, result=None) -> Markdown:
     if not lines:
         lines.append("No summary output to decompose.")
     return Markdown("\n".join(f"- {line}" for line in lines))
+
+
+def plain(markdown) -> str:
+    """The text of a narrative for a terminal: Markdown emphasis, code marks and escapes removed.
+
+    Examples
+    --------
+    >>> plain(Markdown(r"- **Lists.** `entropy` moves 马边彝族自治县 (a\\_b)."))
+    '- Lists. entropy moves 马边彝族自治县 (a_b).'
+    """
+    text = getattr(markdown, "data", markdown) or ""
+    text = re.sub(r"\*\*(.+?)\*\*", r"\1", str(text))
+    text = text.replace("`", "")
+    return re.sub(r"\\(.)", r"\1", text)

@@ -9,6 +9,17 @@ scheme (:func:`official`, :func:`node_matrix`, :func:`apply`, :func:`effective`)
 :func:`variants`).
 """
 
+from .adapt import (
+    BOD_SHARE_LOWER,
+    BOD_SHARE_UPPER,
+    BodRun,
+    WeightVariants,
+    bod_adapted,
+    bod_share_bounds,
+    choose_node,
+    shift_nonnegative,
+    variants,
+)
 from .methods import (
     SAATY_RANDOM_INDEX,
     BodResult,
@@ -25,17 +36,6 @@ from .methods import (
     pca,
     std,
     varimax,
-)
-from .adapt import (
-    BOD_SHARE_LOWER,
-    BOD_SHARE_UPPER,
-    BodRun,
-    WeightVariants,
-    bod_adapted,
-    bod_share_bounds,
-    choose_node,
-    shift_nonnegative,
-    variants,
 )
 from .schemes import APPLY_METHODS, APPLY_MISSING, apply, effective, node_matrix, official
 
