@@ -118,7 +118,7 @@ from ..errors import DataError, Notice, Problem, SchemeError
 from ..scheme.model import Scheme, load_scheme
 
 __all__ = ["ChangeSpace", "Counterfactuals", "Target", "apply_change", "compile_level",
-           "counterfactuals",
+           "counterfactuals", "round_away",
            "default_level", "first_flip", "format_change", "level_targets", "run_batched",
            "unit_what_it_takes"]
 
@@ -128,7 +128,7 @@ SEARCH_SPREADS = 10.0
 RTOL = 1e-4
 """Default relative precision of a threshold found by bisection."""
 
-ATOL = 1e-7
+ATOL = 1e-9
 """Changes below this many spreads are treated as no change (absolute precision)."""
 
 START = 0.01
@@ -238,7 +238,8 @@ def level_targets(decisions, *, grades: bool = True, ranks: Iterable[int] = ()) 
         if isinstance(k, bool) or not isinstance(k, int | np.integer) or k < 1:
             raise DataError(f"ranks must be whole numbers >= 1 (rank k or better within the "
                             f"group), not {k!r}")
-        out.append(Target(f"rank<={int(k)}", f"组内前{int(k)}名", "rank", 1, rank=int(k)))
+        where = "组内" if decisions.has_groups else ""
+        out.append(Target(f"rank<={int(k)}", f"{where}前{int(k)}名", "rank", 1, rank=int(k)))
     return out
 
 
@@ -349,7 +350,8 @@ class ChangeSpace:
             finite = pooled[li][np.isfinite(pooled[li])]
             self.scale[li] = max(float(np.median(np.abs(finite))) if len(finite) else 1.0, 1.0)
             self.notices.append(Notice(
-                "no_spread", f"{self.ids[li]}: every unit has the same value, so its spread is 0; "
+                "no_spread", f"{self.ids[li]}: fewer than two different values among the units "
+                "it applies to, so its spread is 0; "
                 f"changes are measured against {self.scale[li]:g} ({self.uom[li] or 'raw units'}) "
                 "instead", f"level {batch.level}"))
         self.spread_kind = spread
@@ -858,7 +860,7 @@ class Counterfactuals:
         status[search[~found & ~bound_limited]] = "infeasible within the search range"
         single_effort = np.zeros((len(q), L))
         single_effort[np.arange(len(q)), col] = np.nan_to_num(effort)
-        after = self._after(unit, tgt, direction, single_effort, status == "found")
+        after = self._after(unit, tgt, now, direction, single_effort, status == "found")
         raw = np.where(np.isfinite(effort), effort * space.scale[col] * space.sign[col]
                        * direction, np.nan)
         self.single = self._single_table(probs, q, col, unit, tgt, direction, raw, effort,
@@ -871,7 +873,7 @@ class Counterfactuals:
                 "the scheme (a geometric mean meeting a score of 0): treated as not achieving the "
                 "outcome", f"level {self.level}"))
 
-    def _after(self, unit, tgt, direction, effort, ok) -> dict:
+    def _after(self, unit, tgt, now, direction, effort, ok) -> dict:
         """New score, group rank, tie and displaced units of the changes ``effort`` (m, L)."""
         m = len(unit)
         out = {"new_score": np.full(m, np.nan), "new_group_rank": np.full(m, np.nan),
@@ -900,10 +902,12 @@ class Counterfactuals:
             same[a, i] = False
             moved[a, i] = False
             ranked = np.array([self.targets[kk].kind in ("quota", "rank") for kk in k])
+            gain = ~now[rows][r]
             shared = same.any(axis=1)
             tie = np.where(shared, "takes the place (tie ordered by unit id)"
                            if dec.tie_method == "first" else "shares the place",
                            np.where(ranked, "takes the place", ""))
+            tie = np.where(gain, tie, np.where(shared, "tied", ""))
             return [(res.total[x, i[x]], res.group_rank[x, i[x]], tie[x],
                      "、".join(names[same[x]]), "、".join(names[moved[x]])) for x in a]
 
@@ -988,7 +992,7 @@ class Counterfactuals:
         effort[use_single, best_col[use_single]] = best_single[use_single]
         cost = np.where(use_single, best_single, path_cost)
         status = np.where(np.isfinite(cost), "found", "infeasible")
-        after = self._after(probs.unit, tgt, probs.direction, effort, np.isfinite(cost))
+        after = self._after(probs.unit, tgt, now, probs.direction, effort, np.isfinite(cost))
         raw = space.raw_change(probs.direction, effort)
         frame = pd.DataFrame(self._base_columns(probs, np.arange(nq)))
         frame["metric"] = self.metric
@@ -1102,12 +1106,19 @@ class Counterfactuals:
         records = []
         for r in single.itertuples(index=False):
             records.append(self._record(r, r.indicator_name, format_change(
-                r.change, r.unit_of_measure, lang=lang), r.value, r.new_value, en))
+                r.change, r.unit_of_measure, lang=lang), r.value,
+                r.value + round_away(r.change), en))
         for r in comb.itertuples(index=False):
             if found_only and r.status != "found":
                 continue
+            parts = self.changes[(self.changes["unit"] == r.unit)
+                                 & (self.changes["target"] == r.target)
+                                 & (self.changes["direction"] == r.direction)]
+            text = "; ".join(f"{c.indicator_name} "
+                             f"{format_change(c.change, c.unit_of_measure, lang=lang)}"
+                             for c in parts.itertuples(index=False))
             records.append(self._record(r, ("combined (" if en else "组合（") + self.metric.upper()
-                                        + (")" if en else "）"), r.changes, np.nan, np.nan, en))
+                                        + (")" if en else "）"), text, np.nan, np.nan, en))
         columns = (["outcome", "want", "indicator", "value", "change", "new_value",
                     "share_of_spread", "place", "status"] if en else
                    ["结果", "方向", "指标", "当前值", "需要的变化", "变化后", "占全距", "名次", "状态"])
@@ -1116,9 +1127,7 @@ class Counterfactuals:
     def _record(self, r, indicator, change, value, new_value, en: bool) -> list:
         want = {"gain": "得到" if not en else "gain", "lose": "失去" if not en else "lose"}[r.want]
         share = f"{r.effort:.1%}" if np.isfinite(r.effort) else ""
-        place = r.tie if en else {"takes the place": "独占名次", "shares the place": "并列",
-                                  "takes the place (tie ordered by unit id)": "独占（按编号）",
-                                  "": ""}.get(r.tie, r.tie)
+        place = r.tie if en else _TIE_ZH.get(r.tie, r.tie)
         if r.shares_with:
             place += (" with " if en else "：") + r.shares_with
         status = r.status if en else _STATUS_ZH.get(r.status, r.status)
@@ -1225,6 +1234,9 @@ class Counterfactuals:
         return head + table.to_html(index=False, escape=True, float_format="{:.2%}".format)
 
 
+_TIE_ZH = {"takes the place": "独占名次", "shares the place": "并列",
+           "takes the place (tie ordered by unit id)": "独占（并列按编号排序）", "tied": "并列",
+           "": ""}
 _STATUS_ZH = {"found": "可达", "infeasible": "不可达", "infeasible within bounds": "界限内不可达",
               "infeasible within the search range": "搜索范围内不可达", "at bound": "已到界限",
               "fixed": "不可变动", "no value": "无数据"}
@@ -1300,18 +1312,40 @@ def format_change(change: float, unit_of_measure: str = "", *, lang: str = "en",
         return ""
     if change == 0:
         return "0"
-    mag = abs(float(change))
-    exponent = math.floor(math.log10(mag)) - digits + 1
-    step = 10.0 ** exponent
-    rounded = math.ceil(mag / step - 1e-9) * step
-    decimals = max(0, -exponent)
-    text = f"{rounded:,.{decimals}f}"
+    rounded, decimals = _round_away(float(change), digits)
+    text = f"{abs(rounded):,.{decimals}f}"
+    if "." in text:
+        text = text.rstrip("0").rstrip(".")
     sign = "+" if change > 0 else "-"
     uom = (unit_of_measure or "").strip()
     if uom.startswith("%") or uom.startswith("％"):
         uom = "个百分点" if lang == "zh" else "percentage points"
         return f"{sign}{text}{uom}" if lang == "zh" else f"{sign}{text} {uom}"
     return f"{sign}{text}" + (f" {uom}" if uom else "")
+
+
+def round_away(x: float, digits: int = 4) -> float:
+    """``x`` rounded away from zero to ``digits`` significant digits (see :func:`format_change`).
+
+    Examples
+    --------
+    >>> round_away(1240.37)
+    1241.0
+    >>> round_away(-0.012341)
+    -0.01235
+    """
+    if x is None or not np.isfinite(x) or x == 0:
+        return x
+    return _round_away(float(x), digits)[0]
+
+
+def _round_away(x: float, digits: int) -> tuple[float, int]:
+    mag = abs(x)
+    exponent = math.floor(math.log10(mag)) - digits + 1
+    step = 10.0 ** exponent
+    decimals = max(0, -exponent)
+    rounded = round(math.ceil(mag / step - 1e-9) * step, decimals)
+    return math.copysign(rounded, x), decimals
 
 
 def apply_change(data: Dataset, unit: str, changes: Mapping[str, float], periods) -> Dataset:
