@@ -428,8 +428,9 @@ class ValueBatch:
                                                                        dtype=np.int64))
         patterns, first, which = np.unique(code, return_index=True, return_inverse=True)
         which = which.reshape(-1)
-        if len(patterns) > len(self.leaves) + 1:
-            # many different sets (combined changes): score every leaf changed by any draw
+        if len(patterns) > len(self.leaves) + 1 or d * n < 20_000:
+            # many different sets (combined changes), or few draws (where one pass costs less
+            # than one per set): score every leaf changed by any draw
             patterns, first, which = patterns[:1], first[:1], np.zeros(d, np.intp)
             touched = np.broadcast_to(touched.any(axis=0), touched.shape)
         for pattern_index in range(len(patterns)):
