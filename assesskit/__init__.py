@@ -47,6 +47,8 @@ _LAZY = {
     "Comparison": ("assesskit.analysis.compare", "Comparison"),
     "compare": ("assesskit.analysis.compare", "compare"),
     "uncertainty": ("assesskit.analysis.uncertainty", "uncertainty"),
+    "counterfactuals": ("assesskit.analysis.counterfactual", "counterfactuals"),
+    "incentives": ("assesskit.analysis.incentives", "incentives"),
 }
 
 __all__ = ["AssessKitError", "DataError", "Notice", "Problem", "SchemeError", *_LAZY]

@@ -465,3 +465,104 @@ def test_plots_render(mpl_rc):
     assert "乙县" in fig.get_suptitle()
     fig = cf.plot()
     assert fig.axes[0].get_xscale() == "log"
+
+
+# ---------------------------------------------------------------------- command line
+def write_five(tmp_path, names=None):
+    """The hand-worked example as a dataset folder and a scheme file, for the command line."""
+    import yaml
+
+    folder = tmp_path / "five"
+    folder.mkdir()
+    names = {**NAMES, **(names or {})}
+    pd.DataFrame({"unit": list("ABCDE"), "name": [names[u] for u in "ABCDE"],
+                  "level": "county", "group": "g"}).to_csv(folder / "units.csv", index=False)
+    pd.DataFrame({"indicator": ["x", "y"], "name": ["指标x", "指标y"],
+                  "unit_of_measure": ["yuan", "%"], "direction": "higher"}).to_csv(
+        folder / "indicators.csv", index=False)
+    pd.DataFrame([{"unit": u, "period": "2025", "indicator": c, "value": v[u]}
+                  for c, v in (("x", X), ("y", Y)) for u in "ABCDE"]).to_csv(
+        folder / "values.csv", index=False)
+    scheme = tmp_path / "five.yaml"
+    scheme.write_text(yaml.safe_dump({
+        "name": "five", "levels": {"county": {
+            "tree": {"x": {"weight": 0.5, "scoring": MINMAX},
+                     "y": {"weight": 0.5, "scoring": MINMAX}},
+            "ranking": {"ties": {"method": "min", "decimals": 2}},
+            "consequences": {"praised": {"label": "通报表扬", "top": 2},
+                             "summoned": {"label": "约谈", "bottom": 1}}}}},
+        allow_unicode=True), encoding="utf-8")
+    return folder, scheme
+
+
+def test_cli_what_it_takes_writes_a_tidy_csv(tmp_path, capsys):
+    from io import StringIO
+
+    from assesskit.cli import main
+
+    folder, scheme = write_five(tmp_path)
+    code = main(["what-it-takes", "乙县", "--scheme", str(scheme), "--data", str(folder),
+                 "--period", "2025", "--consequence", "praised"])
+    out, err = capsys.readouterr()
+    assert code == 0, err
+    table = pd.read_csv(StringIO(out), dtype={"unit": str})
+    assert table.columns[:9].tolist() == ["unit", "name", "level", "period", "target",
+                                          "target_label", "want", "direction", "plan"]
+    x = table[(table["plan"] == "single") & (table["node"] == "x")].iloc[0]
+    assert x["change"] == pytest.approx(10 + 0.5 * (2 * 53.445 - 100 * 38 / 58) - 20, rel=2e-4)
+    assert x["status"] == "found" and x["tie"] == "shares the place"
+    assert set(table["plan"]) == {"single", "combined-l1"}
+    # --bound and --fixed reach the analysis
+    code = main(["what-it-takes", "B", "--scheme", str(scheme), "--data", str(folder),
+                 "--period", "2025", "--consequence", "praised", "--bound", "x=:20",
+                 "--fixed", "y", "--metric", "l2"])
+    out, err = capsys.readouterr()
+    table = pd.read_csv(StringIO(out))
+    single = table[table["plan"] == "single"].set_index("node")["status"]
+    assert single["x"] == "at bound" and single["y"] == "fixed"
+    assert (table.loc[table["plan"] == "combined-l2", "status"] == "infeasible").all()
+
+
+def test_cli_what_it_takes_help_errors_and_formula_cells(tmp_path, capsys):
+    from assesskit.cli import main
+
+    assert main(["what-it-takes", "--help"]) == 0
+    out, _ = capsys.readouterr()
+    assert "Example:" in out and "assesskit what-it-takes 营山县" in out
+    folder, scheme = write_five(tmp_path, names={"B": "=HYPERLINK(1)"})
+    base = ["--scheme", str(scheme), "--data", str(folder), "--period", "2025"]
+    assert main(["what-it-takes", "Z", *base]) == 1
+    _, err = capsys.readouterr()
+    assert "unit 'Z' is not assessed" in err
+    assert main(["what-it-takes", "B", *base, "--bound", "x=5:1"]) == 1
+    _, err = capsys.readouterr()
+    assert "lower bound 5 is above the upper bound 1" in err
+    assert main(["what-it-takes", "B", *base, "--bound", "x"]) == 1
+    _, err = capsys.readouterr()
+    assert "write INDICATOR=VALUE" in err
+    assert main(["what-it-takes", "B", *base, "--consequence", "praise"]) == 1
+    _, err = capsys.readouterr()
+    assert "no consequence 'praise'" in err
+    assert main(["what-it-takes", "B", *base]) == 0
+    out, _ = capsys.readouterr()
+    assert "'=HYPERLINK(1)" in out and "\n=HYPERLINK" not in out and ",=HYPERLINK" not in out
+
+
+def test_cli_what_it_takes_end_to_end(tmp_path):
+    import subprocess
+    import sys
+
+    out = tmp_path / "yingshan.csv"
+    proc = subprocess.run([sys.executable, "-m", "assesskit", "what-it-takes", "营山县",
+                           "--period", "2025", "--consequence", "praised",
+                           "--indicator", "urbanization_rate", "--out", str(out)],
+                          capture_output=True, text=True, check=False)
+    assert proc.returncode == 0, proc.stderr
+    table = pd.read_csv(out, dtype={"unit": str})
+    r = table[table["plan"] == "single"].iloc[0]
+    assert r["want"] == "lose" and r["status"] == "found"
+    data = ak.datasets.load("sichuan-39")
+    scheme = ak.load_scheme("sichuan-39")
+    after = outcome(scheme, apply_change(data, "511322", {"urbanization_rate": r["change"]},
+                                         "2025"), "511322")
+    assert "praised" not in after
