@@ -495,7 +495,7 @@ def test_grouped_sobol_indices_equal_salib_and_the_analytic_values():
     n = 1024
     x_salib = salib_sample.sample(problem, n, calc_second_order=False, seed=3)
     # SALib interleaves per base row: A, AB_g13, AB_x2, B
-    design = sens.Design(factors, A=x_salib[0::4], B=x_salib[3::4], groups=groups)
+    design = sens.SampleDesign(factors, A=x_salib[0::4], B=x_salib[3::4], groups=groups)
     assert design.group_names == ["g13", "x2"] and design.n_runs == 4 * n
     ours = design.matrix().reshape(4, n, 3)[[0, 2, 3, 1]].transpose(1, 0, 2).reshape(-1, 3)
     np.testing.assert_array_equal(ours, x_salib)

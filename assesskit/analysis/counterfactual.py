@@ -1259,13 +1259,16 @@ class _Path:
         self.rest = np.maximum(room - self.base, 0.0)  # phase 2 moves on to the bounds
         self.rate = np.where(good, rate, 0.0)
         if metric == "l1":
-            order = np.argsort(-np.where(good, rate, -np.inf), axis=1, kind="stable")
-            seg_len = np.concatenate([np.take_along_axis(self.base, order, 1),
-                                      np.take_along_axis(self.rest, order, 1)], axis=1)
-            self.seg_col = np.concatenate([order, order], axis=1)
-            self.seg_len = seg_len
-            self.seg_start = np.cumsum(seg_len, axis=1) - seg_len
-            self.length = seg_len.sum(axis=1)
+            # indicator k comes before l when it pays more per spread (ties: the scheme's order);
+            # l's stretch of the path starts after the stretches of every indicator before it
+            key = np.where(good, rate, -np.inf)
+            cols = np.arange(L)
+            before = (key[:, None, :] > key[:, :, None]) | (
+                (key[:, None, :] == key[:, :, None]) & (cols[None, :] < cols[:, None])[None])
+            total_base = self.base.sum(axis=1)
+            self.start1 = (before * self.base[:, None, :]).sum(axis=2)
+            self.start2 = total_base[:, None] + (before * self.rest[:, None, :]).sum(axis=2)
+            self.length = total_base + self.rest.sum(axis=1)
             self.start = np.full(P, START)
         else:
             with np.errstate(divide="ignore", invalid="ignore"):
@@ -1280,11 +1283,8 @@ class _Path:
         """Effort (m, L) in spreads at path parameter ``t`` for the pairs ``pair``."""
         t = np.asarray(t, float)[:, None]
         if self.metric == "l1":
-            amount = np.clip(t - self.seg_start[pair], 0.0, self.seg_len[pair])
-            out = np.zeros((len(pair), self.base.shape[1]))
-            np.add.at(out, (np.repeat(np.arange(len(pair)), self.seg_col.shape[1]),
-                            self.seg_col[pair].ravel()), amount.ravel())
-            return out
+            return (np.clip(t - self.start1[pair], 0.0, self.base[pair])
+                    + np.clip(t - self.start2[pair], 0.0, self.rest[pair]))
         first = np.minimum(self.base[pair], t * self.rate[pair])
         second = np.minimum(self.rest[pair], np.maximum(t - self.knee[pair][:, None], 0.0))
         return first + second

@@ -87,7 +87,7 @@ class Incentives:
         total points), points_per_unit, points_per_pct.
     weights : DataFrame
         One row per indicator: node, indicator, indicator_name, nominal (share), effective
-        (share), ratio, mean_points_per_pct, nominal_rank, effective_rank.
+        (share), ratio, mean_points_per_pct.
     peers : DataFrame
         One row per unit and indicator: unit, name, node, indicator_name, peer, peer_name,
         own_points, peer_points, zero_sum.
@@ -255,39 +255,43 @@ def incentives(scheme, data: Dataset, period, *, level: str | None = None, indic
                       float(exposure_share), *tables, exposure, counts, cf)
 
 
-def _comparison_codes(batch: ValueBatch, node) -> np.ndarray:
-    """The comparison group of each unit for a leaf: the relative rule's ``within`` groups, or
-    the ranking groups for an absolute rule."""
+def _comparison_groups(batch: ValueBatch, node):
+    """The comparison groups of a leaf: the relative rule's ``within`` groups, or the ranking
+    groups for an absolute rule."""
     rule = node.scoring or {}
     inner = rule.get("then", rule) if rule.get("method") in ("growth", "level_and_change") \
         else rule
     within = inner.get("within", "group") if inner.get("method") in RELATIVE_METHODS else "group"
-    return batch.grouping.scoring_index(within).codes
+    return batch.grouping.scoring_index(within)
 
 
 def _best_peers(batch: ValueBatch, space: ChangeSpace, ok: np.ndarray) -> np.ndarray:
-    """(n, L) position of each unit's best peer on each indicator (-1: none)."""
+    """(n, L) position of each unit's best peer on each indicator (-1: none): the unit of its
+    comparison group with the best value (the first in the table among equals), or the second
+    best when the unit is the best itself."""
     n, L = batch.n, space.L
     out = np.full((n, L), -1, np.intp)
+    units = np.arange(n)
     for li, nd in enumerate(space.nodes):
-        codes = _comparison_codes(batch, nd)
-        oriented = np.where(ok[:, li], space.value[:, li] * space.sign[li], -np.inf)
-        # order units by (group, value descending): each unit's best other unit is its group's
-        # first, or the second when the unit is the first itself
-        order = np.lexsort((np.arange(n), -oriented, codes))
-        sorted_codes = codes[order]
-        start = np.flatnonzero(np.r_[True, sorted_codes[1:] != sorted_codes[:-1]])
-        size = np.diff(np.r_[start, n])
-        first = np.full(codes.max() + 1, -1, np.intp)
-        second = np.full(codes.max() + 1, -1, np.intp)
-        groups = sorted_codes[start]
-        first[groups] = np.where(np.isfinite(oriented[order[start]]), order[start], -1)
-        has2 = size > 1
-        nxt = order[np.minimum(start + 1, n - 1)]
-        second[groups] = np.where(has2 & np.isfinite(oriented[nxt]), nxt, -1)
-        best = np.where(first[codes] == np.arange(n), second[codes], first[codes])
-        out[:, li] = np.where(ok[:, li], best, -1)
+        groups = _comparison_groups(batch, nd)
+        value = np.where(ok[:, li], space.value[:, li] * space.sign[li], np.nan)
+        best = _first_at_group_max(groups, value)
+        without = value.copy()
+        without[best[best < n]] = np.nan  # the best of each group left out: the second best
+        second = _first_at_group_max(groups, without)
+        peer = np.where(best == units, second, best)
+        out[:, li] = np.where(ok[:, li] & (peer < n), peer, -1)
     return out
+
+
+def _first_at_group_max(groups, value: np.ndarray) -> np.ndarray:
+    """For each unit, the first unit of its group holding the group's largest value (n: none)."""
+    n = len(value)
+    top = groups.max(value)
+    holder = np.where(value == top, np.arange(n), n)
+    first = np.full(groups.n_groups, n)
+    np.minimum.at(first, groups.codes, holder)
+    return first[groups.codes]
 
 
 def _tables(batch, space, ok, per_unit, per_pct, peer, peer_points):
@@ -320,8 +324,6 @@ def _tables(batch, space, ok, per_unit, per_pct, peer, peer_points):
     weights = pd.DataFrame({
         "node": space.ids, "indicator": space.codes, "indicator_name": space.names,
         "nominal": nom, "effective": eff, "ratio": ratio, "mean_points_per_pct": mean_pct})
-    weights["nominal_rank"] = weights["nominal"].rank(ascending=False, method="min")
-    weights["effective_rank"] = weights["effective"].rank(ascending=False, method="min")
     k = peer[i, li]
     with np.errstate(invalid="ignore", divide="ignore"):
         zero_sum = np.where(np.abs(per_pct[i, li]) > 1e-12, peer_points[i, li] / per_pct[i, li],
