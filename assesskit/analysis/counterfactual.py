@@ -1170,6 +1170,70 @@ class Counterfactuals:
         s = self.single
         return s[(s["status"] == "found") & (s["effort"] <= share)].reset_index(drop=True)
 
+    def standing(self, unit: str) -> pd.Series:
+        """The unit's row of the evaluation's scores (score, ranks, outcome, grade)."""
+        single, combined = self.for_unit(unit)
+        ids = self.batch.units["unit"].astype(str)
+        names = self.batch.units["name"].astype(str)
+        uid = ids[(ids == str(unit)) | (names == str(unit))].iloc[0]
+        scores = self.batch.evaluation.scores
+        return scores[(scores["level"] == self.level) & (scores["unit"] == uid)].iloc[0]
+
+    def describe_unit(self, unit: str) -> str:
+        """What it would take for one unit, in words (Markdown): its standing, and for each
+        outcome it could gain or lose the cheapest single-indicator change, how many indicators
+        could do it alone, who would be displaced, and the cheapest combined change."""
+        single, combined = self.for_unit(unit)
+        s = self.standing(unit)
+        gb = self.scheme.levels[self.level].ranking.get("group_by")
+        size = int((self.batch.evaluation.scores["level"] == self.level).sum()) if not gb else \
+            int(((self.batch.evaluation.scores["level"] == self.level)
+                 & (self.batch.evaluation.scores[gb] == s[gb])).sum())
+        where = f"in {s[gb]}" if gb else "among all assessed units"
+        now = s["outcome_label"] or "no consequence"
+        grade = f", grade {s['grade']}" if s["grade"] else ""
+        places = min(int(self.batch.decisions.decimals), 4)  # as the scheme compares totals
+        lines = [f"**{s['name']}** scores {s['score']:.{places}f} in {self.period}, rank "
+                 f"{int(s['group_rank'])} of {size} {where}: {now}{grade}."]
+        if combined.empty:
+            lines.append("The level has no consequence, grade or rank target to gain or lose.")
+        for r in combined.itertuples(index=False):
+            verb = "gain" if r.want == "gain" else "lose"
+            how = "improving" if r.direction == "improve" else "worsening"
+            part = single[(single["target"] == r.target) & (single["direction"] == r.direction)]
+            ok = part[part["status"] == "found"].sort_values("effort", kind="mergesort")
+            head = f"- To **{verb} {r.target_label}** (by {how}): "
+            if not ok.empty:
+                b = ok.iloc[0]
+                text = (f"the smallest single change is {b['indicator_name']} "
+                        f"{format_change(b['change'], b['unit_of_measure'])} "
+                        f"({b['effort']:.1%} of its spread)")
+                if b["tie"] == "shares the place" and b["shares_with"]:
+                    text += f", sharing the place with {b['shares_with']}"
+                if b["displaces"]:
+                    text += f", which would change the outcome of {b['displaces']}"
+                text += (f"; {len(ok)} of {len(part)} indicators could do it alone"
+                         if len(ok) > 1 else "; no other indicator could do it alone")
+            else:
+                text = "no single indicator can do it within the bounds"
+            if r.status == "found":
+                if r.via == "path" and r.n_indicators > 1:
+                    parts = self.changes[(self.changes["unit"] == r.unit)
+                                         & (self.changes["target"] == r.target)
+                                         & (self.changes["direction"] == r.direction)]
+                    text += (f". The cheapest combination ({self.metric.upper()}) costs "
+                             f"{r.effort:.1%} of a spread: " + "; ".join(
+                                 f"{c.indicator_name} {format_change(c.change, c.unit_of_measure)}"
+                                 for c in parts.itertuples(index=False)))
+                else:
+                    text += ". No combination is cheaper than the best single change"
+            else:
+                text += ". No change within the bounds and the search range achieves it"
+                if bool(s["vetoed"]):
+                    text += f" (vetoed, 一票否决: {s['veto_reason']})"
+            lines.append(head + text + ".")
+        return "\n".join(lines)
+
     def summary(self) -> str:
         """What it takes, in words: per outcome, how many units can change it and how cheaply,
         the bounds used and every decision taken by a policy."""

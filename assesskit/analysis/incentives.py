@@ -116,6 +116,59 @@ class Incentives:
         """The marginal points (one row per unit and indicator)."""
         return self.marginal
 
+    def peer_summary(self) -> pd.DataFrame:
+        """Peer dependence per indicator: units with a peer, mean points for improving by 1% of
+        the spread oneself (own) and for the best peer falling back by as much (peer), their
+        ratio (``peer / own`` of the means: 0 under absolute scoring, 1 when a peer's setback
+        pays as much as one's own effort), and the share of units for which a peer's setback pays
+        anything."""
+        p = self.peers[self.peers["peer"] != ""]
+        rows = []
+        for node, part in p.groupby("node", sort=False):
+            own, peer = part["own_points"].mean(), part["peer_points"].mean()
+            rows.append({"node": node, "indicator_name": part["indicator_name"].iat[0],
+                         "units": len(part), "own_points": own, "peer_points": peer,
+                         "peer_to_own": peer / own if own > 0 else np.nan,
+                         "share_paid_by_peer": float((part["peer_points"] > 0).mean())})
+        return pd.DataFrame(rows, columns=["node", "indicator_name", "units", "own_points",
+                                           "peer_points", "peer_to_own", "share_paid_by_peer"])
+
+    def describe(self) -> str:
+        """The findings in words (Markdown): the largest gaps between stated and real
+        incentives, how zero-sum the scoring is, and how exposed the lists are."""
+        w = self.weights.dropna(subset=["ratio"])
+        lines = []
+        if len(w) > 1:
+            top = w.loc[w["effective"].idxmax()]
+            over = w[w["ratio"] > 1.25].sort_values("ratio", ascending=False, kind="mergesort")
+            under = w[w["ratio"] < 0.8].sort_values("ratio", kind="mergesort")
+            lines.append(f"- Per 1% of effort the scheme pays most for **{top['indicator_name']}**: "
+                         f"{top['effective']:.1%} of the points paid for effort, against a stated "
+                         f"weight of {top['nominal']:.1%} (× {top['ratio']:.2f}).")
+            if len(over):
+                lines.append("- Paid more than their weight (× ≥ 1.25): " + "、".join(
+                    f"{r.indicator_name} (× {r.ratio:.2f})" for r in over.itertuples()) + ".")
+            if len(under):
+                lines.append("- Paid less than their weight (× ≤ 0.8): " + "、".join(
+                    f"{r.indicator_name} (× {r.ratio:.2f})" for r in under.itertuples()) + ".")
+            if not len(over) and not len(under):
+                lines.append("- Every indicator pays within 20% of its stated weight.")
+        ps = self.peer_summary().dropna(subset=["peer_to_own"])
+        if len(ps) and ps["peer_to_own"].max() > 0:
+            most = ps.loc[ps["peer_to_own"].idxmax()]
+            lines.append(f"- Peer dependence: on average over indicators, a unit gains "
+                         f"{ps['peer_to_own'].mean():.2f} times as many points when its best peer "
+                         f"falls back by 1% of the spread as when it improves by 1% itself; most "
+                         f"on {most['indicator_name']} ({most['peer_to_own']:.2f}).")
+        elif len(ps):
+            lines.append("- Peer dependence: none. Every indicator is scored against fixed "
+                         "standards here: a peer's result never moves a unit's points.")
+        for r in self.exposure_counts.itertuples():
+            lines.append(f"- {r.units_within} of {r.units} units could "
+                         f"{'gain' if r.want == 'gain' else 'lose'} {r.target_label} with a change "
+                         f"of one indicator of at most {self.exposure_share:.0%} of its spread.")
+        return "\n".join(lines)
+
     def summary(self) -> str:
         """Where the real incentives differ from the stated weights, how zero-sum the scoring
         is, and how many units are within a small change of another fate."""
