@@ -456,6 +456,13 @@ def test_result_object_summary_frame_and_escaped_html():
     text = cf.summary()
     assert "通报表扬 (praised), gain" in text and "Bounds: x [0, ∞]" in text
     assert isinstance(cf.bounds, pd.DataFrame) and set(cf.bounds["node"]) == {"x", "y"}
+    text = cf.describe_unit("A")  # Markdown: a name from the data is escaped
+    assert text.startswith("**&lt;b&gt;甲&lt;/b&gt;** scores 41.38 in 2025, rank 4 of 5")
+    assert "<b>" not in text
+    # B's sentence: the cheapest single change of x (+10.69) shares the place with 戊县
+    text = cf.describe_unit("B")
+    assert "To **gain 通报表扬** (by improving): the smallest single change is x +10.69" in text
+    assert "sharing the place with 戊县" in text
 
 
 def test_plots_render(mpl_rc):

@@ -173,6 +173,8 @@ def test_result_object(mpl_rc):
     assert "nominal 20.0%, effective 73.3%" in text
     html = inc._repr_html_()
     assert "<b>甲</b>" not in html and "&lt;b&gt;甲&lt;/b&gt;" in html
+    described = inc.describe()
+    assert "pays most for **&lt;b&gt;甲&lt;/b&gt;**: 73.3% of the points" in described
     fig = inc.plot()
     assert "名义权重" in fig.axes[0].get_title()
     assert [t.get_text() for t in fig.axes[0].get_yticklabels()] == ["b", "<b>甲</b>"]

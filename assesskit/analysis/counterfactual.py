@@ -116,6 +116,7 @@ from ..data.model import Dataset, normalise_period
 from ..engine.batch import ValueBatch, ValueResult
 from ..errors import DataError, Notice, Problem, SchemeError
 from ..scheme.model import Scheme, load_scheme
+from .raters import escape_markdown as md
 
 __all__ = ["ChangeSpace", "Counterfactuals", "Target", "apply_change", "compile_level",
            "counterfactuals", "round_away",
@@ -1182,18 +1183,19 @@ class Counterfactuals:
     def describe_unit(self, unit: str) -> str:
         """What it would take for one unit, in words (Markdown): its standing, and for each
         outcome it could gain or lose the cheapest single-indicator change, how many indicators
-        could do it alone, who would be displaced, and the cheapest combined change."""
+        could do it alone, who would be displaced, and the cheapest combined change. Names taken
+        from the data are escaped for Markdown."""
         single, combined = self.for_unit(unit)
         s = self.standing(unit)
         gb = self.scheme.levels[self.level].ranking.get("group_by")
         size = int((self.batch.evaluation.scores["level"] == self.level).sum()) if not gb else \
             int(((self.batch.evaluation.scores["level"] == self.level)
                  & (self.batch.evaluation.scores[gb] == s[gb])).sum())
-        where = f"in {s[gb]}" if gb else "among all assessed units"
-        now = s["outcome_label"] or "no consequence"
-        grade = f", grade {s['grade']}" if s["grade"] else ""
+        where = f"in {md(s[gb])}" if gb else "among all assessed units"
+        now = md(s["outcome_label"]) if s["outcome_label"] else "no consequence"
+        grade = f", grade {md(s['grade'])}" if s["grade"] else ""
         places = min(int(self.batch.decisions.decimals), 4)  # as the scheme compares totals
-        lines = [f"**{s['name']}** scores {s['score']:.{places}f} in {self.period}, rank "
+        lines = [f"**{md(s['name'])}** scores {s['score']:.{places}f} in {self.period}, rank "
                  f"{int(s['group_rank'])} of {size} {where}: {now}{grade}."]
         if combined.empty:
             lines.append("The level has no consequence, grade or rank target to gain or lose.")
@@ -1202,16 +1204,16 @@ class Counterfactuals:
             how = "improving" if r.direction == "improve" else "worsening"
             part = single[(single["target"] == r.target) & (single["direction"] == r.direction)]
             ok = part[part["status"] == "found"].sort_values("effort", kind="mergesort")
-            head = f"- To **{verb} {r.target_label}** (by {how}): "
+            head = f"- To **{verb} {md(r.target_label)}** (by {how}): "
             if not ok.empty:
                 b = ok.iloc[0]
-                text = (f"the smallest single change is {b['indicator_name']} "
-                        f"{format_change(b['change'], b['unit_of_measure'])} "
+                text = (f"the smallest single change is {md(b['indicator_name'])} "
+                        f"{md(format_change(b['change'], b['unit_of_measure']))} "
                         f"({b['effort']:.1%} of its spread)")
                 if b["tie"] == "shares the place" and b["shares_with"]:
-                    text += f", sharing the place with {b['shares_with']}"
+                    text += f", sharing the place with {md(b['shares_with'])}"
                 if b["displaces"]:
-                    text += f", which would change the outcome of {b['displaces']}"
+                    text += f", which would change the outcome of {md(b['displaces'])}"
                 text += (f"; {len(ok)} of {len(part)} indicators could do it alone"
                          if len(ok) > 1 else "; no other indicator could do it alone")
             else:
@@ -1223,14 +1225,14 @@ class Counterfactuals:
                                          & (self.changes["direction"] == r.direction)]
                     text += (f". The cheapest combination ({self.metric.upper()}) costs "
                              f"{r.effort:.1%} of a spread: " + "; ".join(
-                                 f"{c.indicator_name} {format_change(c.change, c.unit_of_measure)}"
+                                 f"{md(c.indicator_name)} {md(format_change(c.change, c.unit_of_measure))}"
                                  for c in parts.itertuples(index=False)))
                 else:
                     text += ". No combination is cheaper than the best single change"
             else:
                 text += ". No change within the bounds and the search range achieves it"
                 if bool(s["vetoed"]):
-                    text += f" (vetoed, 一票否决: {s['veto_reason']})"
+                    text += f" (vetoed, 一票否决: {md(s['veto_reason'])})"
             lines.append(head + text + ".")
         return "\n".join(lines)
 
