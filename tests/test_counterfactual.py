@@ -573,3 +573,21 @@ def test_cli_what_it_takes_end_to_end(tmp_path):
     after = outcome(scheme, apply_change(data, "511322", {"urbanization_rate": r["change"]},
                                          "2025"), "511322")
     assert "praised" not in after
+
+
+def test_decisions_of_many_draws_under_tie_method_first():
+    # Found by these counterfactuals: with ties.method first, the analyses' sorted path of
+    # LevelDecisions.decide (display=False) must give the same outcomes as the general one.
+    from assesskit.engine.evaluation import level_decisions
+
+    scheme, data = five({"method": "first", "decimals": 2})
+    ev = evaluate(scheme, data, 2025)
+    rules = level_decisions(scheme.levels["county"], ev.level_results["county"])
+    total = np.array([[41.38, 42.76, 25.0, 90.0, 53.45],   # as evaluated: D, E praised; C summoned
+                      [41.38, 53.45, 25.0, 90.0, 53.45],   # B ties E: B ("B" < "E") takes 2nd
+                      [60.00, 42.76, 25.0, 90.0, 53.45]])  # A passes E
+    fast = rules.decide(total, [], np.zeros(5, bool), display=False).outcome
+    full = rules.decide(total, [], np.zeros(5, bool), display=True).outcome
+    np.testing.assert_array_equal(fast, full)
+    praised = [[u for u, b in zip("ABCDE", row, strict=True) if b & 1] for row in fast.tolist()]
+    assert praised == [["D", "E"], ["B", "D"], ["A", "D"]]
