@@ -565,7 +565,7 @@ def test_cli_what_it_takes_end_to_end(tmp_path):
                            "--indicator", "urbanization_rate", "--out", str(out)],
                           capture_output=True, text=True, check=False)
     assert proc.returncode == 0, proc.stderr
-    table = pd.read_csv(out, dtype={"unit": str})
+    table = pd.read_csv(out, dtype={"unit": str}, encoding="utf-8-sig")
     r = table[table["plan"] == "single"].iloc[0]
     assert r["want"] == "lose" and r["status"] == "found"
     data = ak.datasets.load("sichuan-39")

@@ -116,10 +116,9 @@ from ..data.model import Dataset, normalise_period
 from ..engine.batch import ValueBatch, ValueResult
 from ..errors import DataError, Notice, Problem, SchemeError
 from ..scheme.model import Scheme, load_scheme
-from .raters import escape_markdown as md
 
 __all__ = ["ChangeSpace", "Counterfactuals", "Target", "apply_change", "compile_level",
-           "counterfactuals", "round_away",
+           "counterfactuals", "markdown_text", "round_away",
            "default_level", "first_flip", "format_change", "level_targets", "run_batched",
            "unit_what_it_takes"]
 
@@ -716,9 +715,11 @@ def counterfactuals(scheme, data: Dataset, period, *, level: str | None = None, 
     return cf
 
 
-def compile_level(scheme, data: Dataset, period, level: str | None = None) -> ValueBatch:
+def compile_level(scheme, data: Dataset, period, level: str | None = None, *,
+                  evaluation=None) -> ValueBatch:
     """The level compiled for analyses that change raw values (:class:`ValueBatch`); ``level``
-    defaults to :func:`default_level`."""
+    defaults to :func:`default_level`; ``evaluation`` is ``evaluate(scheme, data, period)`` if
+    already computed."""
     if not isinstance(scheme, Scheme):
         scheme = load_scheme(scheme)
     if not isinstance(data, Dataset):
@@ -728,7 +729,7 @@ def compile_level(scheme, data: Dataset, period, level: str | None = None) -> Va
         raise SchemeError(f"scheme {scheme.name!r} has no level {level!r}; its levels are "
                           f"{list(scheme.levels)}", key=f"levels.{level}")
     with scheme.located():
-        return ValueBatch(scheme, data, normalise_period(period), level)
+        return ValueBatch(scheme, data, normalise_period(period), level, evaluation=evaluation)
 
 
 def _select_targets(batch: ValueBatch, consequences, grades, ranks) -> list[Target]:
@@ -1191,11 +1192,11 @@ class Counterfactuals:
         size = int((self.batch.evaluation.scores["level"] == self.level).sum()) if not gb else \
             int(((self.batch.evaluation.scores["level"] == self.level)
                  & (self.batch.evaluation.scores[gb] == s[gb])).sum())
-        where = f"in {md(s[gb])}" if gb else "among all assessed units"
-        now = md(s["outcome_label"]) if s["outcome_label"] else "no consequence"
-        grade = f", grade {md(s['grade'])}" if s["grade"] else ""
+        where = f"in {markdown_text(s[gb])}" if gb else "among all assessed units"
+        now = markdown_text(s["outcome_label"]) if s["outcome_label"] else "no consequence"
+        grade = f", grade {markdown_text(s['grade'])}" if s["grade"] else ""
         places = min(int(self.batch.decisions.decimals), 4)  # as the scheme compares totals
-        lines = [f"**{md(s['name'])}** scores {s['score']:.{places}f} in {self.period}, rank "
+        lines = [f"**{markdown_text(s['name'])}** scores {s['score']:.{places}f} in {self.period}, rank "
                  f"{int(s['group_rank'])} of {size} {where}: {now}{grade}."]
         if combined.empty:
             lines.append("The level has no consequence, grade or rank target to gain or lose.")
@@ -1204,16 +1205,16 @@ class Counterfactuals:
             how = "improving" if r.direction == "improve" else "worsening"
             part = single[(single["target"] == r.target) & (single["direction"] == r.direction)]
             ok = part[part["status"] == "found"].sort_values("effort", kind="mergesort")
-            head = f"- To **{verb} {md(r.target_label)}** (by {how}): "
+            head = f"- To **{verb} {markdown_text(r.target_label)}** (by {how}): "
             if not ok.empty:
                 b = ok.iloc[0]
-                text = (f"the smallest single change is {md(b['indicator_name'])} "
-                        f"{md(format_change(b['change'], b['unit_of_measure']))} "
+                text = (f"the smallest single change is {markdown_text(b['indicator_name'])} "
+                        f"{markdown_text(format_change(b['change'], b['unit_of_measure']))} "
                         f"({b['effort']:.1%} of its spread)")
                 if b["tie"] == "shares the place" and b["shares_with"]:
-                    text += f", sharing the place with {md(b['shares_with'])}"
+                    text += f", sharing the place with {markdown_text(b['shares_with'])}"
                 if b["displaces"]:
-                    text += f", which would change the outcome of {md(b['displaces'])}"
+                    text += f", which would change the outcome of {markdown_text(b['displaces'])}"
                 text += (f"; {len(ok)} of {len(part)} indicators could do it alone"
                          if len(ok) > 1 else "; no other indicator could do it alone")
             else:
@@ -1225,14 +1226,14 @@ class Counterfactuals:
                                          & (self.changes["direction"] == r.direction)]
                     text += (f". The cheapest combination ({self.metric.upper()}) costs "
                              f"{r.effort:.1%} of a spread: " + "; ".join(
-                                 f"{md(c.indicator_name)} {md(format_change(c.change, c.unit_of_measure))}"
+                                 f"{markdown_text(c.indicator_name)} {markdown_text(format_change(c.change, c.unit_of_measure))}"
                                  for c in parts.itertuples(index=False)))
                 else:
                     text += ". No combination is cheaper than the best single change"
             else:
                 text += ". No change within the bounds and the search range achieves it"
                 if bool(s["vetoed"]):
-                    text += f" (vetoed, 一票否决: {md(s['veto_reason'])})"
+                    text += f" (vetoed, 一票否决: {markdown_text(s['veto_reason'])})"
             lines.append(head + text + ".")
         return "\n".join(lines)
 
@@ -1412,6 +1413,17 @@ def _round_away(x: float, digits: int) -> tuple[float, int]:
     decimals = max(0, -exponent)
     rounded = round(math.ceil(mag / step - 1e-9) * step, decimals)
     return math.copysign(rounded, x), decimals
+
+
+def markdown_text(text: object) -> str:
+    """Text from data made safe for Markdown: HTML escaped, Markdown punctuation backslashed
+    (as :func:`assesskit.analysis.raters.escape_markdown`, without importing that module's
+    statistics libraries)."""
+    out = html.escape(str(text), quote=False)
+    for ch in "\\`*_[]#|~$":
+        out = out.replace(ch, "\\" + ch)
+    return out
+
 
 
 def apply_change(data: Dataset, unit: str, changes: Mapping[str, float], periods) -> Dataset:
