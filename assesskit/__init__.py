@@ -47,6 +47,7 @@ _LAZY = {
     "Comparison": ("assesskit.analysis.compare", "Comparison"),
     "compare": ("assesskit.analysis.compare", "compare"),
     "uncertainty": ("assesskit.analysis.uncertainty", "uncertainty"),
+    "regroup": ("assesskit.analysis.grouping", "regroup"),
     "counterfactuals": ("assesskit.analysis.counterfactual", "counterfactuals"),
     "incentives": ("assesskit.analysis.incentives", "incentives"),
 }
