@@ -100,10 +100,13 @@ def test_node_matrix_holds_the_raw_values_of_the_children(scheme, sichuan):
 
 
 def test_node_matrix_negates_lower_is_better(county_dataset):
-    spec = {"name": "t", "levels": {"county": {
-        "units": {"level": "county"},
-        "tree": {"gdp_pc": {"weight": 0.5}, "sewage_gap": {"weight": 0.5}},
-        "ranking": {"group_by": "group"}}}}
+    # two of the three groups hold 2 counties: below the default smallest comparison group (3),
+    # so the scheme says explicitly that 2 are enough here
+    spec = {"name": "t", "defaults": {"scoring": {"method": "minmax", "min_group": 2}},
+            "levels": {"county": {
+                "units": {"level": "county"},
+                "tree": {"gdp_pc": {"weight": 0.5}, "sewage_gap": {"weight": 0.5}},
+                "ranking": {"group_by": "group"}}}}
     X = W.node_matrix(spec, county_dataset, 2025)
     np.testing.assert_array_equal(X["sewage_gap"], -np.array([5, 9, 7, 3, 2, 4, 6.0]))
     np.testing.assert_array_equal(X["gdp_pc"], [30, 20, 25, 35, 40, 45, 50.0])
