@@ -129,7 +129,7 @@ def test_coefficient_on_a_part_in_the_monte_carlo():
     rng = np.random.default_rng(5)
     values = {"2024": {u["unit"]: {"dev": float(rng.integers(60, 100)),
                                    "traction": float(rng.integers(60, 100)),
-                                   "tasks": float(t)} for u, t in zip(units, range(1, 7))}}
+                                   "tasks": float(t)} for u, t in zip(units, range(1, 7), strict=True)}}
     ds = make_dataset(values, units)
     scheme = {"name": "towns", "levels": {"town": {
         "tree": TOWN_TREE, "coefficient": TOWN_COEF,
