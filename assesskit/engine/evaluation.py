@@ -202,11 +202,11 @@ class Evaluation:
         lines = []
         for (level, code), g in lights[lights["flagged"].astype(bool)].groupby(
                 ["level", "indicator"], sort=False):
-            label = self.scheme.levels[level].schedule[code].get("label", code)
+            label = self.scheme.levels[level].schedule[code].get("label")
             first = g.groupby("unit", sort=False).agg(name=("name", "first"),
                                                       since=("period", "first"))
-            lines.append(f"  [{level}] {label} — lagging the time schedule for long, flagged for "
-                         "rectification (挂牌整改): "
+            lines.append(f"  [{level}] {code}{f' ({label})' if label else ''} — lagging the time "
+                         "schedule for long, flagged for rectification (挂牌整改): "
                          + ", ".join(f"{r.name} (from {r.since})" for r in first.itertuples()))
         return lines
 
@@ -550,6 +550,13 @@ def _traffic_lights(scheme: Scheme, data: Dataset, per_sub: dict) -> pd.DataFram
             checks = _checkpoints(rule, period)
             if not checks:
                 continue
+            # the units the indicator concerns: those a leaf scoring it applies to (a
+            # county-specific indicator is not "no data" for the other counties)
+            res = results[level]
+            leaves = [j for j, nd in enumerate(res.nodes) if nd.kind == "leaf"
+                      and nd.indicator == code]
+            concerned = res.applies[:, leaves].any(axis=1) if leaves and res.applies is not None \
+                else np.ones(len(units), bool)
             actual = np.stack([dv.values(p, positions, [code])[:, 0] for p, _ in checks])
             expected = np.array([e for _, e in checks])[:, None]
             ratio = actual / expected
@@ -563,7 +570,7 @@ def _traffic_lights(scheme: Scheme, data: Dataset, per_sub: dict) -> pd.DataFram
                 rows.append(pd.DataFrame({
                     "unit": units["unit"], "name": units["name"], "level": level, "period": p,
                     "indicator": code, "actual": actual[k], "expected": e, "ratio": ratio[k],
-                    "light": light[k], "behind": behind[k], "flagged": flagged[k]}))
+                    "light": light[k], "behind": behind[k], "flagged": flagged[k]})[concerned])
     if not rows:
         return pd.DataFrame(columns=LIGHT_COLUMNS)
     return pd.concat(rows, ignore_index=True)[LIGHT_COLUMNS]
