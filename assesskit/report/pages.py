@@ -57,14 +57,18 @@ def summary_page(ev: Evaluation) -> str:
     for level, frame in ev.scores.groupby("level", sort=False):
         label = scheme.levels[level].label
         out += ["", f"## {label} ({level}, {len(frame)} units)", ""]
-        cols = ["group_rank", "name", "unit", "subgroup", "score", "grade", "outcome_label"]
+        cols = ["group_rank", "name", "unit", "subgroup", "subgroup_rank", "score", "grade",
+                "outcome_label"]
         cols = [c for c in cols if c in ("group_rank", "name", "unit", "score")
-                or (frame[c].astype(str) != "").any()]  # leave out columns the scheme does not use
+                or (frame[c].notna() & (frame[c].astype(str) != "")).any()]  # only those used
         for group, g in frame.groupby("group", sort=True):
             if group:
                 out += [f"### {group}", ""]
-            shown = g.sort_values(["group_rank", "unit"])[cols].rename(
-                columns={"group_rank": "rank", "outcome_label": "outcome"})
+            # the subgroup rank beside the group rank: quotas split by subgroup (Sichuan's
+            # plateau) choose by it, so a unit ranked lower in its group can be praised
+            shown = g.sort_values(["group_rank", "unit"])[cols].astype(object).fillna("").rename(
+                columns={"group_rank": "rank", "subgroup_rank": "subgroup rank",
+                         "outcome_label": "outcome"})
             out += [_table(shown), ""]
     if len(ev.excluded):
         out += ["## Units left out", "", _table(ev.excluded), ""]
