@@ -293,7 +293,7 @@ def report_command(args: argparse.Namespace) -> int:
     from .engine.evaluation import evaluate
 
     data = _load_data(args.data)
-    period = args.period or data.periods[-1]
+    period = args.period or _latest_period(data, args.scheme)
     ev = evaluate(args.scheme, data, period)
     out = Path(args.out) / f"{ev.scheme.name}-{ev.period}"
     print(ev.summary())
@@ -304,6 +304,21 @@ def report_command(args: argparse.Namespace) -> int:
             print(f"wrote {p}")
     print(f"wrote {len(pages)} unit pages under {out / 'units'}")
     return 0
+
+
+def _latest_period(data, scheme) -> str:
+    """The latest period the scheme can assess: the last period of the data, unless it is
+    finer than the scheme's frequency (Jincheng's monthly progress checks beside its annual
+    values), then the last period at the scheme's own frequency."""
+    from .data.model import period_frequency
+    from .scheme.model import load_scheme
+
+    want = {"annual": "Y", "quarterly": "Q", "monthly": "M"}[load_scheme(scheme).frequency]
+    finer = {"Y": {"Q", "M"}, "Q": {"M"}, "M": set()}[want]
+    latest = data.periods[-1]
+    if period_frequency(latest) not in finer:
+        return latest
+    return [p for p in data.periods if period_frequency(p) == want][-1]
 
 
 # ---------------------------------------------------------------------- validity and audit

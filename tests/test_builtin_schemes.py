@@ -459,3 +459,12 @@ def test_change_rule_without_the_previous_period_is_an_error(sichuan):
     # silently re-normalised away for every county
     with pytest.raises(ak.DataError, match=r"fiscal_self_sufficiency.*2018"):
         ak.evaluate("sichuan-39", sichuan, 2019)
+
+
+def test_report_picks_the_latest_year_of_an_annual_scheme(tmp_path, capsys):
+    # the Jincheng data end with the monthly progress of December 2025; the annual scheme's
+    # report is that of 2025
+    assert cli_main(["report", "--scheme", "jincheng-1plus4", "--data", "jincheng",
+                     "--out", str(tmp_path)]) == 0
+    assert (tmp_path / "jincheng-1plus4-2025" / "traffic_lights.csv").exists()
+    assert "挂牌整改" in capsys.readouterr().out
