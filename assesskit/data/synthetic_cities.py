@@ -3,15 +3,19 @@
 Two small, documented, seeded datasets that exercise the rules of the two city schemes digested
 in ``docs/schemes-from-seeds.md``:
 
-``jincheng`` (annual 2022..2025)
+``jincheng`` (annual 2022..2025, and months for the monthly dispatch)
     The Jincheng "1+4" system (一个全市体系 + 四类差异化考核): 6 real county-level units scored on
-    the 8 first-level indicators plus their own county-specific indicator, 12 synthetic towns
-    (乡镇), 6 synthetic urban sub-districts (街道) and 6 city departments (市直部门).
+    the 8 first-level indicators plus the county-specific indicators the source gives them (城区
+    its 5 national air-quality monitoring points; 泽州 and 陵川 gas supply; 泽州 and 高平 rural
+    black-odorous water; 沁水 the national forest city), with their monthly progress against the
+    time schedule; 12 synthetic towns (乡镇), 6 synthetic urban sub-districts (街道) and 30 city
+    departments (市直部门), each with values on the first-level indicators it leads.
 ``dingxi`` (quarterly 2024Q1..2025Q4, year-to-date)
     The Dingxi integrated supervision-assessment platform (督查考核一体化平台): 7 real counties with
-    hard (quantifiable) growth indicators, a Party-building rating, key-task completion, a negative
-    list (负面清单) of counts, and cumulative progress of key-project investment against the time
-    schedule 25/50/75/100 % (for yellow/red traffic lights), plus 8 city departments.
+    the stated structure — 42 economic-operation (quantifiable hard) indicators, 12
+    Party-building indicators, 13 key tasks (names illustrative where the source gives none) — a
+    negative list (负面清单) of counts, and cumulative progress of key-project investment against
+    the time schedule 25/50/75/100 % (for yellow/red traffic lights), plus 8 city departments.
 
 What is real and what is synthetic
 ----------------------------------
@@ -41,7 +45,9 @@ traction-project indicators only (:math:`k_i = 1`), a penalty of one point per t
 :math:`n_{ut}` above four: units carrying more traction tasks (承担牵引工程任务数) find them harder to
 complete, which is why the scheme gives them a higher evaluation coefficient. Values are clipped
 to [40, 150] and written with one decimal. County-specific indicators have rows ONLY for their
-county (other counties have no row at all, on purpose).
+counties (other counties have no row at all, on purpose); their monthly cumulative completion
+follows the time schedule :data:`JINCHENG_SCHEDULE` (see :func:`_monthly_progress`).
+Departments: the same model with offset −9 and slope 3, for the indicators each leads.
 
 Dingxi, year-to-date (累计) quarterly values. For a growth indicator ``i`` the single-quarter growth
 is :math:`g_{uyqi} = \\mu_i + b_i c_u + y_{yi} + e_{uyqi}` and the published year-to-date value
