@@ -390,20 +390,23 @@ def test_sichuan_provincial_units_exclude_the_assessor(sichuan):
 
 def test_sichuan_subgroup_rank_is_shown_beside_the_group_rank(sichuan, tmp_path, capsys):
     # On the plateau, praise follows the prefecture split (阿坝州 top 3, 甘孜州 top 5): the
-    # summary and scores.csv show the subgroup rank beside the group rank.
+    # summary the command line prints, scores.csv and the report's ranked tables show the
+    # subgroup rank beside the group rank (色达县, group rank 9, is praised as 甘孜州's 5th).
+    from assesskit.report.tables import results_table
+
     assert cli_main(["evaluate", "--scheme", "sichuan-39", "--data", "sichuan-39", "--period",
                      "2025", "--out", str(tmp_path)]) == 0
     out = capsys.readouterr().out
-    scores = pd.read_csv(tmp_path / "scores.csv", dtype={"unit": str})
-    assert list(scores.columns[scores.columns.get_loc("group_rank"):][:2]) == [
-        "group_rank", "subgroup_rank"]
+    scores = pd.read_csv(tmp_path / "scores.csv", dtype={"unit": str}, encoding="utf-8-sig")
+    cols = list(scores.columns)
+    assert cols[cols.index("group_rank") + 1] == "subgroup_rank"
     plateau = scores[(scores["group"] == "川西北高原地区") & (scores["outcome"] == "praised")]
     for r in plateau.itertuples():
         assert f"{r.name} ({r.score:.2f}; rank {r.group_rank} in group, {r.subgroup_rank:g} in " \
                f"{r.subgroup})" in out
     assert plateau.groupby("subgroup")["subgroup_rank"].max().to_dict() == {"阿坝州": 3, "甘孜州": 5}
-    readme = (tmp_path / "README.md").read_text(encoding="utf-8")
-    assert "subgroup rank" in readme.splitlines()[readme.splitlines().index("### 川西北高原地区") + 2]
+    table = results_table(ak.evaluate("sichuan-39", sichuan, 2025), "county", "川西北高原地区")
+    assert list(table.columns[:4]) == ["group", "group_rank", "subgroup", "subgroup_rank"]
 
 
 def test_undp_hdi_reproduces_published_values_and_ranks():
@@ -419,19 +422,18 @@ def test_undp_hdi_reproduces_published_values_and_ranks():
     assert s.loc["NOR", "score"].round(3) == 0.966 and s.loc["NOR", "rank"] == 2
 
 
-def test_report_command_is_deterministic(tmp_path, capsys):
+def test_evaluate_command_is_deterministic(tmp_path, capsys):
+    # the report set (HTML pages) is tested in tests/test_report_*.py; here its tables
     for run in ("a", "b"):
-        assert cli_main(["report", "--out", str(tmp_path / run)]) == 0
+        assert cli_main(["evaluate", "--scheme", "sichuan-39", "--data", "sichuan-39",
+                         "--period", "2025", "--out", str(tmp_path / run)]) == 0
     out = capsys.readouterr().out
     assert "通报表扬" in out and "约谈" in out
-    pages = sorted((tmp_path / "a" / "sichuan-39-2025" / "units").rglob("*.md"))
-    assert len(pages) == 39 + 8 + 24  # one page per assessed unit, none dropped
-    page = (tmp_path / "a" / "sichuan-39-2025" / "units" / "county" / "511781.md").read_text(encoding="utf-8")
-    assert page.startswith("# 万源市 (511781)") and "lost" in page
-    for name in ("scores.csv", "contributions.csv", "log.csv", "summary.txt", "README.md",
-                 "units/county/511781.md", "units/prefecture/511700.md"):
-        a = (tmp_path / "a" / "sichuan-39-2025" / name).read_bytes()
-        b = (tmp_path / "b" / "sichuan-39-2025" / name).read_bytes()
+    scores = pd.read_csv(tmp_path / "a" / "scores.csv", dtype={"unit": str}, encoding="utf-8-sig")
+    assert len(scores) == 39 + 8 + 24  # every assessed unit, none dropped
+    for name in ("scores.csv", "contributions.csv", "log.csv", "summary.txt"):
+        a = (tmp_path / "a" / name).read_bytes()
+        b = (tmp_path / "b" / name).read_bytes()
         assert a == b, name
 
 
@@ -459,12 +461,3 @@ def test_change_rule_without_the_previous_period_is_an_error(sichuan):
     # silently re-normalised away for every county
     with pytest.raises(ak.DataError, match=r"fiscal_self_sufficiency.*2018"):
         ak.evaluate("sichuan-39", sichuan, 2019)
-
-
-def test_report_picks_the_latest_year_of_an_annual_scheme(tmp_path, capsys):
-    # the Jincheng data end with the monthly progress of December 2025; the annual scheme's
-    # report is that of 2025
-    assert cli_main(["report", "--scheme", "jincheng-1plus4", "--data", "jincheng",
-                     "--out", str(tmp_path)]) == 0
-    assert (tmp_path / "jincheng-1plus4-2025" / "traffic_lights.csv").exists()
-    assert "挂牌整改" in capsys.readouterr().out

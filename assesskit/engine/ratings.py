@@ -42,6 +42,7 @@ import pandas as pd
 import yaml
 
 from ..data.model import Dataset, normalise_period
+from ..data.ratings import draw_reporters  # the draw is part of the data's procedure
 from ..errors import DataError, Notice, Problem, SchemeError
 from .scoring import passfail
 
@@ -409,51 +410,6 @@ def grade_by_threshold(scores, bands: Sequence) -> np.ndarray:
 
 
 # ============================================================================ the draw
-def draw_reporters(ids: Sequence[str], k: int, seed: int, *, key: str = "review.draw.k",
-                   file: str | None = None) -> list[str]:
-    """The ``k`` ratees drawn to report at the plenary (随机抽取), reproducible from the seed.
-
-    Parameters
-    ----------
-    ids : sequence of str
-        Ids of every ratee; the draw is over them **sorted**, so the order of a file does not
-        change who is drawn.
-    k : int
-        How many are drawn.
-    seed : int
-        Seed of :func:`numpy.random.default_rng`.
-    key, file : str
-        Where ``k`` is written and the file listing the ratees, for the error message.
-
-    Returns
-    -------
-    list of str
-        The drawn ids in the order drawn.
-
-    Raises
-    ------
-    DataError
-        If ``k`` is larger than the number of ratees.
-
-    Notes
-    -----
-    ``default_rng(seed).choice(n, size=k, replace=False)`` over the sorted ids (numpy's
-    documented, stable algorithm for a given numpy version).
-
-    Examples
-    --------
-    >>> draw_reporters(["c", "a", "b"], 2, seed=1) == draw_reporters(["a", "b", "c"], 2, seed=1)
-    True
-    """
-    pool = sorted(map(str, ids))
-    if k > len(pool):
-        raise DataError(Problem(f"the draw asks for {k} reporters ({key}) but only {len(pool)} "
-                                "units are rated; lower k or add the missing units",
-                                file=file, column=key, value=k))
-    picked = np.random.default_rng(seed).choice(len(pool), size=k, replace=False)
-    return [pool[i] for i in picked]
-
-
 def redraw_masks(n: int, k: int, n_draws: int, rng: np.random.Generator) -> np.ndarray:
     """Boolean masks ``(draws, n)`` of ``k`` ratees drawn without replacement in every draw.
 
