@@ -326,28 +326,21 @@ def report_command(args: argparse.Namespace) -> int:
 
 
 # ---------------------------------------------------------------------- validity and audit
-def csv_safe(frame: pd.DataFrame) -> pd.DataFrame:
-    """Text cells that a spreadsheet would run as a formula (=, +, -, @, tab, CR) get a leading
-    apostrophe; names come from data and must not execute when the CSV is opened."""
-    out = frame.copy()
-    for col in out.columns:
-        if out[col].dtype == object or pd.api.types.is_string_dtype(out[col]):
-            out[col] = out[col].map(lambda v: "'" + v if isinstance(v, str) and v[:1] in
-                                    ("=", "+", "-", "@", "\t", "\r") else v)
-    return out
-
-
 def _write_tables(out: Any, tables: dict[str, pd.DataFrame], figures: dict[str, Any]) -> list:
     from pathlib import Path
 
     from .report.plotting import save_figure
+    from .report.safe import formula_safe_frame
 
     folder = Path(out)
     folder.mkdir(parents=True, exist_ok=True)
     paths = []
     for name, frame in tables.items():
         path = folder / f"{name}.csv"
-        csv_safe(frame).to_csv(path, index=False, float_format="%.6g", lineterminator="\n")
+        # UTF-8 with BOM, so that Excel on a Chinese Windows machine shows the names; a cell
+        # that a spreadsheet would run as a formula is written as text
+        formula_safe_frame(frame).to_csv(path, index=False, float_format="%.6g",
+                                         lineterminator="\n", encoding="utf-8-sig")
         paths.append(path)
     for name, fig in figures.items():
         paths.append(save_figure(fig, folder / f"{name}.png", dpi=120))
