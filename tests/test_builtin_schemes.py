@@ -461,3 +461,22 @@ def test_change_rule_without_the_previous_period_is_an_error(sichuan):
     # silently re-normalised away for every county
     with pytest.raises(ak.DataError, match=r"fiscal_self_sufficiency.*2018"):
         ak.evaluate("sichuan-39", sichuan, 2019)
+
+
+@pytest.mark.parametrize("name, data, period, level", [
+    ("jincheng-1plus4", "jincheng", 2025, "town"),    # coefficient on the traction part
+    ("jincheng-1plus4", "jincheng", 2024, "department"),  # applies_to, grades, ties at 100
+    ("dingxi", "dingxi", 2025, "department"),          # shared nodes split 80/20
+])
+def test_monte_carlo_runs_of_the_corrected_levels_rebuild_to_evaluate(name, data, period, level):
+    # the uncertainty analysis runs the same rules: every run rebuilt as a scheme and evaluated
+    # gives the same totals and outcomes
+    from assesskit.analysis.uncertainty import uncertainty, vary_weights
+
+    data = ak.datasets.load(data)
+    res = uncertainty(name, data, period, level=level, factors=[vary_weights(0.3)], n=2, seed=5)
+    for run in range(len(res.draws)):
+        ev = ak.evaluate(res.rebuild(run), data, period)
+        table = ev.scores[ev.scores["level"] == level].reset_index(drop=True)
+        np.testing.assert_allclose(res.run(run)["score"], table["score"], rtol=0, atol=1e-9)
+        np.testing.assert_array_equal(table["outcome"].astype(str), res.outcome_keys(run))

@@ -367,3 +367,23 @@ def test_subgroup_rank_is_shown_beside_the_group_rank():
     s = ev.scores.set_index("unit")
     assert (s.loc["b1", "group_rank"], s.loc["b1", "subgroup_rank"]) == (4, 1)
     assert pd.isna(s.loc["a2", "outcome"]) or s.loc["a2", "outcome"] == ""
+
+
+def test_other_groupings_pool_groups_too_small_to_compare():
+    # Ranking Sichuan's counties within their prefectures (an uncertainty option) leaves 万源市
+    # alone in 达州市: a run's scheme scores such units across all counties (small_group: pool,
+    # written into the scheme, so a rebuilt run says so) instead of giving them full marks.
+    from assesskit import datasets
+    from assesskit.engine.design import Design, apply_design
+
+    data = datasets.load("sichuan-39")
+    scheme = load_scheme("sichuan-39")
+    units = data.level_units("county")
+    variant = apply_design(scheme, "county", units, Design(grouping="parent"))
+    leaf = variant.spec["levels"]["county"]["tree"]["task"]["children"]["gdp_per_capita"]
+    assert leaf["scoring"]["small_group"] == "pool"
+    ev = evaluate(variant, data, 2025, levels=["county"])
+    pooled = {n.where.split(",")[0].split()[-1] for n in ev.notices if n.kind == "small_group_pool"}
+    assert "511781" in pooled  # 万源市
+    wanyuan = ev.contributions.query("unit == '511781' and node == 'gdp_per_capita'").iloc[0]
+    assert wanyuan["score"] < 100 and "small_group: pool" in wanyuan["reason"]
