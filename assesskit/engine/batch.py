@@ -115,8 +115,9 @@ class LevelBatch:
                 raise SchemeError(f"the units of level {level!r} differ between sub-periods "
                                   "(exclude_incomplete); an analysis over designs needs the same "
                                   "units in every sub-period", key=f"levels.{level}.units")
-        self.models = [LevelModel(spec, data, p, ev.sub_results[p], units=self.units)
-                       for p in subs]
+        over = subs if len(subs) > 1 else None  # the year's incidents, as evaluate counts them
+        self.models = [LevelModel(spec, data, p, ev.sub_results[p], units=self.units,
+                                  deductions_over=over) for p in subs]
         self.tree = self.models[0].tree
         combine = scheme.spec.get("combine", {}) or {}
         cw = np.asarray((combine.get("weights") or [1.0] * len(subs)) if len(subs) > 1 else [1.0],
@@ -227,9 +228,11 @@ class LevelBatch:
         parts = []
         for model, plan, leaf in zip(self.models, self._plans[key4], self._leaf[key4[:2]],
                                      strict=True):
-            values = aggregate(plan, multipliers, impute=impute, keep=self.break_by)
+            values = aggregate(plan, multipliers, impute=impute,
+                               keep=[*self.break_by, *model.coefficient_keep])
             d = values[0].shape[0]
-            total = model.totals(values[0], leaf.vetoed)
+            total = model.totals(values[0], leaf.vetoed,
+                                 model.part_points(plan, values, multipliers))
             tbs = [values[j] if j in values else np.broadcast_to(plan.scores[:, j], (d, self.n))
                    for j in self.break_by]
             parts.append((total, tbs))
