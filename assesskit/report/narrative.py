@@ -639,10 +639,14 @@ def compare_findings(cmp, variants, effective: pd.DataFrame, runs: Mapping | Non
                  & (corr["group"] == ALL_UNITS)]
     whole = whole.set_index("scheme_b")["spearman"]
     n_units = int((cmp.scores["level"] == level).sum() / len(cmp.schemes))
-    lines.append(f"**Rank agreement.** Over the {n_units} units of the level, Spearman's ρ "
-                 f"with the official ranking runs from {whole.min():.3f} "
-                 f"(`{md_text(whole.idxmin())}`) to {whole.max():.3f} "
-                 f"(`{md_text(whole.idxmax())}`).")
+    if whole.min() == whole.max():
+        lines.append(f"**Rank agreement.** Over the {n_units} units of the level, Spearman's ρ "
+                     f"with the official ranking is {whole.min():.3f} for every method.")
+    else:
+        lines.append(f"**Rank agreement.** Over the {n_units} units of the level, Spearman's ρ "
+                     f"with the official ranking runs from {whole.min():.3f} "
+                     f"(`{md_text(whole.idxmin())}`) to {whole.max():.3f} "
+                     f"(`{md_text(whole.idxmax())}`).")
     cons = consequence_labels(evaluation.scheme, level)
     changes = cmp.outcome_changes[cmp.outcome_changes["level"] == level]
     if not cons:
