@@ -816,7 +816,7 @@ def plot_rank_uncertainty(result, group: str | None = None, *, praised=None, sum
     lists = " / ".join(chart_text(t) for t in (top_label, bottom_label) if t)
     fig.suptitle(title or f"排名的不确定性 rank uncertainty: nominal vs median rank with 5–95% "
                           f"interval{runs_text}"
-                          + (f"\nright: share of runs on each list ({lists})" if lists else ""),
+                          + (f";\nright: share of runs on each list ({lists})" if lists else ""),
                  fontsize="large")
     return fig
 
