@@ -97,15 +97,20 @@ def test_bod_on_the_issue_cases_no_longer_fails():
     run = W.bod_adapted(X)
     assert run.bounds == (0.25, 1.0) and run.result is not None
     assert ((run.result.scores > 0) & (run.result.scores <= 1 + 1e-9)).all()
-    # dingxi, node hard: growth rates below zero are shifted by minus their minimum
+    # dingxi, node economy (the hard indicators): growth rates below zero are shifted by minus
+    # their minimum
     dingxi = ak.datasets.load("dingxi")
-    H = W.node_matrix("dingxi", dingxi, 2025, node="hard")
+    H = W.node_matrix("dingxi", dingxi, 2025, node="economy")
     assert (H.to_numpy() < 0).any()
     run = W.bod_adapted(H)
     values = dingxi.values[dingxi.values["period"].str.startswith("2025")]
+    lower = set(dingxi.indicators.loc[dingxi.indicators["direction"] == "lower", "indicator"])
+    assert run.shifted and lower & set(run.shifted)   # growth rates and negated counts
     for column, amount in run.shifted.items():
-        lowest = values.loc[values["indicator"] == column, "value"].min()
-        assert amount == pytest.approx(-lowest)   # the lowest reported 2025 value, from the data
+        reported = values.loc[values["indicator"] == column, "value"]
+        # from the data: minus the lowest 2025 value; for lower-is-better (negated) the highest
+        expected = reported.max() if column in lower else -reported.min()
+        assert amount == pytest.approx(expected)
     assert run.shifted and run.result is not None and run.bounds == W.bod_share_bounds(H.shape[1])
 
 
