@@ -928,3 +928,59 @@ def plain(markdown) -> str:
     text = re.sub(r"\*\*(.+?)\*\*", r"\1", str(text))
     text = text.replace("`", "")
     return re.sub(r"\\(.)", r"\1", text)
+
+
+def rank_shift_panels(cmp, level: str, max_units: int = 60):
+    """Which rank-shift charts to draw: ``(groups, note, movers)``.
+
+    ``groups``: the comparison groups of the level with at most ``max_units`` units (one
+    :data:`~assesskit.report.plotting.ALL_UNITS` panel when the level ranks its units together);
+    ``note``: a sentence for the groups too large to draw (or None); ``movers``: for those, the
+    units whose rank moves most under some method (or None).
+    """
+    from .plotting import ALL_UNITS, ranked_within_groups
+
+    scores = cmp.scores[cmp.scores["level"] == level]
+    base = scores[scores["scheme"] == cmp.baseline]
+    if not ranked_within_groups(base):
+        base = base.assign(group=ALL_UNITS)
+    sizes = base.groupby("group", sort=False).size()
+    small = [g for g, n in sizes.items() if n <= max_units]
+    large = [g for g, n in sizes.items() if n > max_units]
+    if not large:
+        return small, None, None
+    shifts = cmp.rank_shifts[cmp.rank_shifts["level"] == level].copy()
+    shifts["moved"] = shifts["rank_shift"].abs()
+    top = (shifts.sort_values(["moved", "unit"], ascending=[False, True], kind="mergesort")
+           .drop_duplicates("unit").head(15))
+    names = ", ".join(f"{md_text(g)} ({sizes[g]})" for g in large)
+    note = Markdown(f"Too many units to draw one line each in {names}: instead, the "
+                    f"{len(top)} units whose rank over the level moves most under some method "
+                    f"(largest: {int(top['moved'].max()) if len(top) else 0} places).")
+    return small, note, top[["name", "group", "scheme", "baseline_rank", "rank", "rank_shift"]]
+
+
+def rank_uncertainty_panels(result, max_units: int = 60):
+    """Which panels of the rank-uncertainty chart to draw: ``(groups, note, widest)``, as
+    :func:`rank_shift_panels`: the groups with at most ``max_units`` units (one
+    :data:`~assesskit.report.plotting.ALL_UNITS` panel when the level ranks its units
+    together), a sentence for the larger ones, and their 15 units with the widest 5–95% rank
+    interval."""
+    from .plotting import ALL_UNITS, ranked_within_groups
+
+    ranks = result.ranks
+    if not ranked_within_groups(ranks, "nominal_rank"):
+        ranks = ranks.assign(group=ALL_UNITS)
+    sizes = ranks.groupby("group", sort=False).size()
+    small = [g for g, n in sizes.items() if n <= max_units]
+    large = [g for g, n in sizes.items() if n > max_units]
+    if not large:
+        return small, None, None
+    part = ranks[ranks["group"].isin(large)].assign(width=lambda t: t["q95"] - t["q05"])
+    widest = part.sort_values(["width", "nominal_rank"], ascending=[False, True],
+                              kind="mergesort").head(15)
+    names = ", ".join(f"{md_text(g)} ({sizes[g]})" for g in large)
+    note = Markdown(f"Too many units to draw one row each in {names}: instead, the "
+                    f"{len(widest)} units with the widest 5–95% rank interval (up to "
+                    f"{widest['width'].max():g} places).")
+    return small, note, widest[["name", "nominal_rank", "median_rank", "q05", "q95", "width"]]

@@ -397,6 +397,16 @@ def _group_panel(ax, values: np.ndarray, group_codes: np.ndarray, group_order: l
 MOVED_COLOUR = "0.35"
 
 
+def ranked_within_groups(scores: pd.DataFrame, rank: str = "group_rank") -> bool:
+    """Whether the ranks in column ``rank`` (one scheme, one level) are ranks within the
+    ``group`` column: no rank exceeds its group's size. A level ranked as a whole gives every
+    unit its rank over the level, whatever its group label says."""
+    if scores.empty:
+        return False
+    size = scores.groupby("group", sort=False)[rank].transform("size")
+    return bool((scores[rank].fillna(0) <= size).all())
+
+
 def plot_rank_shift(comparison, group: str | None = None, *, level: str | None = None,
                     schemes: Iterable[str] | None = None) -> Figure:
     """Slope chart: each unit's rank within its group under every scheme, named in Chinese.
@@ -434,7 +444,9 @@ def plot_rank_shift(comparison, group: str | None = None, *, level: str | None =
     -----
     Units sharing a rank under a scheme share a label: ``甲、乙`` (ties are shown, not hidden).
     The ranks plotted are those each scheme publishes (``group_rank``), so they follow the
-    scheme's tie rules.
+    scheme's tie rules. A level that ranks its units together (its group ranks are not ranks
+    within the ``group`` column, see :func:`ranked_within_groups`) is one panel,
+    :data:`ALL_UNITS`.
     """
     scores = comparison.scores
     levels = list(dict.fromkeys(scores["level"]))
@@ -446,6 +458,9 @@ def plot_rank_shift(comparison, group: str | None = None, *, level: str | None =
     if unknown or not names:
         raise DataError(f"unknown scheme(s) {unknown}; the comparison has {comparison.schemes}")
     part = scores[(scores["level"] == level) & scores["scheme"].isin(names)]
+    if not ranked_within_groups(part[part["scheme"] == names[0]]):
+        # the level ranks all its units together: its group column is only a label
+        part = part.assign(group=ALL_UNITS)
     base = part[part["scheme"] == names[0]]
     groups = list(dict.fromkeys(base["group"]))
     if group is not None:
@@ -730,8 +745,10 @@ def plot_rank_uncertainty(result, group: str | None = None, *, praised=None, sum
     ----------
     result : assesskit.analysis.uncertainty.Uncertainty or DataFrame
         The result of :func:`assesskit.analysis.uncertainty.uncertainty`, or its ``ranks`` table.
-    group : str, optional
-        One group to draw; default every group, side by side.
+    group : str or list of str, optional
+        The group(s) to draw; default every group, side by side. A level that ranks its units
+        together (official ranks beyond a group's size, see :func:`ranked_within_groups`) has
+        one group, :data:`ALL_UNITS`.
     praised, summoned : list of str, optional
         Consequence keys shown as praised / summoned; default those of ``result`` (for a table:
         ``["praised"]`` and ``["summoned"]``).
@@ -760,11 +777,15 @@ def plot_rank_uncertainty(result, group: str | None = None, *, praised=None, sum
     if lacking:
         raise DataError([Problem("column missing; pass Uncertainty.ranks", column=c)
                          for c in lacking], title="cannot plot rank uncertainty")
+    if not ranked_within_groups(ranks, "nominal_rank"):
+        ranks = ranks.assign(group=ALL_UNITS)  # ranked together: the group is only a label
     groups = list(dict.fromkeys(ranks["group"]))
     if group is not None:
-        if group not in groups:
-            raise DataError(f"no group {group!r}; groups: {groups}")
-        groups = [group]
+        wanted = [group] if isinstance(group, str) else list(group)
+        unknown = [g for g in wanted if g not in groups]
+        if unknown or not wanted:
+            raise DataError(f"no group {unknown or wanted!r}; groups: {groups}")
+        groups = wanted
     tallest = max(int((ranks["group"] == g).sum()) for g in groups)
     fig = Figure(figsize=(max(5.2 * len(groups), 10.0), 0.34 * tallest + 2.6),
                  layout="constrained")
@@ -790,7 +811,7 @@ def plot_rank_uncertainty(result, group: str | None = None, *, praised=None, sum
                                         f"{bottom_label} {ps:.0%}" if ps > 0 else "") if t)
             ax.annotate(chart_text(text), (size + 0.8, yi), va="center", fontsize=7.5,
                         color="0.25")
-        shown = ALL_UNITS if len(groups) == 1 and group is None else (g or NO_GROUP)
+        shown = g or NO_GROUP
         ax.set_title(f"{chart_text(shown)}（{size}）", fontsize=11)
         ax.set_xlabel("组内排名 rank within group (1 = best)")
         ax.set_ylabel("按正式排名 units by official rank")
