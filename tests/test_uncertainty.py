@@ -378,7 +378,7 @@ def test_dask_local_cluster_gives_identical_results(sichuan):
     local = uncertainty("sichuan-39", sichuan, 2025, factors=factors, n=16, seed=8,
                         chunk_size=20)
     with distributed.LocalCluster(n_workers=1, threads_per_worker=1, processes=False,
-                                  dashboard_address=None) as cluster, \
+                                  dashboard_address=":0") as cluster, \
             distributed.Client(cluster) as client:
         remote = uncertainty("sichuan-39", sichuan, 2025, factors=factors, n=16, seed=8,
                              chunk_size=20, client=client)
