@@ -220,7 +220,8 @@ def plot_indicators_by_group(
     level : str, optional
         Level of the units to plot (default :func:`main_level`).
     ncols : int
-        Panels per row.
+        Panels per row, at most (fewer when a level has many groups, so that each panel is
+        about 1.45 inches per group wide and the figure about 16 inches).
 
     Returns
     -------
@@ -265,8 +266,11 @@ def plot_indicators_by_group(
     labels = units["name"].where(units["name"] != "", units["unit"]).to_numpy()
     info = dataset.indicators.set_index("indicator")
 
+    # room for the names beside each group's box: wider panels, fewer per row, for many groups
+    panel_width = max(5.0, 1.45 * len(group_order))
+    ncols = max(1, min(ncols, int(16 // panel_width)))
     nrows = math.ceil(len(codes) / ncols)
-    fig = Figure(figsize=(5.0 * ncols, 4.2 * nrows + 0.6), layout="constrained")
+    fig = Figure(figsize=(panel_width * ncols, 4.2 * nrows + 0.6), layout="constrained")
     axes = fig.subplots(nrows, ncols, squeeze=False).ravel()
     for ax in axes[len(codes):]:
         fig.delaxes(ax)
