@@ -258,7 +258,7 @@ def _rule_label(rule: Mapping) -> str:
 
 
 def vary_weights(spread: float | None = 0.25, *, concentration: float | None = None,
-            nodes: Sequence[str] | None = None, name: str = "weights") -> SchemeFactor:
+                 nodes: Sequence[str] | None = None, name: str = "weights") -> SchemeFactor:
     """Uncertain weights: a random multiplier on the weight of each node.
 
     Parameters
@@ -300,7 +300,7 @@ def vary_weights(spread: float | None = 0.25, *, concentration: float | None = N
 
 
 def vary_normalisation(options=("minmax", "zscore"), probs=None, *,
-                  name: str = "normalisation") -> SchemeFactor:
+                       name: str = "normalisation") -> SchemeFactor:
     """Uncertain normalisation rule of the leaves scored relative to other units.
 
     Parameters
@@ -327,7 +327,7 @@ def vary_normalisation(options=("minmax", "zscore"), probs=None, *,
 
 
 def vary_aggregation(options=("arithmetic", "geometric"), probs=None, *,
-                nodes: Sequence[str] | None = None, name: str = "aggregation") -> SchemeFactor:
+                     nodes: Sequence[str] | None = None, name: str = "aggregation") -> SchemeFactor:
     """Uncertain aggregation at the group nodes (加权算术/几何/调和平均, 最小值).
 
     Parameters
@@ -350,7 +350,7 @@ def vary_aggregation(options=("arithmetic", "geometric"), probs=None, *,
 
 
 def vary_missing(options=("renormalise", "zero", "impute_group_mean"), probs=None, *,
-            nodes: Sequence[str] | None = None, name: str = "missing") -> SchemeFactor:
+                 nodes: Sequence[str] | None = None, name: str = "missing") -> SchemeFactor:
     """Uncertain missing-value policy at the group nodes.
 
     Parameters
@@ -398,7 +398,7 @@ def vary_grouping(options=(OFFICIAL, POOL), probs=None, *, name: str = "grouping
 
 
 def vary_quota(options=(0.5, 1.0, 1.5), probs=None, *, consequence: str | None = None,
-          name: str | None = None) -> SchemeFactor:
+               name: str | None = None) -> SchemeFactor:
     """Uncertain quota size: a multiplier on the quotas of one consequence.
 
     Parameters
