@@ -11,14 +11,14 @@ from __future__ import annotations
 import time
 import tracemalloc
 
-from assesskit import datasets
+import assesskit as ak
 from assesskit.analysis.raters import CHUNK, grade_bootstrap
-from assesskit.engine.ratings import evaluate_review, review_spec
+from assesskit.engine.review import review_result
 
 
 def main() -> None:
-    data = datasets.load("yingshan")
-    review = evaluate_review(review_spec("yingshan-first-secretaries"), data, 2015)
+    data = ak.datasets.load("yingshan")
+    review = review_result(ak.evaluate("yingshan-first-secretaries", data, 2015))
     n, r = review.usable.shape
     print(f"yingshan: {n} ratees, {r} raters, chunk {CHUNK} draws")
     for n_draws in (500, 2000, 8000):

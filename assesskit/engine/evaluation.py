@@ -20,6 +20,7 @@ from .consequences import LevelDecisions, streaks
 from .inputs import view
 from .level import UNIT_OUT_COLUMNS, LevelResult, score_level
 from .ranking import SCORE_DECIMALS
+from .review import explain_lines, level_log, level_outputs, score_review_level, summary_lines
 
 NOT_APPLICABLE = "does not apply to this unit"
 __all__ = ["SCORE_DECIMALS", "Evaluation", "Explanation", "PeriodEvaluations", "evaluate",
@@ -111,6 +112,7 @@ class Evaluation:
             self._standing(row)]
         if row["vetoed"]:
             lines.append(f"VETO (一票否决): {row['veto_reason']}")
+        lines.extend(explain_lines(self, row))  # review session, linked consequences (issue 10)
         subs = [p for p, res in self.sub_results.items() if row["level"] in res]
         if len(subs) > 1:
             lines.append(f"annual result: weighted mean of {', '.join(subs)}; values shown are "
@@ -120,7 +122,7 @@ class Evaluation:
             indent = "  " * int(depth.get(r["node"], 1))
             if r["reason"] == NOT_APPLICABLE:
                 continue  # a node that does not concern this unit (applies_to, applies_if, shared)
-            if r["kind"] in ("deduction", "coefficient", "veto"):
+            if r["kind"] in ("deduction", "coefficient", "veto", "must", "linked"):
                 lines.append(f"{indent}{r['kind']}: {r['points']:+.2f} points — {r['reason']}")
                 continue
             raw = "" if pd.isna(r["raw_value"]) or r["kind"] == "group" else f"value {_fmt(r['raw_value'])} → "
@@ -159,6 +161,7 @@ class Evaluation:
         lines = [f"{self.scheme.name} — {self.dataset}, period {self.period}"]
         for level, frame in self.scores.groupby("level", sort=False):
             lines.append(f"[{level}] {len(frame)} units")
+            lines.extend(summary_lines(self, level))  # the plenary draw, failed musts (issue 10)
             cons = self.consequences[self.consequences["level"] == level]
             if cons.empty:
                 continue
@@ -308,7 +311,8 @@ def _evaluate(scheme: Scheme, data: Dataset, period, levels: list[str] | None) -
     per_sub: dict[str, dict[str, LevelResult]] = {p: {} for p in subs}
     for level, spec in scheme.levels.items():
         for p in subs:
-            per_sub[p][level] = score_level(scheme, spec, data, p, per_sub[p])
+            score = score_review_level if spec.review is not None else score_level  # issue 10
+            per_sub[p][level] = score(scheme, spec, data, p, per_sub[p])
     combine = scheme.spec.get("combine", {}) or {}
     cw = (combine.get("weights") or [1.0] * len(subs)) if len(subs) > 1 else [1.0]
     if len(cw) != len(subs):
@@ -348,13 +352,15 @@ def level_decisions(spec: LevelSpec, res: LevelResult) -> LevelDecisions:
 
     return LevelDecisions(spec, res.units["unit"].astype(str).tolist(),
                           res.units[gb] if gb else None, res.units[sb] if sb else None,
-                          node_index)
+                          node_index,
+                          grade_cap=getattr(res.adjustments, "grade_cap", None))  # linked
 
 
 def _level_table(res: LevelResult, spec: LevelSpec, log: list) -> tuple[pd.DataFrame, pd.DataFrame]:
     """The scores table of one level (ranks, grade, outcome) and its consequences, long."""
     u = res.units
     table = u[UNIT_OUT_COLUMNS].copy()
+    table["level"] = spec.level  # the scheme's level (its units may be of another dataset level)
     table["score"] = res.total
     table["base_score"] = res.base_score
     ded = res.deductions.groupby("unit")["points"].sum() if len(res.deductions) else pd.Series(dtype=float)
@@ -415,7 +421,7 @@ def _level_table(res: LevelResult, spec: LevelSpec, log: list) -> tuple[pd.DataF
         "consequence": [k for _, k, _, _ in rows], "label": [label_of[k] for _, k, _, _ in rows],
         "kind": [kind for _, _, kind, _ in rows], "because": [why for *_, why in rows]},
         columns=CONSEQUENCE_COLUMNS)
-    return table, long
+    return level_outputs(res, spec, table, long)  # review, linked consequences (issue 10)
 
 
 CONSEQUENCE_COLUMNS = ["unit", "name", "level", "group", "consequence", "label", "kind", "because"]
@@ -439,6 +445,7 @@ def _log_level(log, spec, res, subs, cw):
     if spec.deductions:
         log.append({"step": "deductions", "level": spec.level, "rules": spec.deductions})
     log.append({"step": "ranking", "level": spec.level, **spec.ranking})
+    log.extend(level_log(spec, res))  # the draw of a review, musts, linked (issue 10)
 
 
 def _traffic_lights(scheme: Scheme, data: Dataset, per_sub: dict) -> pd.DataFrame:
@@ -525,9 +532,12 @@ def _contributions(ev: Evaluation) -> pd.DataFrame:
         extras = []
         if len(res.deductions):
             d = res.deductions
-            extras.append(pd.DataFrame({"unit": d["unit"], "level": level, "node": "deduction:" + d["item"],
-                                        "parent_node": "total", "depth": 1, "label": d["item"],
-                                        "kind": "deduction", "indicator": d["item"], "raw_value": d["value"],
+            # negative list, failed musts and linked deductions (kind must / linked, issue 10)
+            kind = d["kind"].fillna("deduction") if "kind" in d else "deduction"
+            label = d["label"].fillna(d["item"]) if "label" in d else d["item"]
+            extras.append(pd.DataFrame({"unit": d["unit"], "level": level, "node": kind + ":" + d["item"],
+                                        "parent_node": "total", "depth": 1, "label": label,
+                                        "kind": kind, "indicator": d["item"], "raw_value": d["value"],
                                         "score": np.nan, "weight": np.nan, "points": d["points"],
                                         "max_points": 0.0, "points_lost": -d["points"], "reason": d["reason"]}))
         adj = (res.base_score + _ded_sum(res)) * (res.coefficient - 1.0)

@@ -28,6 +28,7 @@ from ..data.model import Dataset, shift_period
 from ..errors import DataError, Notice, Problem, SchemeError
 from ..scheme.model import LevelSpec, Node, Scheme
 from . import scoring as sc
+from .adjustments import level_adjustments
 from .inputs import view
 from .ranking import Groups
 from .tree import AggregationPlan, Tree, aggregate, effective_weights, plan_aggregation
@@ -381,6 +382,11 @@ class LevelModel:
             elif nd.kind in ("rollup", "shared"):
                 self.raw[:, j] = self.static[:, j]
         self.deductions = _deductions(spec, scorer, units, period)
+        # musts (硬约束) of the level and consequences reaching it from a linked level (issue 10)
+        self.adjustments = level_adjustments(spec, data, units, period, upstream,
+                                             lambda code, key: scorer.values(code, period, key))
+        self.deductions = self.adjustments.add_deductions(self.deductions)
+        self.grade_cap = self.adjustments.grade_cap
         self.deduction_points = self.deductions.groupby("unit", sort=False)["points"].sum() \
             .reindex(self.ids).fillna(0.0).to_numpy() if len(self.deductions) else np.zeros(self.n)
         self.coefficient, self.coefficient_text = _coefficients(spec, scorer, units)
@@ -485,6 +491,7 @@ class LevelModel:
             for i in np.flatnonzero(veto & self.applies[:, j]):
                 vetoed[i] = True
                 reason[i] = f"{nd.id} ({nd.label or nd.indicator}) failed"
+        vetoed, reason = self.adjustments.apply_veto(vetoed, reason)  # a failed must (issue 10)
         return LeafScores(scores, text, best, vetoed, reason)
 
     def dynamic_scores(self, spec: LevelSpec | None, grouping: Grouping | None,
@@ -545,6 +552,10 @@ class LevelResult:
     best: np.ndarray | None = None  # (n, N) best raw value in the unit's comparison group
     applies: np.ndarray | None = None  # (n, N) whether each node concerns each unit
     notices: list = field(default_factory=list)  # Notice objects for the user
+    # issue 10: failed musts and linked consequences (engine/adjustments.py); the rating sheets
+    # of a level scored by a review (engine/review.py)
+    adjustments: object = None
+    review: object = None
 
 
 def score_level(scheme: Scheme, spec: LevelSpec, data: Dataset, period: str,
@@ -607,7 +618,8 @@ def score_level(scheme: Scheme, spec: LevelSpec, data: Dataset, period: str,
     return LevelResult(spec.level, model.units, model.tree.nodes, model.raw, score, eff_w, points,
                        maxp, points[:, 0].copy(), model.deductions, model.coefficient,
                        leaf.vetoed, leaf.veto_reason, total, model.notes + plan.notes, rule_text,
-                       leaf.best, model.applies, _notices(model, leaf, plan))
+                       leaf.best, model.applies, _notices(model, leaf, plan),
+                       adjustments=model.adjustments)
 
 
 def _notices(model: LevelModel, leaf: LeafScores, plan: AggregationPlan) -> list[Notice]:
@@ -620,6 +632,7 @@ def _notices(model: LevelModel, leaf: LeafScores, plan: AggregationPlan) -> list
         if note["policy"] == "excluded":
             out.append(Notice("unit_excluded", note["note"],
                               f"{model.spec.level} unit {note['unit']}, period {note['period']}"))
+    out.extend(model.adjustments.notices)  # musts without a value (issue 10)
     return out
 
 
