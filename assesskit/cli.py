@@ -304,3 +304,133 @@ def report_command(args: argparse.Namespace) -> int:
             print(f"wrote {p}")
     print(f"wrote {len(pages)} unit pages under {out / 'units'}")
     return 0
+
+
+# ---------------------------------------------------------------------- validity and audit
+def csv_safe(frame: pd.DataFrame) -> pd.DataFrame:
+    """Text cells that a spreadsheet would run as a formula (=, +, -, @, tab, CR) get a leading
+    apostrophe; names come from data and must not execute when the CSV is opened."""
+    out = frame.copy()
+    for col in out.columns:
+        if out[col].dtype == object or pd.api.types.is_string_dtype(out[col]):
+            out[col] = out[col].map(lambda v: "'" + v if isinstance(v, str) and v[:1] in
+                                    ("=", "+", "-", "@", "\t", "\r") else v)
+    return out
+
+
+def _write_tables(out: Any, tables: dict[str, pd.DataFrame], figures: dict[str, Any]) -> list:
+    from pathlib import Path
+
+    from .report.plotting import save_figure
+
+    folder = Path(out)
+    folder.mkdir(parents=True, exist_ok=True)
+    paths = []
+    for name, frame in tables.items():
+        path = folder / f"{name}.csv"
+        csv_safe(frame).to_csv(path, index=False, float_format="%.6g", lineterminator="\n")
+        paths.append(path)
+    for name, fig in figures.items():
+        paths.append(save_figure(fig, folder / f"{name}.png", dpi=120))
+    return paths
+
+
+@command(
+    "validity",
+    help="do a scheme's scores track later outcomes? panel regressions, ranks, lists, "
+         "decomposition",
+    arguments=[
+        arg("--scheme", required=True, help="built-in scheme name or YAML file"),
+        arg("--data", required=True, help="bundled dataset name or path to a dataset"),
+        arg("--outcome", required=True, help="indicator code of the outcome"),
+        arg("--horizon", type=int, default=None,
+            help="periods ahead (default 1; 0 for a forward-looking outcome of role 'outcome')"),
+        arg("--change", choices=["growth", "log_growth", "difference", "value"], default=None,
+            help="how the later outcome is made from the indicator (default growth; value for "
+                 "role 'outcome')"),
+        arg("--baseline", default=None,
+            help="indicator whose level at t is the baseline control (default the outcome)"),
+        arg("--controls", nargs="+", default=[], metavar="NAME",
+            help="more controls: indicator codes or numeric columns of the units table"),
+        arg("--level", default=None, help="assessed level (default the scheme's first)"),
+        arg("--periods", nargs="+", default=None, metavar="PERIOD",
+            help="periods whose scores are used (default every period with a later outcome)"),
+        arg("--n-boot", type=int, default=2000, help="bootstrap draws (default 2000)"),
+        arg("--seed", type=int, default=0, help="seed of the bootstrap (default 0)"),
+        arg("--out", default=None, help="folder for the CSV tables and the chart"),
+    ],
+)
+def validity_command(args: argparse.Namespace) -> int:
+    """Relate a scheme's scores at t to an outcome after t.
+
+    Writes to --out: coefficients.csv (every specification: coefficient, SE clustered by unit,
+    CI, p, n), rank_correlations.csv, list_effects.csv, decomposition.csv, panel.csv (the
+    estimation sample), left_out.csv (scored unit-periods not used, with the reason) and
+    coefficients.png; prints a summary with every notice.
+
+    Example:
+      assesskit validity --scheme sichuan-39 --data sichuan-39 \\
+          --outcome outcome_gdp_pc_growth_3y --baseline gdp_per_capita --seed 1 --out out/validity
+      assesskit validity --scheme undp-hdi --data hdr-2023 --outcome gnipc --horizon 5 \\
+          --periods 2000 2005 2010 2015 2017 --out out/hdi
+    """
+    from .analysis.validity import validity
+    from .report.plotting import use_cjk_font
+
+    data = _load_data(args.data)
+    res = validity(args.scheme, data, args.outcome, horizon=args.horizon, change=args.change,
+                   baseline=args.baseline, controls=args.controls, level=args.level,
+                   periods=args.periods, n_boot=args.n_boot, seed=args.seed)
+    print(res.summary())
+    if args.out:
+        use_cjk_font()
+        paths = _write_tables(args.out, {
+            "coefficients": res.coefficients, "rank_correlations": res.rank_correlations,
+            "list_effects": res.list_effects, "decomposition": res.decomposition,
+            "panel": res.panel, "left_out": res.left_out}, {"coefficients": res.plot()})
+        for p in paths:
+            print(f"wrote {p}")
+    return 0
+
+
+@command(
+    "audit",
+    help="statistical audit of a scheme's indicators (JRC/OECD) and a suggested reduced set",
+    arguments=[
+        arg("--scheme", required=True, help="built-in scheme name or YAML file"),
+        arg("--data", required=True, help="bundled dataset name or path to a dataset"),
+        arg("--period", required=True, help="period, e.g. 2025"),
+        arg("--level", default=None, help="assessed level (default the scheme's first)"),
+        arg("--method", choices=["pearson", "spearman"], default="pearson",
+            help="correlation coefficient (default pearson)"),
+        arg("--out", default=None, help="folder for the CSV tables and the chart"),
+    ],
+)
+def audit_command(args: argparse.Namespace) -> int:
+    """Audit the indicators of one level of a scheme in one period.
+
+    Writes to --out: indicators.csv (correlations with the dimension and the total, effective
+    weight, flags, whether the reduced set drops it and why), correlations.csv, dimensions.csv
+    (Cronbach's alpha, first principal component), redundant.csv, agreement.csv and
+    outcome_changes.csv (what the reduced set keeps, who changes fate) and correlations.png;
+    prints a summary.
+
+    Example:
+      assesskit audit --scheme sichuan-39 --data sichuan-39 --period 2025 --out out/audit
+    """
+    from .analysis.audit import audit
+    from .report.plotting import use_cjk_font
+
+    data = _load_data(args.data)
+    res = audit(args.scheme, data, args.period, level=args.level, method=args.method)
+    print(res.summary())
+    if args.out:
+        use_cjk_font()
+        paths = _write_tables(args.out, {
+            "indicators": res.indicators, "correlations": res.correlations.reset_index(),
+            "dimensions": res.dimensions, "redundant": res.redundant,
+            "agreement": res.agreement, "outcome_changes": res.outcome_changes},
+            {"correlations": res.plot()})
+        for p in paths:
+            print(f"wrote {p}")
+    return 0

@@ -30,7 +30,10 @@ import tracemalloc
 import numpy as np
 
 import assesskit as ak
-from assesskit.analysis.uncertainty import aggregation, normalisation, uncertainty, weights
+from assesskit.analysis.uncertainty import uncertainty
+from assesskit.analysis.uncertainty import vary_aggregation as aggregation
+from assesskit.analysis.uncertainty import vary_normalisation as normalisation
+from assesskit.analysis.uncertainty import vary_weights as weights
 from assesskit.data.synthetic import national_panel
 
 CHUNK = 500

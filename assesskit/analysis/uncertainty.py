@@ -104,7 +104,7 @@ replaces)."""
 OFFICIAL = "official"
 POOL = "pool"
 DEFAULT_CHUNK = 500
-CHUNK_CELLS = 2_500_000  # draws x units per chunk: about 20 MB per array of the chunk
+CHUNK_CELLS = 1_000_000  # draws x units per chunk: about 8 MB per array of the chunk
 HISTOGRAM_BYTES = 256 * 2**20  # the rank histograms' budget (int32 counts)
 OUTPUT_SHIFT = "mean_abs_rank_shift"
 OUTPUT_CHANGES = "outcome_changes"
@@ -727,29 +727,35 @@ class _Analysis:
             m[:, self.weight_nodes] = self.multipliers(x[:, columns["weights"]])
         return keys, m
 
-    def run_chunk(self, x: np.ndarray, columns: dict, offset: int = 0) -> dict:
-        """Outcome bits, the rank histogram and sums of the runs in design rows ``x``."""
+    def run_chunk(self, x: np.ndarray, columns: dict, offset: int = 0,
+                  hist: np.ndarray | None = None) -> dict:
+        """Outcome bits, the rank histogram and sums of the runs in design rows ``x``.
+
+        With ``hist`` the chunk's rank counts are added to it in place (a local run: one
+        histogram for all chunks); without, the chunk returns its own (a Dask task)."""
         keys, m = self.decode(x, columns)
         res = self.batch.run(keys, m, run_offset=offset)
         rank = res.official_rank
-        bins = np.rint(2.0 * rank).astype(np.int64) // self.hist_width
-        hist = np.zeros((self.n, self.hist_bins), np.int32)
+        bins = np.rint(2.0 * rank).astype(np.int32) // self.hist_width
+        local = hist is None
+        if local:
+            hist = np.zeros((self.n, self.hist_bins), np.int32)
         _accumulate(hist, bins)
         shift = np.abs(rank - self.nominal_rank[None, :]).mean(axis=1)
-        return {"offset": offset, "outcome": res.outcome, "shift": shift, "hist": hist,
-                "rank_sum": rank.sum(axis=0)}
+        return {"offset": offset, "outcome": res.outcome, "shift": shift,
+                "hist": hist if local else None, "rank_sum": rank.sum(axis=0)}
 
 
 def _accumulate(hist: np.ndarray, bins: np.ndarray) -> None:
     """Add the counts of ``bins`` (d, n) per unit to ``hist`` (n, B) in place, in blocks of
     units so that the temporary counts stay small."""
     n, width = hist.shape
-    block = max(1, 2**24 // width)
+    block = max(1, 2**21 // width)  # counts of at most 2 million cells at a time (16 MB)
     for start in range(0, n, block):
         stop = min(n, start + block)
-        part = bins[:, start:stop] + (np.arange(stop - start) * width)[None, :]
+        part = bins[:, start:stop].astype(np.int64) + (np.arange(stop - start) * width)[None, :]
         hist[start:stop] += np.bincount(part.ravel(), minlength=(stop - start) * width) \
-            .reshape(stop - start, width).astype(np.int32)
+            .reshape(stop - start, width)
 
 
 # ============================================================================ the result
@@ -1231,7 +1237,8 @@ def uncertainty(scheme, data: Dataset, period, *, factors=None, n: int = 1000, s
         o = part["outcome"]
         outcomes[s:s + len(o)] = o
         shift[s:s + len(o)] = part["shift"]
-        hist[:] += part["hist"]
+        if part["hist"] is not None:
+            hist[:] += part["hist"]
         rank_sum[:] += part["rank_sum"]
         for c in range(len(analysis.consequences)):
             counts[:, c] += ((o.astype(np.int64) >> c) & 1).sum(axis=0)
@@ -1239,7 +1246,7 @@ def uncertainty(scheme, data: Dataset, period, *, factors=None, n: int = 1000, s
     with scheme.located():
         if client is None:
             for s in starts:
-                add(analysis.run_chunk(x[s:s + chunk], where, s))
+                add(analysis.run_chunk(x[s:s + chunk], where, s, hist=hist))
         else:
             from dask.distributed import as_completed
 
@@ -1263,13 +1270,17 @@ def _chunk_task(x, where, offset, analysis):
 
 def _rank_table(a: _Analysis, counts: np.ndarray, hist: np.ndarray, rank_sum: np.ndarray,
                 runs: int) -> pd.DataFrame:
-    cdf = np.cumsum(hist, axis=1, dtype=np.int64)
     values = np.arange(hist.shape[1]) * a.hist_width / 2.0
+    quantiles = {q: np.empty(len(hist)) for q in (0.05, 0.5, 0.95)}
+    block = max(1, 2**20 // hist.shape[1])  # a block of units at a time: memory stays small
+    for start in range(0, len(hist), block):
+        cdf = np.cumsum(hist[start:start + block], axis=1, dtype=np.int64)
+        for q, out in quantiles.items():
+            # inverted CDF: the smallest rank r with F(r) >= q
+            out[start:start + block] = values[(cdf < q * runs - 1e-9).sum(axis=1)]
 
     def quantile(q):
-        # inverted CDF: the smallest rank r with F(r) >= q
-        idx = (cdf < q * runs - 1e-9).sum(axis=1)
-        return values[idx]
+        return quantiles[q]
 
     table = a.nominal_table
     out = pd.DataFrame({

@@ -23,6 +23,7 @@ from itertools import product
 
 import numpy as np
 import pandas as pd
+from threadpoolctl import threadpool_limits
 
 from ..data.model import Dataset
 from ..errors import DataError, SchemeError
@@ -205,7 +206,13 @@ class LevelBatch:
         run_offset : int
             Number of the first draw (for messages).
         """
-        keys = np.asarray(keys, np.int64)
+        with threadpool_limits(limits=1, user_api="blas"):
+            return self._run(np.asarray(keys, np.int64), multipliers, run_offset)
+
+    def _run(self, keys: np.ndarray, multipliers, run_offset: int) -> BatchResult:
+        # The matrix products here are thin (draws x children times children x units): memory
+        # bound, and slower with several BLAS threads than with one, by several times on a
+        # loaded 2-core machine; the caller parallelises over chunks instead (Dask).
         d, n = len(keys), self.n
         m = np.ones((d, self.tree.size)) if multipliers is None else np.asarray(multipliers, float)
         total = np.empty((d, n))

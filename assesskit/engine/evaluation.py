@@ -20,7 +20,14 @@ from .consequences import LevelDecisions, streaks
 from .inputs import view
 from .level import UNIT_OUT_COLUMNS, LevelResult, score_level
 from .ranking import SCORE_DECIMALS
-from .review import explain_lines, level_log, level_outputs, score_review_level, summary_lines
+from .review import (
+    explain_lines,
+    extra_columns,
+    level_log,
+    level_outputs,
+    score_review_level,
+    summary_lines,
+)
 
 NOT_APPLICABLE = "does not apply to this unit"
 __all__ = ["SCORE_DECIMALS", "Evaluation", "Explanation", "PeriodEvaluations", "evaluate",
@@ -259,7 +266,7 @@ def _combine(parts: list[tuple[str, LevelResult]], weights: list[float]) -> Leve
     return LevelResult(last.level, last.units, last.nodes, last.raw, mix("score"), mix("weight"),
                        mix("points"), mix("max_points"), mix("base_score"), ded, mix("coefficient"),
                        vetoed, reasons, mix("total"), notes, last.rule_text, last.best,
-                       last.applies, notices)
+                       last.applies, notices, last.template)
 
 
 def evaluate(scheme, data: Dataset, period, *, levels: list[str] | None = None) -> Evaluation:
@@ -331,9 +338,9 @@ def _evaluate(scheme: Scheme, data: Dataset, period, levels: list[str] | None) -
         long.append(cons)
         notices.extend(res.notices)
         _log_level(log, spec, res, subs, cw)
-    scores = pd.concat(frames, ignore_index=True)
-    consequences = pd.concat(long, ignore_index=True) if long else \
-        pd.DataFrame(columns=CONSEQUENCE_COLUMNS)
+    scores = extra_columns(_stack(frames), combined)  # review sessions, linked (issue 10)
+    consequences = pd.DataFrame({c: [x for part in long for x in part[c]]
+                                 for c in CONSEQUENCE_COLUMNS}, columns=CONSEQUENCE_COLUMNS)
     lights = _traffic_lights(scheme, data, per_sub)
     return Evaluation(scheme, data.name, period, scores, log, combined, per_sub, lights,
                       consequences=consequences, notices=notices)
@@ -341,6 +348,9 @@ def _evaluate(scheme: Scheme, data: Dataset, period, levels: list[str] | None) -
 
 def level_decisions(spec: LevelSpec, res: LevelResult) -> LevelDecisions:
     """The compiled ranking, quota, grade and consequence rules of a scored level."""
+    cap = getattr(res.adjustments, "grade_cap", None)  # a linked consequence caps (issue 10)
+    if res.template is not None and res.template.spec is spec and (cap is None or not cap.any()):
+        return res.template.decisions()
     gb, sb = spec.ranking.get("group_by"), spec.ranking.get("subgroup_by")
     ids = [n.id for n in res.nodes]
 
@@ -352,42 +362,42 @@ def level_decisions(spec: LevelSpec, res: LevelResult) -> LevelDecisions:
 
     return LevelDecisions(spec, res.units["unit"].astype(str).tolist(),
                           res.units[gb] if gb else None, res.units[sb] if sb else None,
-                          node_index,
-                          grade_cap=getattr(res.adjustments, "grade_cap", None))  # linked
+                          node_index, grade_cap=cap)
 
 
-def _level_table(res: LevelResult, spec: LevelSpec, log: list) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """The scores table of one level (ranks, grade, outcome) and its consequences, long."""
+def _level_table(res: LevelResult, spec: LevelSpec, log: list) -> tuple[dict, dict]:
+    """The columns of one level's scores (ranks, grade, outcome) and of its consequences, long
+    (numpy arrays and lists, put into one table for all levels by :func:`evaluate`)."""
     u = res.units
-    table = u[UNIT_OUT_COLUMNS].copy()
-    table["level"] = spec.level  # the scheme's level (its units may be of another dataset level)
-    table["score"] = res.total
-    table["base_score"] = res.base_score
-    ded = res.deductions.groupby("unit")["points"].sum() if len(res.deductions) else pd.Series(dtype=float)
-    table["deductions"] = table["unit"].map(ded).fillna(0.0).astype(float)
-    table["coefficient"] = res.coefficient
-    table["vetoed"] = res.vetoed
-    table["veto_reason"] = res.veto_reason
+    cols = res.template.columns if res.template is not None else \
+        {c: u[c].to_numpy() for c in UNIT_OUT_COLUMNS}
+    n = len(u)
+    ded = np.zeros(n)
+    if len(res.deductions):
+        per_unit = res.deductions.groupby("unit")["points"].sum()
+        ded = u["unit"].map(per_unit).fillna(0.0).to_numpy(dtype=float)
     rules = level_decisions(spec, res)
     tiebreak = [res.score[None, :, j] for j in rules.break_by]
     dec = rules.decide(res.total[None, :], tiebreak, np.asarray(res.vetoed, bool))
-    for col, values in (("rank", dec.rank[0]), ("group_rank", dec.group_rank[0]),
-                        ("subgroup_rank", dec.subgroup_rank[0] if dec.subgroup_rank is not None
-                         else np.full(len(u), np.nan))):
-        # whole ranks print as whole numbers; a missing rank stays missing
-        whole = np.all(np.isnan(values) | (values == np.round(values)))
-        if whole and np.isnan(values).any():
-            table[col] = pd.array(np.where(np.isnan(values), pd.NA, values), dtype="Int64")
-        else:
-            table[col] = values.astype(int) if whole else values
+    columns = dict(cols)
+    columns["level"] = np.full(n, spec.level, dtype=object)  # the scheme's level (issue 10)
+    columns.update(score=res.total, base_score=res.base_score, deductions=ded,
+                   coefficient=res.coefficient, vetoed=np.asarray(res.vetoed, bool),
+                   veto_reason=np.asarray(res.veto_reason, dtype=object))
+    columns["rank"] = dec.rank[0]
+    columns["group_rank"] = dec.group_rank[0]
+    columns["subgroup_rank"] = dec.subgroup_rank[0] if dec.subgroup_rank is not None \
+        else np.full(n, np.nan)
     labels = rules.grade_rule.labels if rules.grade_rule is not None else ()
-    grade = dec.grade[0] if dec.grade is not None else np.full(len(u), -1)
-    table["grade"] = [labels[g] if g >= 0 else "" for g in grade]
+    grade = dec.grade[0] if dec.grade is not None else np.full(n, -1)
+    columns["grade"] = np.array([labels[g] if g >= 0 else "" for g in grade], dtype=object)
     bits = dec.outcome[0]
     keys = [[k for c, k in enumerate(rules.keys) if b >> c & 1] for b in bits.tolist()]
-    table["outcome"] = ["+".join(k) for k in keys]
     label_of = dict(zip(rules.keys, rules.labels, strict=True))
-    table["outcome_label"] = ["、".join(label_of[x] for x in k) for k in keys]
+    columns["outcome"] = np.array(["+".join(k) for k in keys], dtype=object)
+    columns["outcome_label"] = np.array(["、".join(label_of[x] for x in k) for k in keys],
+                                        dtype=object)
+    unit, name, group = cols["unit"], cols["name"], cols["group"]
     rows = []
     for side in rules.sides:
         for r, row in enumerate(side.table):
@@ -400,31 +410,42 @@ def _level_table(res: LevelResult, spec: LevelSpec, log: list) -> tuple[pd.DataF
             entry = {"step": "quota", "level": spec.level, "consequence": side.key,
                      "label": label_of[side.key], "side": side.side, "group": row.group,
                      "subgroup": row.subgroup, "quota": row.n,
-                     "units": sorted(table["unit"].iat[i] for i in chosen)}
+                     "units": sorted(unit[i] for i in chosen)}
             if len(chosen) != row.n:
                 entry["note"] = "ties at the quota boundary or vetoed units changed the count"
             log.append(entry)
     for c, mask in rules.grade_consequences.items():
         k = rules.keys[c]
         hit = np.flatnonzero([b >> c & 1 for b in bits.tolist()])
-        rows.extend((i, k, "grade", f"graded {table['grade'].iat[i]}") for i in hit)
+        rows.extend((i, k, "grade", f"graded {columns['grade'][i]}") for i in hit)
         log.append({"step": "consequence", "level": spec.level, "consequence": k,
                     "label": label_of[k], "grades": [g for g, m in zip(labels, mask, strict=True)
                                                      if m],
-                    "units": sorted(table["unit"].iat[i] for i in hit)})
+                    "units": sorted(unit[i] for i in hit)})
     order = {k: c for c, k in enumerate(rules.keys)}
     rows.sort(key=lambda x: (x[0], order[x[1]]))
-    long = pd.DataFrame({
-        "unit": [table["unit"].iat[i] for i, *_ in rows],
-        "name": [table["name"].iat[i] for i, *_ in rows],
-        "level": spec.level, "group": [table["group"].iat[i] for i, *_ in rows],
-        "consequence": [k for _, k, _, _ in rows], "label": [label_of[k] for _, k, _, _ in rows],
-        "kind": [kind for _, _, kind, _ in rows], "because": [why for *_, why in rows]},
-        columns=CONSEQUENCE_COLUMNS)
-    return level_outputs(res, spec, table, long)  # review, linked consequences (issue 10)
+    long = {"unit": [unit[i] for i, *_ in rows], "name": [name[i] for i, *_ in rows],
+            "level": [spec.level] * len(rows), "group": [group[i] for i, *_ in rows],
+            "consequence": [k for _, k, _, _ in rows],
+            "label": [label_of[k] for _, k, _, _ in rows],
+            "kind": [kind for _, _, kind, _ in rows], "because": [why for *_, why in rows]}
+    return level_outputs(res, spec, columns, long)  # review, linked consequences (issue 10)
 
 
 CONSEQUENCE_COLUMNS = ["unit", "name", "level", "group", "consequence", "label", "kind", "because"]
+
+
+def _stack(parts: list[dict]) -> pd.DataFrame:
+    """One scores table from the columns of every level (one DataFrame, built once)."""
+    columns = {c: np.concatenate([p[c] for p in parts]) for c in parts[0]}
+    for col in ("rank", "group_rank", "subgroup_rank"):
+        # whole ranks print as whole numbers; a missing rank stays missing
+        values = columns[col].astype(float)
+        missing = np.isnan(values)
+        if np.all(missing | (values == np.round(values))):
+            columns[col] = pd.array(np.where(missing, pd.NA, values), dtype="Int64") \
+                if missing.any() else values.astype(int)
+    return pd.DataFrame(columns)
 
 
 def _log_level(log, spec, res, subs, cw):
@@ -446,6 +467,10 @@ def _log_level(log, spec, res, subs, cw):
         log.append({"step": "deductions", "level": spec.level, "rules": spec.deductions})
     log.append({"step": "ranking", "level": spec.level, **spec.ranking})
     log.extend(level_log(spec, res))  # the draw of a review, musts, linked (issue 10)
+
+
+_NO_LIGHTS = pd.DataFrame(columns=["unit", "name", "level", "period", "indicator", "actual",
+                                   "expected", "ratio", "light"])
 
 
 def _traffic_lights(scheme: Scheme, data: Dataset, per_sub: dict) -> pd.DataFrame:
@@ -472,8 +497,7 @@ def _traffic_lights(scheme: Scheme, data: Dataset, per_sub: dict) -> pd.DataFram
                     "indicator": code, "actual": actual, "expected": float(expected), "ratio": ratio,
                     "light": light}))
     if not rows:
-        return pd.DataFrame(columns=["unit", "name", "level", "period", "indicator", "actual",
-                                     "expected", "ratio", "light"])
+        return _NO_LIGHTS.copy()
     return pd.concat(rows, ignore_index=True)
 
 
@@ -511,24 +535,9 @@ def _contributions(ev: Evaluation) -> pd.DataFrame:
             "max_points": res.max_points[:, sel].ravel(),
         })
         frame["points_lost"] = (frame["max_points"] - frame["points"]).clip(lower=0.0)
-        rule = frame["node"].map(res.rule_text).fillna("")
-        lost = frame["points_lost"].round(2)
-        frame["reason"] = rule.where(lost <= 0, rule + "; lost " + lost.astype(str) + " points")
-        if res.best is not None:
-            best = pd.Series(res.best[:, sel].ravel(), index=frame.index)
-            behind = (lost > 0) & best.notna()
-            frame.loc[behind, "reason"] = (frame.loc[behind, "reason"] + " (best in the comparison group: "
-                                           + best[behind].map(_fmt) + ")")
-        frame.loc[frame["kind"] == "group", "reason"] = "subtotal of the children"
+        frame["reason"] = _reasons(res, sel, frame["points_lost"].to_numpy(), level)
         not_applicable = ~res.applies[:, sel].ravel()
-        frame.loc[not_applicable, "reason"] = NOT_APPLICABLE
         frame.loc[not_applicable, ["raw_value", "score"]] = np.nan
-        if res.notes:
-            notes = pd.DataFrame(res.notes).groupby(["unit", "node"])["note"].agg("; ".join)
-            key = pd.MultiIndex.from_frame(frame[["unit", "node"]])
-            extra = pd.Series(notes.reindex(key).to_numpy(), index=frame.index)
-            has = extra.notna()
-            frame.loc[has, "reason"] = extra[has]  # a missing value: say what the policy did
         extras = []
         if len(res.deductions):
             d = res.deductions
@@ -562,11 +571,54 @@ def _contributions(ev: Evaluation) -> pd.DataFrame:
                 "reason": "veto (一票否决): " + np.asarray(res.veto_reason, dtype=object)[has_veto]
                 + "; the score is set to " + pd.Series(res.total[has_veto]).map("{:g}".format).to_numpy()}))
         frames.append(pd.concat([frame, *extras], ignore_index=True) if extras else frame)
+    # the levels in the order of ev.scores; within a level the units are already in its order
     out = pd.concat(frames, ignore_index=True)
-    order = {u: i for i, u in enumerate(ev.scores["unit"])}
-    out["_o"] = out["unit"].map(order)
-    out = out.sort_values(["_o"], kind="mergesort").drop(columns="_o").reset_index(drop=True)
+    if any(len(f) and f["kind"].isin(["deduction", "coefficient", "veto"]).any() for f in frames):
+        order = {u: i for i, u in enumerate(ev.scores["unit"])}
+        out = out.iloc[np.argsort(out["unit"].map(order).to_numpy(), kind="stable")] \
+            .reset_index(drop=True)
     out.insert(2, "period", ev.period)
+    return out
+
+
+def _reasons(res: LevelResult, sel: np.ndarray, lost: np.ndarray, level: str) -> np.ndarray:
+    """The reason shown beside every unit × node of the contributions table.
+
+    The rule that scored the node; with the points lost (and, for a rule relative to other
+    units, the best value in the comparison group); "subtotal of the children" for group nodes;
+    what the missing-value policy did; "does not apply to this unit". Built on object arrays:
+    one formatted string per row that lost points.
+    """
+    n = res.score.shape[0]
+    nodes = [res.nodes[j] for j in sel]
+    rule = np.array([res.rule_text.get(nd.id, "") for nd in nodes], dtype=object)
+    out = np.tile(rule, n)
+    best = res.best[:, sel].ravel() if res.best is not None else np.full(len(out), np.nan)
+    rounded = np.round(lost, 2)
+    hit = np.flatnonzero(rounded > 0)
+    shown: dict = {}  # the best value of a group repeats for every member: format it once
+    texts, values, bests = out[hit].tolist(), rounded[hit].tolist(), best[hit].tolist()
+    for k, (text, value, b) in enumerate(zip(texts, values, bests, strict=True)):
+        text = f"{text}; lost {value} points"
+        if b == b:  # not NaN
+            if b not in shown:
+                shown[b] = _fmt(b)
+            text += f" (best in the comparison group: {shown[b]})"
+        texts[k] = text
+    out[hit] = np.array(texts, dtype=object)
+    group = np.tile(np.array([nd.kind == "group" for nd in nodes]), n)
+    out[group] = "subtotal of the children"
+    if res.notes:
+        col = {nd.id: k for k, nd in enumerate(nodes)}
+        row = {u: i for i, u in enumerate(res.units["unit"].astype(str))}
+        seen: dict[int, list] = {}
+        for note in res.notes:
+            if note["node"] in col and str(note["unit"]) in row:
+                pos = row[str(note["unit"])] * len(nodes) + col[note["node"]]
+                seen.setdefault(pos, []).append(note["note"])
+        for pos, texts in seen.items():
+            out[pos] = "; ".join(texts)  # a missing value: say what the policy did
+    out[~res.applies[:, sel].ravel()] = NOT_APPLICABLE
     return out
 
 

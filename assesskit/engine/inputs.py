@@ -30,6 +30,7 @@ class DataView:
         values = data.values
         self.unit_ids = pd.Index(data.units["unit"].astype(str))
         self.indicator_codes = pd.Index(data.indicators["indicator"].astype(str))
+        self.indicator_col = {c: i for i, c in enumerate(self.indicator_codes)}
         self.unit_code = self.unit_ids.get_indexer(values["unit"].astype(str))
         self.indicator_code = self.indicator_codes.get_indexer(values["indicator"].astype(str))
         period_cat = pd.Categorical(values["period"].astype(str))
@@ -64,6 +65,13 @@ class DataView:
         out = np.take(table, np.maximum(cols, 0), axis=1)
         out[:, cols < 0] = np.nan
         return out
+
+    def column(self, period: str, units: np.ndarray, indicator: str) -> np.ndarray:
+        """Values (len(units),) of one indicator in a period (NaN if the dataset lacks it)."""
+        col = self.indicator_col.get(indicator)
+        if col is None:
+            return np.full(len(units), np.nan)
+        return self.matrix(period)[units, col]
 
     def fingerprint(self) -> str:
         """A short hash of the values table (unit, period, indicator, value), for the log."""

@@ -19,6 +19,8 @@ is logged as missing: "does not apply" is not "missing".
 
 from __future__ import annotations
 
+import functools
+import weakref
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -66,15 +68,20 @@ class Grouping:
     n: int
     group: np.ndarray | None = None
     subgroup: np.ndarray | None = None
+    _indexes: dict = field(default_factory=dict, repr=False, compare=False)
 
     def scoring_index(self, within: str) -> sc.GroupIndex:
-        """Groups of a relative scoring rule: ``group``, ``subgroup`` or ``pool``."""
-        if within == "pool" or self.group is None:
-            return sc.GroupIndex.pool(self.n)
-        labels = self.group.astype(object)
-        if within == "subgroup" and self.subgroup is not None:
-            labels = labels + "/" + self.subgroup.astype(object)
-        return sc.GroupIndex(labels)
+        """Groups of a relative scoring rule: ``group``, ``subgroup`` or ``pool`` (cached)."""
+        if within not in self._indexes:
+            if within == "pool" or self.group is None:
+                index = sc.GroupIndex.pool(self.n)
+            else:
+                labels = self.group.astype(object)
+                if within == "subgroup" and self.subgroup is not None:
+                    labels = labels + "/" + self.subgroup.astype(object)
+                index = sc.GroupIndex(labels)
+            self._indexes[within] = index
+        return self._indexes[within]
 
     def groups(self) -> Groups:
         """The ranking groups."""
@@ -195,7 +202,7 @@ class Scorer:
             raise SchemeError(f"indicator {indicator!r} has role {self.roles[indicator]!r} in the "
                               "dataset (an outcome or a published reference) and may not be scored",
                               key=key)
-        return self.view.values(period, self.positions, [indicator])[:, 0]
+        return self.view.column(period, self.positions, indicator)
 
     def direction(self, node: Node) -> str:
         return node.direction or self.directions.get(node.indicator, "higher")
@@ -210,7 +217,7 @@ class Scorer:
     def _previous(self, node: Node) -> np.ndarray:
         rule = node.scoring
         back = -1 if rule["compare_to"] == "previous" else -_periods_per_year(self.period)
-        before = shift_period(self.period, back)
+        before = _shifted(self.period, back)
         if before not in self.view.periods:
             # without this the change part of every unit would be missing and the indicator
             # silently re-normalised away for everyone
@@ -313,120 +320,80 @@ class Scorer:
         raise SchemeError(f"scoring method {m!r} cannot be used here", key=f"{node.path}.scoring")
 
 
+@functools.lru_cache(maxsize=256)
+def _shifted(period: str, steps: int) -> str:
+    return shift_period(period, steps)
+
+
 def _periods_per_year(period: str) -> int:
     return 4 if "Q" in period else 12 if "-" in period else 1
 
 
-# ---------------------------------------------------------------------- the compiled level
-@dataclass
-class LeafScores:
-    """Leaf scores of a level under one design (scoring rules and comparison groups)."""
+# ---------------------------------------------------------------------- the period-free part
+class LevelTemplate:
+    """What a level needs from a dataset that does not depend on the period, compiled once.
 
-    scores: np.ndarray  # (n, N), NaN for group nodes and missing values
-    rule_text: dict  # node id -> rule description
-    best: np.ndarray  # (n, N) best raw value in the comparison group (relative rules)
-    vetoed: np.ndarray  # (n,)
-    veto_reason: list
-
-
-class LevelModel:
-    """A level of a scheme compiled for one (sub-)period (see the module notes).
-
-    Parameters
-    ----------
-    spec : LevelSpec
-    data : Dataset
-    period : str
-        Canonical (sub-)period.
-    upstream : dict
-        ``{level: LevelResult}`` of the levels this one rolls up from (already scored).
-    units : DataFrame, optional
-        The units to assess (default :func:`select_units`).
+    The units the level assesses (with the groups a scheme gives itself), their rows in the
+    dataset, the node tree, which node applies to which unit, each unit's weights (overrides
+    applied), the official comparison groups and the ranking rules. :func:`template_for` keeps
+    one per scheme level and dataset, so that evaluating another period, or the same period
+    again, starts from here.
     """
 
-    def __init__(self, spec: LevelSpec, data: Dataset, period: str, upstream: dict,
-                 units: pd.DataFrame | None = None):
-        self.spec, self.data, self.period = spec, data, period
-        self.notes: list[dict] = []
+    def __init__(self, spec: LevelSpec, data: Dataset, units: pd.DataFrame | None = None):
+        self.spec, self.data = spec, data
         if units is None:
             units = select_units(data, spec)
             check_groups(units, spec, data)
-            if spec.units.get("exclude_incomplete"):
-                units = self._exclude_incomplete(units)
         self.units = units
         self.n = len(units)
         self.ids = units["unit"].astype(str).tolist()
         self.names = units["name"].astype(str).tolist()
-        dv = view(data)
-        self.positions = dv.unit_ids.get_indexer(pd.Index(self.ids))
+        self.positions = view(data).unit_ids.get_indexer(pd.Index(self.ids))
         self.tree = Tree.from_root(spec.root)
+        self.leaves = [j for j, nd in enumerate(self.tree.nodes) if nd.kind == "leaf"]
+        self.upstream_nodes = [j for j, nd in enumerate(self.tree.nodes)
+                               if nd.kind in ("rollup", "shared")]
         self.applies = self._applicability()
         self.weights = self._unit_weights()
-        self.static = np.full((self.n, self.tree.size), np.nan)  # roll-up and shared scores
-        self.static_text: dict[str, str] = {}
-        for j, nd in enumerate(self.tree.nodes):
-            if nd.kind == "rollup":
-                self.static[:, j], self.static_text[nd.id] = _rollup(nd, units, upstream)
-            elif nd.kind == "shared":
-                self.static[:, j], self.weights[:, j], self.static_text[nd.id] = _shared(
-                    nd, units, upstream, self.weights[:, j])
-                self.applies[:, j] &= self.weights[:, j] > 0  # only lead and related units
-        for p in self.tree.groups:
-            self.applies[:, p] &= self.applies[:, self.tree.children[p]].any(axis=1)
-        official = grouping_for(units, spec.ranking)
-        scorer = Scorer(data, units, self.positions, period, official)
-        self.raw = np.full((self.n, self.tree.size), np.nan)
-        for j, nd in enumerate(self.tree.nodes):
-            if nd.kind == "leaf":
-                self.raw[:, j] = scorer.raw(nd)
-            elif nd.kind in ("rollup", "shared"):
-                self.raw[:, j] = self.static[:, j]
-        self.deductions = _deductions(spec, scorer, units, period)
-        # musts (硬约束) of the level and consequences reaching it from a linked level (issue 10)
-        self.adjustments = level_adjustments(spec, data, units, period, upstream,
-                                             lambda code, key: scorer.values(code, period, key))
-        self.deductions = self.adjustments.add_deductions(self.deductions)
-        self.grade_cap = self.adjustments.grade_cap
-        self.deduction_points = self.deductions.groupby("unit", sort=False)["points"].sum() \
-            .reindex(self.ids).fillna(0.0).to_numpy() if len(self.deductions) else np.zeros(self.n)
-        self.coefficient, self.coefficient_text = _coefficients(spec, scorer, units)
-        if spec.coefficient:  # a unit without the coefficient's indicator keeps 1: say so
-            code = spec.coefficient["indicator"]
-            no_value = ~np.isfinite(scorer.values(code, period, f"levels.{spec.level}.coefficient"))
-            for i in np.flatnonzero(no_value):
-                if "coefficient" not in spec.overrides.get(self.ids[i], {}):
-                    self.notes.append({"unit": self.ids[i], "node": "coefficient",
-                                       "parent": "total", "period": period,
-                                       "policy": "coefficient 1", "value": 1.0,
-                                       "note": f"no value for the coefficient indicator {code}: "
-                                               "coefficient 1"})
-        veto = (spec.consequences.get("veto") or {}).get("score")
-        self.veto_score = None if veto is None else float(veto)
+        self.official = grouping_for(units, spec.ranking)
+        self.columns = {c: units[c].to_numpy() for c in UNIT_OUT_COLUMNS}
+        self._subsets: dict = {}
+        self._decisions = None
+        self._owners: dict = {}  # roll-ups: rows of this level owning each source unit
 
-    # ------------------------------------------------------------------ inputs
-    def _exclude_incomplete(self, units: pd.DataFrame) -> pd.DataFrame:
-        """Leave out units lacking any leaf indicator (``units: {exclude_incomplete: true}``).
+    def owner(self, src_ids, by: str, src: pd.DataFrame) -> np.ndarray:
+        """Row of this level's unit that contains each unit of another level (-1: none)."""
+        key = (id(src), by)
+        if key not in self._owners:
+            self._owners[key] = (src, pd.Index(self.ids).get_indexer(src[by].astype(str)))
+        return self._owners[key][1]
 
-        Used where a published index is only computed for complete units (UNDP's HDI); every unit
-        left out is recorded (log step "missing", policy "excluded") and listed in
-        ``Evaluation.excluded`` — nothing disappears silently.
-        """
-        codes = sorted({n.indicator for n in self.spec.root.walk() if n.kind == "leaf"})
-        dv = view(self.data)
-        pos = dv.unit_ids.get_indexer(pd.Index(units["unit"].astype(str)))
-        wide = dv.values(self.period, pos, codes)
-        incomplete = np.isnan(wide).any(axis=1)
-        for i in np.flatnonzero(incomplete):
-            self.notes.append({"unit": str(units["unit"].iloc[i]), "node": "total", "parent": "",
-                               "period": self.period, "policy": "excluded", "value": None,
-                               "note": "left out of the evaluation: no value for "
-                               + ", ".join(c for c, v in zip(codes, wide[i], strict=True)
-                                           if np.isnan(v))})
-        kept = units[~incomplete].reset_index(drop=True)
-        if kept.empty:
-            raise DataError(f"every unit of level {self.spec.level!r} lacks data in period "
-                            f"{self.period}")
-        return kept
+    def where(self, scheme: Scheme) -> dict:
+        """Group node index -> where its ``missing`` key is written (for messages; cached)."""
+        if getattr(self, "_where", None) is None:
+            self._where = {j: scheme.where(f"{nd.path}.missing")
+                           for j, nd in enumerate(self.tree.nodes) if nd.kind == "group"}
+        return self._where
+
+    def subset(self, keep: np.ndarray) -> LevelTemplate:
+        """The template of some of the units (cached per set of units)."""
+        key = keep.tobytes()
+        if key not in self._subsets:
+            self._subsets[key] = LevelTemplate(self.spec, self.data,
+                                               self.units[keep].reset_index(drop=True))
+        return self._subsets[key]
+
+    def decisions(self):
+        """The level's ranking, quota, grade and consequence rules on these units (cached)."""
+        if self._decisions is None:
+            from .consequences import LevelDecisions
+
+            gb, sb = self.spec.ranking.get("group_by"), self.spec.ranking.get("subgroup_by")
+            self._decisions = LevelDecisions(self.spec, self.ids,
+                                             self.units[gb] if gb else None,
+                                             self.units[sb] if sb else None, self.tree.index)
+        return self._decisions
 
     def _applicability(self) -> np.ndarray:
         """(n, N) whether each node concerns each unit (own and ancestors' conditions)."""
@@ -468,13 +435,138 @@ class LevelModel:
                 w[pos[unit], tree.index(nid)] = float(value)
         return w
 
+
+_TEMPLATES: dict = {}
+
+
+def template_for(spec: LevelSpec, data: Dataset) -> LevelTemplate:
+    """The cached :class:`LevelTemplate` of a scheme level on a dataset.
+
+    Schemes and datasets are treated as immutable (variants are new objects): the cache is
+    keyed by both objects and dropped with either.
+    """
+    dv = view(data)
+    key = (id(spec), id(dv))
+    hit = _TEMPLATES.get(key)
+    if hit is None or hit[0]() is not spec or hit[1]() is not dv:
+        tpl = LevelTemplate(spec, data)
+        _TEMPLATES[key] = (weakref.ref(spec), weakref.ref(dv), tpl)
+        weakref.finalize(spec, _TEMPLATES.pop, key, None)
+        weakref.finalize(dv, _TEMPLATES.pop, key, None)
+        return tpl
+    return hit[2]
+
+
+# ---------------------------------------------------------------------- the compiled level
+@dataclass
+class LeafScores:
+    """Leaf scores of a level under one design (scoring rules and comparison groups)."""
+
+    scores: np.ndarray  # (n, N), NaN for group nodes and missing values
+    rule_text: dict  # node id -> rule description
+    best: np.ndarray  # (n, N) best raw value in the comparison group (relative rules)
+    vetoed: np.ndarray  # (n,)
+    veto_reason: list
+
+
+class LevelModel:
+    """A level of a scheme compiled for one (sub-)period (see the module notes).
+
+    Parameters
+    ----------
+    spec : LevelSpec
+    data : Dataset
+    period : str
+        Canonical (sub-)period.
+    upstream : dict
+        ``{level: LevelResult}`` of the levels this one rolls up from (already scored).
+    units : DataFrame, optional
+        The units to assess (default :func:`select_units`).
+    """
+
+    def __init__(self, spec: LevelSpec, data: Dataset, period: str, upstream: dict,
+                 units: pd.DataFrame | None = None):
+        self.spec, self.data, self.period = spec, data, period
+        self.notes: list[dict] = []
+        tpl = template_for(spec, data) if units is None else LevelTemplate(spec, data, units)
+        if units is None and spec.units.get("exclude_incomplete"):
+            tpl = self._exclude_incomplete(tpl)
+        self.template = tpl
+        self.units, self.n, self.ids, self.names = tpl.units, tpl.n, tpl.ids, tpl.names
+        self.positions, self.tree = tpl.positions, tpl.tree
+        self.applies = tpl.applies.copy()
+        self.weights = tpl.weights.copy()
+        self.official = tpl.official
+        self.static = np.full((self.n, self.tree.size), np.nan)  # roll-up and shared scores
+        self.static_text: dict[str, str] = {}
+        for j in tpl.upstream_nodes:
+            nd = self.tree.nodes[j]
+            if nd.kind == "rollup":
+                self.static[:, j], self.static_text[nd.id] = _rollup(nd, self.units, upstream,
+                                                                     tpl)
+            else:
+                self.static[:, j], self.weights[:, j], self.static_text[nd.id] = _shared(
+                    nd, self.units, upstream, self.weights[:, j])
+                self.applies[:, j] &= self.weights[:, j] > 0  # only lead and related units
+        if tpl.upstream_nodes:
+            for p in self.tree.groups:
+                self.applies[:, p] &= self.applies[:, self.tree.children[p]].any(axis=1)
+        scorer = Scorer(data, self.units, self.positions, period, self.official)
+        self.raw = self.static.copy()
+        for j in tpl.leaves:
+            self.raw[:, j] = scorer.raw(self.tree.nodes[j])
+        self.deductions = _deductions(spec, scorer, self.units, period)
+        # musts (硬约束) of the level and consequences reaching it from a linked level (issue 10)
+        self.adjustments = level_adjustments(spec, data, self.units, period, upstream,
+                                             lambda code, key: scorer.values(code, period, key))
+        self.deductions = self.adjustments.add_deductions(self.deductions)
+        self.grade_cap = self.adjustments.grade_cap
+        self.deduction_points = self.deductions.groupby("unit", sort=False)["points"].sum() \
+            .reindex(self.ids).fillna(0.0).to_numpy() if len(self.deductions) else np.zeros(self.n)
+        self.coefficient, self.coefficient_text = _coefficients(spec, scorer, self.units)
+        if spec.coefficient:  # a unit without the coefficient's indicator keeps 1: say so
+            code = spec.coefficient["indicator"]
+            no_value = ~np.isfinite(scorer.values(code, period, f"levels.{spec.level}.coefficient"))
+            for i in np.flatnonzero(no_value):
+                if "coefficient" not in spec.overrides.get(self.ids[i], {}):
+                    self.notes.append({"unit": self.ids[i], "node": "coefficient",
+                                       "parent": "total", "period": period,
+                                       "policy": "coefficient 1", "value": 1.0,
+                                       "note": f"no value for the coefficient indicator {code}: "
+                                               "coefficient 1"})
+        veto = (spec.consequences.get("veto") or {}).get("score")
+        self.veto_score = None if veto is None else float(veto)
+
+    # ------------------------------------------------------------------ inputs
+    def _exclude_incomplete(self, tpl: LevelTemplate) -> LevelTemplate:
+        """Leave out units lacking any leaf indicator (``units: {exclude_incomplete: true}``).
+
+        Used where a published index is only computed for complete units (UNDP's HDI); every unit
+        left out is recorded (log step "missing", policy "excluded") and listed in
+        ``Evaluation.excluded`` — nothing disappears silently.
+        """
+        codes = sorted({tpl.tree.nodes[j].indicator for j in tpl.leaves})
+        wide = view(self.data).values(self.period, tpl.positions, codes)
+        incomplete = np.isnan(wide).any(axis=1)
+        for i in np.flatnonzero(incomplete):
+            self.notes.append({"unit": tpl.ids[i], "node": "total", "parent": "",
+                               "period": self.period, "policy": "excluded", "value": None,
+                               "note": "left out of the evaluation: no value for "
+                               + ", ".join(c for c, v in zip(codes, wide[i], strict=True)
+                                           if np.isnan(v))})
+        if incomplete.all():
+            raise DataError(f"every unit of level {self.spec.level!r} lacks data in period "
+                            f"{self.period}")
+        return tpl.subset(~incomplete) if incomplete.any() else tpl
+
     # ------------------------------------------------------------------ design-dependent steps
     def scores(self, spec: LevelSpec | None = None, grouping: Grouping | None = None
                ) -> LeafScores:
         """Leaf scores under a design: the scoring rules of ``spec`` (default the level's own)
         and its comparison groups (``grouping``, default those of ``spec``'s ranking)."""
         spec = spec or self.spec
-        grouping = grouping or grouping_for(self.units, spec.ranking)
+        grouping = grouping or (self.official if spec is self.spec else
+                                grouping_for(self.units, spec.ranking))
         scorer = Scorer(self.data, self.units, self.positions, self.period, grouping)
         n, tree = self.n, self.tree
         scores = self.static.copy()
@@ -510,7 +602,8 @@ class LevelModel:
              dynamic: frozenset = frozenset()) -> AggregationPlan:
         """The aggregation plan of the tree under a design's methods and policies."""
         spec = spec or self.spec
-        grouping = grouping or grouping_for(self.units, spec.ranking)
+        grouping = grouping or (self.official if spec is self.spec else
+                                grouping_for(self.units, spec.ranking))
         nodes = list(spec.root.walk())
         return plan_aggregation(
             self.tree, leaf.scores, self.weights, self.applies,
@@ -552,6 +645,7 @@ class LevelResult:
     best: np.ndarray | None = None  # (n, N) best raw value in the unit's comparison group
     applies: np.ndarray | None = None  # (n, N) whether each node concerns each unit
     notices: list = field(default_factory=list)  # Notice objects for the user
+    template: LevelTemplate | None = field(default=None, repr=False)  # the compiled level
     # issue 10: failed musts and linked consequences (engine/adjustments.py); the rating sheets
     # of a level scored by a review (engine/review.py)
     adjustments: object = None
@@ -579,10 +673,8 @@ def score_level(scheme: Scheme, spec: LevelSpec, data: Dataset, period: str,
     """
     model = LevelModel(spec, data, period, upstream)
     leaf = model.scores()
-    where = {j: scheme.where(f"{nd.path}.missing") for j, nd in enumerate(model.tree.nodes)
-             if nd.kind == "group"}
-    plan = model.plan(leaf, where=where)
-    values = aggregate(plan, impute=grouping_for(model.units, spec.ranking).scoring_index("group"))
+    plan = model.plan(leaf, where=model.template.where(scheme))
+    values = aggregate(plan, impute=model.official.scoring_index("group"))
     n, N = model.n, model.tree.size
     score = plan.scores.copy()
     for j, v in values.items():
@@ -618,7 +710,7 @@ def score_level(scheme: Scheme, spec: LevelSpec, data: Dataset, period: str,
     return LevelResult(spec.level, model.units, model.tree.nodes, model.raw, score, eff_w, points,
                        maxp, points[:, 0].copy(), model.deductions, model.coefficient,
                        leaf.vetoed, leaf.veto_reason, total, model.notes + plan.notes, rule_text,
-                       leaf.best, model.applies, _notices(model, leaf, plan),
+                       leaf.best, model.applies, _notices(model, leaf, plan), model.template,
                        adjustments=model.adjustments)
 
 
@@ -637,15 +729,28 @@ def _notices(model: LevelModel, leaf: LeafScores, plan: AggregationPlan) -> list
 
 
 # ---------------------------------------------------------------------- upstream-dependent nodes
-def _rollup(nd: Node, units: pd.DataFrame, upstream: dict[str, LevelResult]):
+def _rollup(nd: Node, units: pd.DataFrame, upstream: dict[str, LevelResult],
+            template: LevelTemplate | None = None):
     src = upstream[nd.rollup["from"]]
     stat = nd.rollup["stat"]
     by = nd.rollup.get("via", "parent")
-    frame = pd.DataFrame({"key": src.units[by].to_numpy(), "score": src.total})
-    agg = frame.groupby("key")["score"].agg(stat)
     # the contained units' totals are out of their level's max points unless the scheme says
     maxp = nd.rollup.get("max_points", float(src.max_points[0, 0]) if src.max_points.size else 100.0)
-    values = units["unit"].map(agg).to_numpy(dtype=float) / maxp * 100.0
+    owner = template.owner(None, by, src.units) if template is not None else \
+        pd.Index(units["unit"].astype(str)).get_indexer(src.units[by].astype(str))
+    inside = owner >= 0
+    n = len(units)
+    count = np.bincount(owner[inside], minlength=n).astype(float)
+    total = src.total[inside]
+    if stat == "mean":
+        with np.errstate(invalid="ignore", divide="ignore"):
+            agg = np.bincount(owner[inside], weights=total, minlength=n) / count
+    elif stat in ("min", "max"):
+        agg = np.full(n, np.inf if stat == "min" else -np.inf)
+        (np.minimum if stat == "min" else np.maximum).at(agg, owner[inside], total)
+    else:  # median
+        agg = pd.Series(total).groupby(owner[inside]).median().reindex(range(n)).to_numpy()
+    values = np.where(count > 0, agg, np.nan) / maxp * 100.0
     text = f"{stat} score of the {nd.rollup['from']} units it contains (out of {maxp:g})"
     return values, text
 
@@ -668,6 +773,10 @@ def _shared(nd: Node, units: pd.DataFrame, upstream: dict[str, LevelResult], bas
             f"{spec['lead_share']:.0%} of the weight to the lead unit(s) and "
             f"{spec['related_share']:.0%} to each related unit")
     return values, w, text
+
+
+DEDUCTION_COLUMNS = ["unit", "item", "value", "points", "reason"]
+_NO_DEDUCTIONS = pd.DataFrame(columns=DEDUCTION_COLUMNS)  # shared, never modified
 
 
 def _deductions(spec: LevelSpec, scorer: Scorer, units: pd.DataFrame, period: str) -> pd.DataFrame:
@@ -693,8 +802,9 @@ def _deductions(spec: LevelSpec, scorer: Scorer, units: pd.DataFrame, period: st
             "reason": [f"negative list {item}: {v:g} × {rule['points']:g} points"
                        + (f", capped at {rule['cap']:g}" if c else "")
                        for v, c in zip(x[hit], capped, strict=True)]}))
-    columns = ["unit", "item", "value", "points", "reason"]
-    ded = pd.concat(frames, ignore_index=True)[columns] if frames else pd.DataFrame(columns=columns)
+    if not frames:
+        return _NO_DEDUCTIONS
+    ded = pd.concat(frames, ignore_index=True)[DEDUCTION_COLUMNS]
     cap = spec.deductions.get("total_cap")
     if cap is not None and len(ded):
         tot = ded.groupby("unit")["points"].transform("sum")

@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from functools import cached_property
 
 import numpy as np
 import pandas as pd
@@ -76,20 +77,20 @@ class Groups:
     def n_groups(self) -> int:
         return len(self.labels)
 
-    @property
+    @cached_property
     def sizes(self) -> np.ndarray:
         return np.bincount(self.codes, minlength=self.n_groups)
 
-    @property
+    @cached_property
     def unit_size(self) -> np.ndarray:
         return self.sizes[self.codes]
 
-    @property
+    @cached_property
     def start(self) -> np.ndarray:
         sizes = self.sizes
         return np.repeat(np.concatenate([[0], np.cumsum(sizes)[:-1]]), sizes)
 
-    @property
+    @cached_property
     def end(self) -> np.ndarray:
         sizes = self.sizes
         return np.repeat(np.cumsum(sizes), sizes)
@@ -166,12 +167,12 @@ def _sorted_runs(keys: list[np.ndarray], groups: Groups, by_id: np.ndarray | Non
     return order, new
 
 
-def _scatter(values: np.ndarray, order: np.ndarray) -> np.ndarray:
-    """Put ``values`` (d, n) given in sorted order back at the units' positions."""
-    d, n = order.shape
-    out = np.empty(d * n)
-    out[(order + (np.arange(d) * n)[:, None]).ravel()] = np.broadcast_to(values, (d, n)).ravel()
-    return out.reshape(d, n)
+def _scatter(values: np.ndarray, flat: np.ndarray, shape) -> np.ndarray:
+    """Put ``values`` (d, n) given in sorted order back at the units' positions (``flat``: the
+    flat index of each sorted entry)."""
+    out = np.empty(shape[0] * shape[1])
+    out[flat] = np.broadcast_to(values, shape).ravel()
+    return out.reshape(shape)
 
 
 def ranks_within(keys, groups: Groups, method: str = "min", unit_order=None,
@@ -225,38 +226,42 @@ def ranks_within(keys, groups: Groups, method: str = "min", unit_order=None,
     if first:
         by_id = np.arange(n) if unit_order is None else np.asarray(unit_order, np.int64)
     order, new = _sorted_runs(keys, groups, by_id)
-    pos = np.arange(n)
-    start = groups.start
-    strict = np.broadcast_to((pos - start + 1).astype(float), (d, n))
+    flat = (order + (np.arange(d) * n)[:, None]).ravel()
+    idx = np.int32 if n < 2**31 - 1 else np.int64  # half the memory traffic of int64
+    pos = np.arange(n, dtype=idx)
+    start = groups.start.astype(idx)
+    run_end = None
+
+    def ends():  # last position of each run of equal keys
+        last = np.ones((d, n), bool)
+        last[:, :-1] = new[:, 1:]
+        return np.minimum.accumulate(np.where(last, pos, idx(n))[:, ::-1], axis=1)[:, ::-1]
+
     if first:
-        ranked = top = strict
+        ranked = top = pos - start + 1
     else:
-        run_start = np.maximum.accumulate(np.where(new, pos, 0), axis=1)
-        top = (run_start - start + 1).astype(float)
+        run_start = np.maximum.accumulate(np.where(new, pos, idx(0)), axis=1)
+        top = run_start - start + 1
         if method == "min":
             ranked = top
         elif method == "average":
-            last = np.ones((d, n), bool)
-            last[:, :-1] = new[:, 1:]
-            run_end = np.minimum.accumulate(np.where(last, pos, n)[:, ::-1], axis=1)[:, ::-1]
+            run_end = ends()
             ranked = (run_start + run_end) / 2.0 - start + 1
         else:  # dense: distinct keys before, within the group
-            cs = np.cumsum(new, axis=1)
-            ranked = (cs - cs[:, start] + 1).astype(float)
-    out = _scatter(ranked, order)
+            cs = np.cumsum(new, axis=1, dtype=idx)
+            ranked = cs - cs[:, groups.start] + 1
+    shape = (d, n)
+    out = _scatter(ranked, flat, shape)
     if not (bottom or places):
         return out
-    end = groups.end
+    end = groups.end.astype(idx)
     if first:
-        from_bottom = (end - pos).astype(float)
+        from_bottom = end - pos
     else:
-        last = np.ones((d, n), bool)
-        last[:, :-1] = new[:, 1:]
-        run_end = np.minimum.accumulate(np.where(last, pos, n)[:, ::-1], axis=1)[:, ::-1]
-        from_bottom = (end - run_end).astype(float)  # 1 + members ranked strictly worse
-    below = _scatter(from_bottom, order)
+        from_bottom = end - (ends() if run_end is None else run_end)  # 1 + members ranked worse
+    below = _scatter(from_bottom, flat, shape)
     if places:
-        return out, (out if ranked is top else _scatter(top, order)), below
+        return out, (out if ranked is top else _scatter(top, flat, shape)), below
     return out, below
 
 

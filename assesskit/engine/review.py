@@ -37,7 +37,8 @@ from .inputs import view
 from .level import LevelResult, Scorer, check_groups, grouping_for, select_units
 from .ratings import ReviewResult, draw_reporters, evaluate_review
 
-__all__ = ["explain_lines", "level_log", "level_outputs", "redo_draw", "refuse_review",
+__all__ = ["explain_lines", "extra_columns", "level_log", "level_outputs", "redo_draw",
+           "refuse_review",
            "review_result", "score_review_level", "summary_lines"]
 
 _NO_DEDUCTIONS = ["unit", "item", "value", "points", "reason"]
@@ -175,38 +176,64 @@ def redo_draw(entry: dict, ids) -> list[str]:
 
 
 # ---------------------------------------------------------------------- evaluation hooks
-def level_outputs(res: LevelResult, spec: LevelSpec, table: pd.DataFrame,
-                  long: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Scores-table columns and consequences rows of a review, failed musts and linked effects.
+def level_outputs(res: LevelResult, spec: LevelSpec, columns: dict,
+                  long: dict) -> tuple[dict, dict]:
+    """Consequences rows of the linked effects reaching a level (kind ``linked``).
 
-    A review adds ``session`` (``plenary`` or the group session), ``drawn`` and ``sheets``
-    (usable sheets counted); a level reached by a linked consequence adds
-    ``linked_outcomes`` (the labels of every effect reaching the unit) and one consequences row
-    (kind ``linked``) per effect, saying which units triggered it.
+    One row per unit and effect (a flag, a grade cap, a deduction), saying which units of the
+    triggering level caused it; inserted after the unit's own consequences.
     """
-    if res.review is not None:
-        r = res.review.scores
-        table["session"] = r["session"].to_numpy(dtype=object)
-        table["drawn"] = r["drawn"].to_numpy(dtype=bool)
-        table["sheets"] = r["sheets"].to_numpy(dtype=int)
     adj = res.adjustments
-    if adj is None or not spec.linked_from:
-        return table, long
+    if adj is None or not len(adj.linked):
+        return columns, long
     linked = adj.linked
-    labels = linked.groupby("unit", sort=False)["label"].agg("、".join)
-    table["linked_outcomes"] = table["unit"].map(labels).fillna("")
-    if len(linked):
-        info = table.set_index("unit")
-        rows = pd.DataFrame({
-            "unit": linked["unit"], "name": info.loc[linked["unit"], "name"].to_numpy(),
-            "level": spec.level, "group": info.loc[linked["unit"], "group"].to_numpy(),
-            "consequence": linked["consequence"], "label": linked["label"], "kind": "linked",
-            "because": linked["because"]}, columns=long.columns)
-        order = {u: i for i, u in enumerate(table["unit"])}
-        long = pd.concat([long, rows], ignore_index=True) if len(long) else rows
-        long = long.sort_values("unit", key=lambda u: u.map(order), kind="mergesort") \
-            .reset_index(drop=True)
-    return table, long
+    pos = pd.Index(columns["unit"]).get_indexer(linked["unit"])
+    extra = {"unit": linked["unit"].tolist(), "name": list(columns["name"][pos]),
+             "level": [spec.level] * len(linked), "group": list(columns["group"][pos]),
+             "consequence": linked["consequence"].tolist(), "label": linked["label"].tolist(),
+             "kind": ["linked"] * len(linked), "because": linked["because"].tolist()}
+    order = pd.Index(columns["unit"]).get_indexer(long["unit"] + extra["unit"])
+    # the unit's own consequences first, then the linked ones, in the units' order
+    sort = np.lexsort((np.arange(len(order)), order))
+    return columns, {c: [(long[c] + extra[c])[i] for i in sort] for c in long}
+
+
+def extra_columns(scores: pd.DataFrame, results: dict) -> pd.DataFrame:
+    """Columns of the scores table that only some levels fill.
+
+    A level scored by a review fills ``session`` (``plenary`` or the group session), ``drawn``
+    and ``sheets`` (usable sheets counted); a level reached by a linked consequence fills
+    ``linked_outcomes`` (the labels of every effect reaching the unit). Other levels' rows are
+    empty (``""``, missing). ``results`` are the levels' results in the order of the rows.
+    """
+    reviews = any(r.review is not None for r in results.values())
+    links = any(r.adjustments is not None and r.adjustments.grade_cap is not None
+                for r in results.values())
+    if not (reviews or links):
+        return scores
+    parts: dict = {"session": [], "drawn": [], "sheets": [], "linked_outcomes": []}
+    for res in results.values():
+        n = len(res.units)
+        r = res.review.scores if res.review is not None else None
+        parts["session"].append(r["session"].to_numpy(dtype=object) if r is not None
+                                else np.full(n, "", dtype=object))
+        parts["drawn"].append(r["drawn"].to_numpy(dtype=object) if r is not None
+                              else np.full(n, pd.NA, dtype=object))
+        parts["sheets"].append(r["sheets"].to_numpy(dtype=float) if r is not None
+                               else np.full(n, np.nan))
+        linked = res.adjustments.linked if res.adjustments is not None else None
+        labels = linked.groupby("unit", sort=False)["label"].agg("、".join) \
+            if linked is not None and len(linked) else pd.Series(dtype=object)
+        mapped = res.units["unit"].astype(str).map(labels).astype(object)
+        parts["linked_outcomes"].append(np.where(mapped.isna(), "", mapped).astype(object))
+    out = scores.copy()
+    if reviews:
+        out["session"] = np.concatenate(parts["session"])
+        out["drawn"] = pd.array(np.concatenate(parts["drawn"]), dtype="boolean")
+        out["sheets"] = pd.array(np.concatenate(parts["sheets"]), dtype="Int64")
+    if links:
+        out["linked_outcomes"] = np.concatenate(parts["linked_outcomes"])
+    return out
 
 
 def level_log(spec: LevelSpec, res: LevelResult) -> list[dict]:

@@ -99,12 +99,14 @@ class NodePlan:
     kids: np.ndarray  # all children
     static: np.ndarray  # bool per child: its score is the same in every draw
     a: np.ndarray  # (n, k) weight of each usable child, 0 otherwise
-    static_f: np.ndarray  # (n, k_static) a_ik * f(s_ik) of the static children
+    static_f: np.ndarray  # (k_static, n) a_ik * f(s_ik) of the static children, transposed
     fill: list  # per child: (n,) bool mask of units whose missing value the policy fills
     zero_static: np.ndarray  # (n,) harmonic: a usable static child scores 0
     min_static: np.ndarray  # (n,) minimum: minimum over usable static children
     valid: np.ndarray  # (n,) the node has a score for the unit
     uniform: np.ndarray | None = None  # (k,) when every unit has the same usable weights
+    all_usable: np.ndarray | None = None  # (k,) bool: the child is usable for every unit
+    scalar: np.ndarray | None = None  # (k,) the child's weight when equal for every unit, else NaN
 
 
 @dataclass
@@ -250,9 +252,11 @@ def plan_aggregation(tree: Tree, scores: np.ndarray, weights: np.ndarray, applie
         node_valid = a.sum(axis=1) > 0
         valid[:, p] = node_valid & applies[:, p]
         uniform = a[0].copy() if n and (a == a[0]).all() and node_valid.all() else None
+        same = (a == a[:1]).all(axis=0) if n else np.ones(len(kids), bool)
+        scalar = np.where(same, a[0] if n else 0.0, np.nan)
         plans.append(NodePlan(p, method, policy, kids, static, np.ascontiguousarray(a),
-                              np.ascontiguousarray(static_f), fill, zero_static, min_static,
-                              valid[:, p].copy(), uniform))
+                              np.ascontiguousarray(static_f.T), fill, zero_static, min_static,
+                              valid[:, p].copy(), uniform, (a > 0).all(axis=0), scalar))
     return AggregationPlan(tree, plans, filled, valid, notes)
 
 
@@ -299,7 +303,9 @@ def aggregate(plan: AggregationPlan, multipliers: np.ndarray | None = None,
         if method == "minimum":
             out = np.broadcast_to(pp.min_static, (d, n)).copy()
         else:
-            out = mk[:, pp.static] @ pp.static_f.T if pp.static.any() else np.zeros((d, n))
+            out = mk[:, pp.static] @ pp.static_f if pp.static.any() else np.zeros((d, n))
+            if not out.flags.writeable:
+                out = out.copy()
         zero = pp.zero_static[None, :] if method == "harmonic" else None
         for c in np.flatnonzero(~pp.static):
             k = int(kids[c])
@@ -311,30 +317,36 @@ def aggregate(plan: AggregationPlan, multipliers: np.ndarray | None = None,
                 child = np.where(mask[None, :], fill, child)
                 if k in value:
                     value[k] = child  # the node's own score is the filled one
-            ok = pp.a[:, c] > 0
+            everywhere = bool(pp.all_usable[c])  # usable for every unit: no masking needed
+            ok = None if everywhere else (pp.a[:, c] > 0)[None, :]
             if method == "minimum":
-                out = np.minimum(out, np.where(ok[None, :], child, np.inf))
+                out = np.minimum(out, child if everywhere else np.where(ok, child, np.inf))
                 continue
             if method == "geometric":
                 if mask is None and k in logs:
-                    fc = logs[k]
+                    fc = logs[k]  # NaN only where the child is not usable (masked below)
                 else:
-                    bad = (child <= 0) & ok[None, :]
+                    bad = (child <= 0) if everywhere else (child <= 0) & ok
                     if bad.any():
                         r, i = np.argwhere(bad)[0]
                         raise SchemeError(
                             f"geometric mean under {tree.ids[pp.node]!r} meets a score of "
                             f"{child[r, i]:g} on {tree.ids[k]!r} (unit {i}); a geometric mean "
                             "needs positive scores", key=f"{tree.nodes[pp.node].path}.aggregate")
-                    fc = np.log(np.where(ok[None, :], child, 1.0))
+                    fc = np.log(child if everywhere else np.where(ok, child, 1.0))
             elif method == "harmonic":
-                z = (child == 0) & ok[None, :]
+                z = (child == 0) if everywhere else (child == 0) & ok
                 zero = z if zero is None else zero | z
-                fc = np.where(z | ~ok[None, :], 0.0, 1.0 / np.where(child != 0, child, 1.0))
+                fc = 1.0 / np.where(z, 1.0, child if everywhere else np.where(ok, child, 1.0))
+                fc[z] = 0.0
             else:
                 fc = child
-            fc = np.where(ok[None, :], fc, 0.0)
-            out = out + fc * (pp.a[:, c][None, :] * mk[:, c][:, None])
+            if not everywhere:
+                fc = np.where(ok, fc, 0.0)
+            if np.isfinite(pp.scalar[c]):  # one weight for every unit: scale per draw only
+                out += fc * (pp.scalar[c] * mk[:, c])[:, None]
+            else:
+                out += fc * (pp.a[:, c][None, :] * mk[:, c][:, None])
         if method != "minimum":
             with np.errstate(invalid="ignore", divide="ignore"):
                 ratio = out if den is None else out / den

@@ -16,6 +16,7 @@ Alternative designs are made by changing the data: :meth:`Scheme.with_weights` a
 from __future__ import annotations
 
 import copy
+import functools
 import math
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -941,8 +942,7 @@ class Scheme(ReviewKeys):
         if not self.source or self.source.startswith("<"):
             return "dict"
         path = Path(self.source)
-        builtin = Path(str(resources.files("assesskit.scheme") / "builtin"))
-        if path.parent.resolve() == builtin.resolve():
+        if path.parent.resolve() == _builtin_folder():
             return f"built-in scheme {path.stem}"
         return f"file {path.name}"
 
@@ -1006,6 +1006,11 @@ def _find_node_spec(tree: dict, node_id: str) -> dict:
             except KeyError:
                 continue
     raise KeyError(node_id)
+
+
+@functools.cache
+def _builtin_folder() -> Path:
+    return Path(str(resources.files("assesskit.scheme") / "builtin")).resolve()
 
 
 def builtin_schemes() -> list[str]:
