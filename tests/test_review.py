@@ -554,3 +554,33 @@ def test_reliability_analysis_takes_the_evaluation():
     assert (merged["grade"] == s.loc[merged.index, "grade"]).all()
     with pytest.raises(SchemeError, match="no level of scheme 'jiange-five-musts'"):
         review_result(ak.evaluate("jiange-five-musts", ak.datasets.load("jiange"), 2016))
+
+
+def test_rater_group_weights_change_with_with_weights():
+    # only the assessment team counts: the scores are the team's sheet points (S1 92, S2 60,
+    # S3 88, S4 40), and the change is logged
+    scheme = ak.load_scheme(copy.deepcopy(SCHEME))
+    variant = scheme.with_weights({"team": 1.0, "leaders": 0.0, "peers": 0.0}, note="team only")
+    ev = ak.evaluate(variant, tiny_data(), 2015)
+    s = ev.scores[ev.scores["level"] == "secretary"].set_index("unit")["score"]
+    assert s.tolist() == pytest.approx([92.0, 60.0, 88.0, 40.0])
+    assert variant.log[0]["weights"][0] == {"node": "team", "old": 0.5, "new": 1.0}
+    assert scheme.levels["secretary"].review.rater_groups["team"]["weight"] == 0.5
+
+
+def test_linked_consequence_triggered_by_an_outcome():
+    # towns scored pass/fail without a veto: A1, A2 score 0 and tie at the bottom; the quota
+    # 'warned' (bottom 1, ties included) takes both, and each costs K1 3 points, at most 5
+    spec = copy.deepcopy(TREE_SCHEME)
+    town = spec["levels"]["town"]
+    town["tree"]["safety"]["scoring"]["on_fail"] = "zero"
+    town["consequences"] = {"warned": {"label": "警示", "bottom": 1}}
+    town["linked"]["county_penalty"]["when"] = {"outcome": ["warned"]}
+    ev = ak.evaluate(spec, tree_data(), 2020)
+    s = ev.scores.set_index("unit")
+    assert s.loc[["A1", "A2"], "outcome"].tolist() == ["warned", "warned"]
+    assert not s["vetoed"].any()
+    assert s.loc["K1", "score"] == pytest.approx(75.0) and s.loc["K2", "score"] == 80.0
+    assert s.loc["K1", "linked_outcomes"] == "扣减县考核分、县不得评优"
+    because = ev.consequences.query("unit == 'K1'")["because"]
+    assert (because == "A1 (镇A1), A2 (镇A2) received warned in level 'town'").all()

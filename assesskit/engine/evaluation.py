@@ -64,7 +64,10 @@ class Evaluation:
         One row per assessed unit: unit, name, name_en, level, parent, group, subgroup, score,
         base_score (before deductions and coefficient), deductions, coefficient, vetoed, rank
         (within the level), group_rank, subgroup_rank, grade, outcome ("praised", "summoned" ... or
-        ""), outcome_label (the scheme's Chinese label).
+        ""), outcome_label (the scheme's Chinese label). ``level`` is the scheme's level.
+        A scheme with a level scored by a review adds session, drawn and sheets; one with
+        linked consequences adds linked_outcomes (see :mod:`assesskit.engine.review`);
+        ``deductions`` holds negative-list, failed-must and linked deductions together.
     log : list of dict
         Every rule and parameter applied, the full scheme and a fingerprint of the data.
     traffic_lights : DataFrame

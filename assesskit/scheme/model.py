@@ -27,7 +27,7 @@ from typing import Any
 import yaml
 
 from ..errors import SchemeError
-from .review import ReviewKeys
+from .review import ReviewKeys, node_specs
 from .source import parse_yaml, read_text
 
 SCORING_METHODS = {
@@ -862,7 +862,7 @@ class Scheme(ReviewKeys):
         for nid, w in weights.items():
             if nid not in known or nid == "total":
                 raise SchemeError(f"unknown node {nid!r} in level {level!r}; nodes: {sorted(known)}")
-            target = _find_node_spec(spec["levels"][level]["tree"], nid)
+            target = _find_node_spec(node_specs(spec["levels"][level]), nid)
             old = target.get("weight")
             target["weight"] = float(w)
             changes.append({"node": nid, "old": old, "new": float(w)})
@@ -913,8 +913,8 @@ class Scheme(ReviewKeys):
         changes = []
         for nid in nodes:
             parent = parents[nid]
-            siblings = spec["levels"][level]["tree"] if parent.id == "total" else \
-                _find_node_spec(spec["levels"][level]["tree"], parent.id)["children"]
+            siblings = node_specs(spec["levels"][level]) if parent.id == "total" else \
+                _find_node_spec(node_specs(spec["levels"][level]), parent.id)["children"]
             if nid not in siblings:
                 continue  # inside a branch removed already
             if len(siblings) == 1:

@@ -212,6 +212,13 @@ class LinkedRule:
         return ("graded " if kind == "grades" else "received ") + " or ".join(values)
 
 
+def node_specs(body: dict) -> dict:
+    """The node mapping of a level as written: its ``tree:``, or for a level scored by a review
+    the ``review.rater_groups`` (the rater groups are the nodes under its total), so that
+    ``with_weights`` and ``without_nodes`` change rater-group weights like any node's."""
+    return body["tree"] if "tree" in body else body["review"]["rater_groups"]
+
+
 def empty_grade(bands, lo: float, hi: float) -> tuple[str, str] | None:
     """The first grade that no score in ``[lo, hi]`` can reach, and why; None if every can.
 
