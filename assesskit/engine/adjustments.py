@@ -41,6 +41,9 @@ from .ratings import MustResults, evaluate_musts, linked_deductions, linked_unit
 
 DEDUCTION_COLUMNS = ["unit", "item", "value", "points", "reason", "kind", "label"]
 LINKED_COLUMNS = ["unit", "consequence", "label", "effect", "rule", "source", "because"]
+# shared empty tables (never modified in place): a level without musts or links costs nothing
+_NO_DEDUCTIONS = pd.DataFrame(columns=DEDUCTION_COLUMNS)
+_NO_LINKED = pd.DataFrame(columns=LINKED_COLUMNS)
 
 
 @dataclass
@@ -70,7 +73,7 @@ class Adjustments:
     vetoed: np.ndarray
     veto_reason: list
     grade_cap: np.ndarray | None = None
-    linked: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=LINKED_COLUMNS))
+    linked: pd.DataFrame = field(default_factory=lambda: _NO_LINKED)
     musts: MustResults | None = None
     notices: list = field(default_factory=list)
     log: list = field(default_factory=list)
@@ -80,7 +83,7 @@ class Adjustments:
         if not len(self.deductions):
             return frame
         if not len(frame):
-            return self.deductions.copy()
+            return self.deductions.copy()  # the level's own table, free to change
         return pd.concat([frame, self.deductions], ignore_index=True)
 
     def apply_veto(self, vetoed: np.ndarray, reason: list) -> tuple[np.ndarray, list]:
@@ -117,7 +120,7 @@ def level_adjustments(spec: LevelSpec, data: Dataset, units: pd.DataFrame, perio
     Adjustments
     """
     n = len(units)
-    out = Adjustments(pd.DataFrame(columns=DEDUCTION_COLUMNS), np.zeros(n, bool), [""] * n)
+    out = Adjustments(_NO_DEDUCTIONS, np.zeros(n, bool), [""] * n)
     frames = []
     if spec.musts is not None:
         frames.append(_musts(out, spec, data, units, period, values))
