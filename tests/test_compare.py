@@ -278,3 +278,29 @@ def test_weights_heatmap(cmp, mpl_rc):
     assert _texts(tidy) == _texts(fig)
     with pytest.raises(DataError, match="non-negative"):
         plot_weights_heatmap(pd.DataFrame({"m": [-0.1, 1.1]}, index=["x", "y"]))
+
+
+def test_stacked_consequences_change_one_at_a_time():
+    # Three units; the top 1 is praised, a score below 60 is reminded. Baseline (x): a 90
+    # praised, b 55 reminded, c 50 reminded. Variant (y): b 95 praised, a 40 reminded, c 50
+    # reminded. So a leaves 通报表扬 and enters 提醒谈话; b leaves 提醒谈话 and enters 通报表扬;
+    # c keeps its reminder (no change).
+    from test_engine import make_dataset, units_in
+
+    import assesskit as ak
+
+    values = {"2024": {"a": {"x": 90, "y": 40}, "b": {"x": 55, "y": 95}, "c": {"x": 50, "y": 50}}}
+    ds = make_dataset(values, units_in("g", "abc"))
+
+    def scheme(code):
+        return ak.load_scheme({"name": code, "levels": {"county": {
+            "tree": {code: {"weight": 1, "scoring": {"method": "value"}}},
+            "grades": {"by": "score", "bands": [[60, "合格"], [0, "较差"]]},
+            "consequences": {"praised": {"label": "通报表扬", "top": 1},
+                             "reminded": {"label": "提醒谈话", "grades": ["较差"]}}}}})
+
+    cmp = compare({"x": ak.evaluate(scheme("x"), ds, 2024), "y": ak.evaluate(scheme("y"), ds, 2024)})
+    got = {(r.unit, r.consequence, r.change) for r in cmp.outcome_changes.itertuples()}
+    assert got == {("a", "praised", "leaves"), ("a", "reminded", "enters"),
+                   ("b", "reminded", "leaves"), ("b", "praised", "enters")}
+    assert set(cmp.outcome_changes["label"]) == {"通报表扬", "提醒谈话"}

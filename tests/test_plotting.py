@@ -238,3 +238,19 @@ def test_ties_at_an_extreme_are_counted(mpl_rc, county_dataset):
                              "仪陇县": "best", "万源市等2个并列": "worst"}
     # 6 reported dots + coloured extremes: 1 (若尔盖县) + 2 (tied 大小凉山) + 1 + 2 (秦巴山区).
     assert sum(len(c.get_offsets()) for c in ax.collections) == 6 + 1 + 2 + 1 + 2
+
+
+def test_result_objects_plot_with_titles_and_labels():
+    import assesskit as ak
+
+    data = ak.datasets.load("sichuan-39")
+    ev = ak.evaluate("sichuan-39", data, 2025)
+    fig = ev.plot()
+    assert "scores by group" in fig._suptitle.get_text()
+    assert all(ax.get_xlabel() for ax in fig.axes if ax.get_visible())
+    periods = ak.evaluate_periods("sichuan-39", data, [2024, 2025])
+    fig = periods.plot()
+    axes = [ax for ax in fig.axes if ax.get_visible()]
+    assert len(axes) == 3 and all("rank" in ax.get_ylabel() for ax in axes)
+    assert "2024–2025" in fig._suptitle.get_text()
+    assert "<script>" not in ev._repr_html_()

@@ -355,3 +355,21 @@ def test_without_nodes_rescales_the_siblings_and_logs():
     with pytest.raises(SchemeError, match="only child"):
         load_scheme({"name": "t", "levels": {"county": {"tree": {
             "g": {"weight": 1, "children": {"x": {"weight": 1}}}}}}}).without_nodes(["x"])
+
+
+def test_without_nodes_rescales_overrides_and_protects_shared_nodes():
+    # declared a=0.5, b=0.3, c=0.2; unit U overrides a=0.2, b=0.6 (c declared 0.2).
+    # Removing b: declared a, c scale by 1/0.7 -> 5/7, 2/7. U's siblings summed 1 before; after,
+    # c is 2/7 and a (overridden) scales so that a + c = 1: a = 5/7.
+    spec = {"name": "t", "levels": {"county": {
+        "tree": {"a": {"weight": 0.5}, "b": {"weight": 0.3}, "c": {"weight": 0.2}},
+        "overrides": {"U": {"weights": {"a": 0.2, "b": 0.6}}}}}}
+    reduced = load_scheme(spec).without_nodes(["b"])
+    ov = reduced.spec["levels"]["county"]["overrides"]["U"]["weights"]
+    assert ov == pytest.approx({"a": 5 / 7})
+    shared = {"name": "t", "levels": {
+        "county": {"tree": {"x": {"weight": 0.5}, "y": {"weight": 0.5}}},
+        "department": {"tree": {"sx": {"weight": 1, "shared": {"from": "county", "node": "x",
+                                                              "lead": ["D1"]}}}}}}
+    with pytest.raises(SchemeError, match="level 'department' shares it"):
+        load_scheme(shared).without_nodes(["x"], level="county")

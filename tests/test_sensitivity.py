@@ -120,7 +120,7 @@ def test_discrete_labels_with_probabilities_and_interaction():
     factors = [sens.choice("method", list(value), probs=[0.5, 0.3, 0.2]),
                sens.uniform("x", 0, 1)]
     design = sens.sample(factors, 8192, seed=9, sampler="sobol")
-    y = sens.evaluate(design, lambda p: value[p["method"]] * p["x"])
+    y = sens.evaluate_model(design, lambda p: value[p["method"]] * p["x"])
     res = sens.analyse(design, y, n_boot=0, seed=1)
     total = 0.4975
     np.testing.assert_allclose(res["S1"], [0.3225 / total, 0.0675 / total], atol=0.01)
@@ -172,7 +172,7 @@ def test_design_from_salib_sampler_reproduces_its_matrix_and_indices():
     problem = {"num_vars": 3, "names": ["x1", "x2", "x3"], "bounds": [[-PI, PI]] * 3}
     n, k = 256, 3
     x_salib = salib_sample.sample(problem, n, calc_second_order=False, seed=3)
-    design = sens.Design(ishigami_factors(), A=x_salib[0::k + 2], B=x_salib[k + 1::k + 2])
+    design = sens.SampleDesign(ishigami_factors(), A=x_salib[0::k + 2], B=x_salib[k + 1::k + 2])
     # Our AB_i (A with column i from B) are exactly SALib's cross-sampled rows.
     np.testing.assert_array_equal(salib_order(design.matrix(), n, k), x_salib)
     ref = salib_sobol.analyze(problem, ishigami(x_salib), calc_second_order=False,
@@ -323,7 +323,7 @@ def test_choice_inverse_cdf_and_frequencies():
 
 def test_runs_table_decoded_by_hand():
     factors = [sens.choice("method", ["minmax", "zscore", "rank"]), sens.uniform("w", 0, 1)]
-    design = sens.Design(factors, A=[[2, 0.25], [0, 0.5]], B=[[1, 0.75], [2, 0.125]])
+    design = sens.SampleDesign(factors, A=[[2, 0.25], [0, 0.5]], B=[[1, 0.75], [2, 0.125]])
     runs = design.runs()
     expected = pd.DataFrame({
         "block": ["A", "A", "B", "B", "AB", "AB", "AB", "AB"],
@@ -349,13 +349,13 @@ def test_evaluate_runs_each_distinct_combination_once():
         scale = 10.0 if p["method"] == "rank" else 1.0
         return pd.Series({"510100": scale * p["quota"], "510300": -p["quota"]})
 
-    y = sens.evaluate(design, model)
+    y = sens.evaluate_model(design, model)
     assert len(calls) <= 4 and len(y) == design.n_runs
     assert y.columns.tolist() == ["510100", "510300"]
     runs = design.runs()
     np.testing.assert_array_equal(
         y["510100"], np.where(runs["method"] == "rank", 10.0, 1.0) * runs["quota"])
-    full = sens.evaluate(design, model, unique=False)
+    full = sens.evaluate_model(design, model, unique=False)
     pd.testing.assert_frame_equal(full, y)
     res = sens.analyse(design, y, n_boot=0)
     # Output 510300 = -quota depends on quota only: S1 = ST = 1 for quota and 0 for method.
@@ -367,13 +367,13 @@ def test_evaluate_runs_each_distinct_combination_once():
 def test_evaluate_reports_inconsistent_outputs_and_model_errors():
     design = sens.sample([sens.choice("m", ["a", "b"])], 10, seed=1)
     with pytest.raises(DataError, match="every run must return the same outputs"):
-        sens.evaluate(design, lambda p: {"u1": 1.0} if p["m"] == "a" else {"u2": 1.0})
+        sens.evaluate_model(design, lambda p: {"u1": 1.0} if p["m"] == "a" else {"u2": 1.0})
 
     def broken(p):
         raise ZeroDivisionError("boom")
 
     with pytest.raises(ZeroDivisionError) as info:
-        sens.evaluate(design, broken)
+        sens.evaluate_model(design, broken)
     assert any("while evaluating the model at run" in note for note in info.value.__notes__)
 
 
@@ -418,7 +418,7 @@ def test_bad_sampling_arguments():
 def test_impossible_design_matrix_values_are_all_listed():
     factors = [sens.choice("method", ["minmax", "zscore", "rank"]), sens.uniform("w", 0, 1)]
     with pytest.raises(DataError) as info:
-        sens.Design(factors, A=[[3, 0.5], [0.5, 0.5]], B=[[0, 1.5], [1, 0.5]])
+        sens.SampleDesign(factors, A=[[3, 0.5], [0.5, 0.5]], B=[[0, 1.5], [1, 0.5]])
     problems = info.value.problems
     assert [(p.file, p.column, p.value) for p in problems] == [
         ("design matrix A", "method", 3.0), ("design matrix A", "method", 0.5),

@@ -21,6 +21,7 @@ Examples
 
 from __future__ import annotations
 
+import html
 from collections.abc import Mapping
 from dataclasses import dataclass
 from itertools import combinations
@@ -152,6 +153,22 @@ class Comparison:
                     names = "、".join(g["name"])
                     lines.append(f"    {change} {label}: {names}")
         return "\n".join(lines)
+
+    def to_frame(self) -> pd.DataFrame:
+        """The rank shifts of every unit under every alternative (:attr:`rank_shifts`)."""
+        return self.rank_shifts
+
+    def plot(self, group: str | None = None, **kwargs):
+        """Slope chart of the ranks under each scheme (see
+        :func:`assesskit.report.plotting.plot_rank_shift`)."""
+        from ..report.plotting import plot_rank_shift  # the report layer, on call only
+
+        return plot_rank_shift(self, group, **kwargs)
+
+    def _repr_html_(self) -> str:
+        head = html.escape(self.summary()).replace("\n", "<br>")
+        return f"<p>{head}</p>" + self.correlations.to_html(index=False, escape=True,
+                                                              float_format="%.3f")
 
     def __repr__(self) -> str:
         return (f"Comparison(baseline={self.baseline!r}, schemes={self.schemes}, "
@@ -354,18 +371,30 @@ def _rank_shifts(scores: pd.DataFrame, names: list[str], baseline: str) -> pd.Da
 
 
 def _outcome_changes(shifts: pd.DataFrame) -> pd.DataFrame:
+    """Per unit and consequence: entering or leaving its list. A unit can hold several
+    consequences at once (a top place and a grade; ``"praised+reminded"``): each is compared on
+    its own, so a unit that keeps its reminder but loses its praise only "leaves" the praise."""
     cols = ["level", "scheme", "consequence", "label", "change", "unit", "name", "group",
             "subgroup", "baseline_group_rank", "group_rank", "baseline_outcome", "outcome"]
+
+    def keyed(outcome, label) -> dict:
+        keys = [k for k in str(outcome).split("+") if k]
+        labels = str(label).split("、") if keys else []
+        return dict(zip(keys, labels if len(labels) == len(keys) else keys, strict=True))
+
+    rows = []
     differ = shifts[shifts["baseline_outcome"] != shifts["outcome"]]
-    leaves = differ[differ["baseline_outcome"] != ""].assign(
-        consequence=lambda d: d["baseline_outcome"], label=lambda d: d["baseline_outcome_label"],
-        change="leaves", _c=0, _r=lambda d: d["baseline_group_rank"])
-    enters = differ[differ["outcome"] != ""].assign(
-        consequence=lambda d: d["outcome"], label=lambda d: d["outcome_label"], change="enters",
-        _c=1, _r=lambda d: d["group_rank"])
-    out = pd.concat([leaves, enters], ignore_index=True)
-    if out.empty:
+    for r in differ.itertuples(index=False):
+        base = keyed(r.baseline_outcome, r.baseline_outcome_label)
+        alt = keyed(r.outcome, r.outcome_label)
+        for key in [k for k in base if k not in alt]:
+            rows.append((r, key, base[key], "leaves", 0, r.baseline_group_rank))
+        for key in [k for k in alt if k not in base]:
+            rows.append((r, key, alt[key], "enters", 1, r.group_rank))
+    if not rows:
         return pd.DataFrame(columns=cols)
+    out = pd.DataFrame([{**r._asdict(), "consequence": key, "label": label, "change": change,
+                         "_c": c, "_r": rank} for r, key, label, change, c, rank in rows])
     # levels, schemes and groups in their order of appearance; "leaves" before "enters"; by rank
     for col in ("level", "scheme", "group"):
         order = {v: i for i, v in enumerate(dict.fromkeys(shifts[col]))}

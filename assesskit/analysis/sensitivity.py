@@ -7,14 +7,14 @@ unit's score or rank, the mean absolute rank shift, ...) into the shares due to 
 
 The work is done in three separate steps, as in SALib:
 
-1. :func:`sample` draws a :class:`Design` from a list of :class:`Factor` definitions (plain data:
+1. :func:`sample` draws a :class:`SampleDesign` from a list of :class:`Factor` definitions (plain data:
    see :func:`uniform`, :func:`normal`, :func:`choice` and :func:`factors_from_spec`).
 2. The model is run once per row of ``design.runs()`` (decoded parameters, one dict per run;
-   :func:`evaluate` does this for a Python callable) or of ``design.matrix()`` (numbers).
+   :func:`evaluate_model` does this for a Python callable) or of ``design.matrix()`` (numbers).
 3. :func:`analyse` estimates first-order and total Sobol' indices of every output at once, with
    bootstrap confidence intervals, and returns a tidy DataFrame.
 
-Design layout
+Sample design layout
 -------------
 Two independent ``n x k`` matrices ``A`` and ``B`` are drawn (``n`` base rows, ``k`` factors).
 ``AB_i`` is ``A`` with column ``i`` taken from ``B``. The model is evaluated on the stacked matrix
@@ -62,7 +62,7 @@ CI_METHODS = ("percentile", "normal")
 """Bootstrap confidence-interval methods of :func:`analyse`."""
 
 RESERVED_NAMES = ("run", "block", "switched", "base_row")
-"""Column names of :meth:`Design.runs` that a factor may not take."""
+"""Column names of :meth:`SampleDesign.runs` that a factor may not take."""
 
 CONSTANT_RTOL = 1e-12
 """An output whose A∪B standard deviation is at most this fraction of its largest absolute value
@@ -492,7 +492,7 @@ def _name_problems(names: list[str]) -> list[str]:
     for name in dict.fromkeys(names):
         if name in RESERVED_NAMES:
             problems.append(
-                f"factors.{name}: {name!r} is reserved for a column of Design.runs(); "
+                f"factors.{name}: {name!r} is reserved for a column of SampleDesign.runs(); "
                 "rename the factor"
             )
     return problems
@@ -502,7 +502,7 @@ def _name_problems(names: list[str]) -> list[str]:
 
 
 @dataclass(frozen=True, eq=False)
-class Design:
+class SampleDesign:
     """A pick-freeze (Saltelli) sampling design: base matrices ``A`` and ``B`` and their factors.
 
     Usually made by :func:`sample`; build one directly to analyse matrices drawn elsewhere
@@ -633,7 +633,7 @@ class Design:
 
         Examples
         --------
-        >>> d = Design([uniform("x", 0, 1), choice("c", ["a", "b"])], A=[[0.1, 0], [0.2, 1]],
+        >>> d = SampleDesign([uniform("x", 0, 1), choice("c", ["a", "b"])], A=[[0.1, 0], [0.2, 1]],
         ...            B=[[0.7, 1], [0.8, 0]])
         >>> d.matrix().tolist()  # doctest: +NORMALIZE_WHITESPACE
         [[0.1, 0.0], [0.2, 1.0], [0.7, 1.0], [0.8, 0.0],
@@ -723,7 +723,7 @@ def _check_groups(groups, factors: tuple[Factor, ...]) -> tuple[str, ...] | None
     if not problems:
         for name in dict.fromkeys(groups):
             if name in RESERVED_NAMES:
-                problems.append(f"group name {name!r} is reserved for a column of Design.runs()")
+                problems.append(f"group name {name!r} is reserved for a column of SampleDesign.runs()")
             members = {f.name for f, g in zip(factors, groups, strict=True) if g == name}
             if name in {f.name for f in factors} - members:
                 problems.append(f"group name {name!r} is also the name of a factor outside the "
@@ -733,7 +733,7 @@ def _check_groups(groups, factors: tuple[Factor, ...]) -> tuple[str, ...] | None
     return groups
 
 
-def sample(factors, n: int, *, seed: int, sampler: str = "random", groups=None) -> Design:
+def sample(factors, n: int, *, seed: int, sampler: str = "random", groups=None) -> SampleDesign:
     """Draw a pick-freeze design for first-order and total Sobol' indices.
 
     Parameters
@@ -751,11 +751,11 @@ def sample(factors, n: int, *, seed: int, sampler: str = "random", groups=None) 
         for ``A``, last ``k`` for ``B``, as SALib does); ``n`` must then be a power of 2.
     groups : sequence of str, optional
         Group name of each factor; factors sharing a name are switched together (see
-        :class:`Design`). The draws of ``A`` and ``B`` do not depend on the grouping.
+        :class:`SampleDesign`). The draws of ``A`` and ``B`` do not depend on the grouping.
 
     Returns
     -------
-    Design
+    SampleDesign
 
     Raises
     ------
@@ -800,18 +800,18 @@ def sample(factors, n: int, *, seed: int, sampler: str = "random", groups=None) 
         raise ValueError(f"sampler {sampler!r} is unknown; use one of {SAMPLERS}")
     a = np.column_stack([f.from_unit(u[:, j]) for j, f in enumerate(factors)])
     b = np.column_stack([f.from_unit(u[:, k + j]) for j, f in enumerate(factors)])
-    return Design(factors, a, b, seed=seed, sampler=sampler, groups=groups)
+    return SampleDesign(factors, a, b, seed=seed, sampler=sampler, groups=groups)
 
 
 # ------------------------------------------------------------------------------------ evaluation
 
 
-def evaluate(design: Design, model: Callable[[dict], object], *, unique: bool = True):
+def evaluate_model(design: SampleDesign, model: Callable[[dict], object], *, unique: bool = True):
     """Run a model on every run of a design and stack its outputs in run order.
 
     Parameters
     ----------
-    design : Design
+    design : SampleDesign
         The design.
     model : callable
         ``model(params) -> output`` where ``params`` maps factor name to value (option label for
@@ -825,7 +825,7 @@ def evaluate(design: Design, model: Callable[[dict], object], *, unique: bool = 
     Returns
     -------
     pandas.DataFrame
-        Index ``run`` (as :meth:`Design.runs`), one column per output (``"y"`` for a scalar,
+        Index ``run`` (as :meth:`SampleDesign.runs`), one column per output (``"y"`` for a scalar,
         the labels of a dict or Series, 0..m-1 for an array). Pass it to :func:`analyse`.
 
     Raises
@@ -837,7 +837,7 @@ def evaluate(design: Design, model: Callable[[dict], object], *, unique: bool = 
     Examples
     --------
     >>> d = sample([choice("c", [0, 1, 2]), uniform("x", 0, 1)], 8, seed=3)
-    >>> y = evaluate(d, lambda p: p["c"] + p["x"])
+    >>> y = evaluate_model(d, lambda p: p["c"] + p["x"])
     >>> y.shape
     (32, 1)
     """
@@ -902,7 +902,7 @@ def _output_labels(out) -> tuple[list, np.ndarray]:
 
 
 def analyse(
-    design: Design,
+    design: SampleDesign,
     Y,
     output_names=None,
     *,
@@ -915,10 +915,10 @@ def analyse(
 
     Parameters
     ----------
-    design : Design
+    design : SampleDesign
         The design the model was run on.
     Y : array-like, Series or DataFrame, shape (n (g + 2),) or (n (g + 2), m)
-        Model outputs in run order (as :meth:`Design.runs` / :meth:`Design.matrix`), one column
+        Model outputs in run order (as :meth:`SampleDesign.runs` / :meth:`Design.matrix`), one column
         per output (e.g. one per unit, plus the mean absolute rank shift). A pandas ``Y`` must
         be indexed by the run numbers 0 .. n (g + 2) - 1 in order (``g`` = number of groups,
         ``k`` when the factors are ungrouped).
@@ -945,7 +945,7 @@ def analyse(
         (one row per *group* for a grouped design; ``factor`` is then the group name);
         columns ``output``, ``factor``, ``S1``, ``S1_lo``, ``S1_hi``, ``ST``, ``ST_lo``,
         ``ST_hi`` and ``variance`` (the output variance the indices are shares of; 0 for a
-        constant output). ``attrs`` records ``design`` (:meth:`Design.spec`: factors, n, seed,
+        constant output). ``attrs`` records ``design`` (:meth:`SampleDesign.spec`: factors, n, seed,
         sampler), ``bootstrap_seed``, ``n_boot``, ``conf``, ``ci`` and ``estimators``.
 
     Raises
@@ -1127,7 +1127,7 @@ def _indices(y: np.ndarray, n: int, k: int, counts, conf: float, ci: str) -> dic
     return out
 
 
-def _outputs_matrix(design: Design, Y, output_names) -> tuple[np.ndarray, list]:
+def _outputs_matrix(design: SampleDesign, Y, output_names) -> tuple[np.ndarray, list]:
     """Validate model outputs and return them as a float (runs x outputs) matrix and labels."""
     where = "model outputs Y"
     expected = design.n_runs

@@ -104,7 +104,7 @@ replaces)."""
 OFFICIAL = "official"
 POOL = "pool"
 DEFAULT_CHUNK = 500
-CHUNK_CELLS = 1_000_000  # draws x units per chunk: about 8 MB per array of the chunk
+CHUNK_CELLS = 2_500_000  # draws x units per chunk: about 20 MB per array of the chunk
 HISTOGRAM_BYTES = 256 * 2**20  # the rank histograms' budget (int32 counts)
 OUTPUT_SHIFT = "mean_abs_rank_shift"
 OUTPUT_CHANGES = "outcome_changes"
@@ -773,7 +773,7 @@ class Uncertainty:
         ``p_praised``, ``p_summoned`` and ``p_<consequence>`` for every other consequence.
     draws : pandas.DataFrame
         One row per run (index ``run``): ``block`` / ``switched`` / ``base_row`` (the Sobol'
-        design, see :meth:`assesskit.analysis.sensitivity.Design.runs`), the option label of each
+        design, see :meth:`assesskit.analysis.sensitivity.SampleDesign.runs`), the option label of each
         discrete factor, and ``<factor>:<node>`` weight multipliers. :meth:`rebuild` turns a row
         into a scheme.
     outcomes : numpy.ndarray of unsigned int, shape (runs, units)
@@ -787,7 +787,7 @@ class Uncertainty:
         Consequence keys of the level, in the scheme's order.
     praised, summoned : list of str
         The consequence keys counted as praised / summoned.
-    design : assesskit.analysis.sensitivity.Design
+    design : assesskit.analysis.sensitivity.SampleDesign
         The Sobol' design the runs come from.
     factors : tuple of SchemeFactor
     seed, n, chunk_size, level, period, scheme, dataset
@@ -802,7 +802,7 @@ class Uncertainty:
     consequences: list
     praised: list
     summoned: list
-    design: sens.Design
+    design: sens.SampleDesign
     factors: tuple
     seed: int
     n: int
@@ -1307,7 +1307,7 @@ def _rank_table(a: _Analysis, counts: np.ndarray, hist: np.ndarray, rank_sum: np
     return out
 
 
-def _draws_table(a: _Analysis, design: sens.Design, where: dict) -> pd.DataFrame:
+def _draws_table(a: _Analysis, design: sens.SampleDesign, where: dict) -> pd.DataFrame:
     runs = design.runs()
     frame = runs[["block", "switched", "base_row"]].copy()
     x = design.matrix()

@@ -818,7 +818,7 @@ def _varies_within(panel: pd.DataFrame, column: str, by: str) -> bool:
     return bool((spread > 1e-12).any())
 
 
-def _rank(X: np.ndarray) -> int:
+def _matrix_rank(X: np.ndarray) -> int:
     """Numerical rank of a design from its QR factor (cheaper than an SVD on wide dummies)."""
     diag = np.abs(np.diag(np.linalg.qr(X, mode="r")))
     return int((diag > diag.max() * max(X.shape) * np.finfo(float).eps).sum())
@@ -874,7 +874,7 @@ def _fit_specifications(panel, controls, base_info, baseline_transform, alpha,
         formula = "y ~ " + " + ".join(terms) + fe[effects]
         model = smf.ols(formula, data=frame)
         k = model.exog.shape[1]
-        if len(frame) <= k or _rank(model.exog) < k:
+        if len(frame) <= k or _matrix_rank(model.exog) < k:
             notices.append(Notice("specification_skipped", f"{spec}: {k} parameters for "
                                   f"{len(frame)} observations, or collinear regressors; not "
                                   "estimated", where=spec))

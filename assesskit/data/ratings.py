@@ -38,7 +38,7 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 
-from ..errors import Problem
+from ..errors import DataError, Problem
 
 RATING_COLUMNS = ["unit", "period", "rater", "rater_group", "aspect", "grade", "rater_unit"]
 REQUIRED_RATING_COLUMNS = ["unit", "period", "rater", "rater_group", "aspect", "grade"]
@@ -182,3 +182,50 @@ def sending_unit_problems(units: pd.DataFrame, rated: set[str], units_file: str)
                            "unit as a unit of its own, e.g. level department)", units_file,
                            int(i) + 2, SENDING_UNIT, sending[i]))
     return out
+
+
+def draw_reporters(ids: Sequence[str], k: int, seed: int, *, key: str = "review.draw.k",
+                   file: str | None = None) -> list[str]:
+    """The ``k`` ratees drawn to report at the plenary (随机抽取), reproducible from the seed.
+
+    Parameters
+    ----------
+    ids : sequence of str
+        Ids of every ratee; the draw is over them **sorted**, so the order of a file does not
+        change who is drawn.
+    k : int
+        How many are drawn.
+    seed : int
+        Seed of :func:`numpy.random.default_rng`.
+    key : str
+        Where ``k`` is written (the scheme file, line and key), for the error message.
+    file : str
+        The file listing the ratees (the units table), for the error message.
+
+    Returns
+    -------
+    list of str
+        The drawn ids in the order drawn.
+
+    Raises
+    ------
+    DataError
+        If ``k`` is larger than the number of ratees.
+
+    Notes
+    -----
+    ``default_rng(seed).choice(n, size=k, replace=False)`` over the sorted ids (numpy's
+    documented, stable algorithm for a given numpy version).
+
+    Examples
+    --------
+    >>> draw_reporters(["c", "a", "b"], 2, seed=1) == draw_reporters(["a", "b", "c"], 2, seed=1)
+    True
+    """
+    pool = sorted(map(str, ids))
+    if k > len(pool):
+        raise DataError(Problem(f"the draw asks for {k} reporters ({key}) but the units table "
+                                f"lists only {len(pool)} units to rate; lower k in the scheme or "
+                                "add the missing units", file=file, value=k))
+    picked = np.random.default_rng(seed).choice(len(pool), size=k, replace=False)
+    return [pool[i] for i in picked]

@@ -31,7 +31,7 @@ group              who                      group leniency   rater leniency sd  
 points per grade). Fellow secretaries are the most lenient ("战友" rating each other).
 
 Sessions: ``K_DRAWN = 15`` secretaries are drawn for the plenary with ``DRAW_SEED`` by the
-engine's own draw (:func:`assesskit.engine.ratings.draw_reporters`), so the data fit the
+engine's own draw (:func:`assesskit.data.ratings.draw_reporters`, which the engine uses), so the data fit the
 scheme's seeded draw; the others report in their area's group session. The team rates every
 session; a township leader the plenary and their own area's session; a secretary the session
 they reported in.
@@ -65,6 +65,8 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+
+from .ratings import draw_reporters
 
 _REPO_DATA = Path(__file__).resolve().parents[2] / "data"
 
@@ -204,7 +206,6 @@ def yingshan_review(seed: int = YINGSHAN_SEED) -> dict[str, pd.DataFrame]:
     """
     # The draw rule lives once, in the engine; the generator imports it so that the synthetic
     # sessions are those the scheme's seeded draw produces (a generator, not the data model).
-    from ..engine.ratings import draw_reporters
 
     rng = np.random.default_rng(seed)
     county = {"unit": "511322", "name": "营山县", "name_en": "Yingshan County", "level": "county",

@@ -651,6 +651,37 @@ class PeriodEvaluations:
     scores: pd.DataFrame
     flags: pd.DataFrame
 
+    def summary(self) -> str:
+        """Per period, who receives each consequence; then every multi-period rule that fired."""
+        lines = []
+        for period, ev in self.evaluations.items():
+            lines.append(f"{ev.scheme.name} — {ev.dataset}, period {period}")
+            counts = ev.consequences.groupby(["level", "label"], sort=False).size()
+            for (level, label), k in counts.items():
+                lines.append(f"  [{level}] {label}: {k} unit(s)")
+        if self.flags.empty:
+            lines.append("no rule over several periods fired")
+        for (level, label), g in self.flags.groupby(["level", "label"], sort=False):
+            lines.append(f"[{level}] {label}: " + ", ".join(
+                f"{n} ({p}, {s} in a row)" for n, p, s in g[["name", "period", "streak"]]
+                .itertuples(index=False)))
+        return "\n".join(lines)
+
+    def to_frame(self) -> pd.DataFrame:
+        """The scores of every period stacked (:attr:`scores`)."""
+        return self.scores
+
+    def plot(self, level: str | None = None, **kwargs):
+        """Group rank of every unit over the periods (see
+        :func:`assesskit.report.plotting.plot_rank_trend`)."""
+        from ..report.plotting import plot_rank_trend  # the report layer, on call only
+
+        return plot_rank_trend(self, level=level, **kwargs)
+
+    def _repr_html_(self) -> str:
+        head = html.escape(self.summary()).replace("\n", "<br>")
+        return f"<p>{head}</p>" + self.flags.to_html(index=False, escape=True)
+
 
 def evaluate_periods(scheme, data: Dataset, periods) -> PeriodEvaluations:
     """Evaluate several periods and apply the multi-period rules of the scheme.

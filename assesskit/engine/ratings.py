@@ -40,6 +40,7 @@ import numpy as np
 import pandas as pd
 
 from ..data.model import Dataset, normalise_period
+from ..data.ratings import draw_reporters  # the draw is part of the data's procedure
 from ..errors import DataError, Notice, Problem
 from ..scheme.review import ATTENDS, MISSING_SHEET_POLICIES, PLENARY, MustsSpec, ReviewSpec
 from .consequences import GradeRule
@@ -87,53 +88,6 @@ def grade_rule(spec: ReviewSpec) -> GradeRule | None:
 
 
 # ============================================================================ the draw
-def draw_reporters(ids: Sequence[str], k: int, seed: int, *, key: str = "review.draw.k",
-                   file: str | None = None) -> list[str]:
-    """The ``k`` ratees drawn to report at the plenary (随机抽取), reproducible from the seed.
-
-    Parameters
-    ----------
-    ids : sequence of str
-        Ids of every ratee; the draw is over them **sorted**, so the order of a file does not
-        change who is drawn.
-    k : int
-        How many are drawn.
-    seed : int
-        Seed of :func:`numpy.random.default_rng`.
-    key : str
-        Where ``k`` is written (the scheme file, line and key), for the error message.
-    file : str
-        The file listing the ratees (the units table), for the error message.
-
-    Returns
-    -------
-    list of str
-        The drawn ids in the order drawn.
-
-    Raises
-    ------
-    DataError
-        If ``k`` is larger than the number of ratees.
-
-    Notes
-    -----
-    ``default_rng(seed).choice(n, size=k, replace=False)`` over the sorted ids (numpy's
-    documented, stable algorithm for a given numpy version).
-
-    Examples
-    --------
-    >>> draw_reporters(["c", "a", "b"], 2, seed=1) == draw_reporters(["a", "b", "c"], 2, seed=1)
-    True
-    """
-    pool = sorted(map(str, ids))
-    if k > len(pool):
-        raise DataError(Problem(f"the draw asks for {k} reporters ({key}) but the units table "
-                                f"lists only {len(pool)} units to rate; lower k in the scheme or "
-                                "add the missing units", file=file, value=k))
-    picked = np.random.default_rng(seed).choice(len(pool), size=k, replace=False)
-    return [pool[i] for i in picked]
-
-
 def redraw_masks(n: int, k: int, n_draws: int, rng: np.random.Generator) -> np.ndarray:
     """Boolean masks ``(draws, n)`` of ``k`` ratees drawn without replacement in every draw.
 

@@ -30,12 +30,13 @@ import numpy as np
 import pandas as pd
 
 from ..data.model import Dataset
+from ..data.ratings import draw_reporters
 from ..errors import DataError, Problem, SchemeError
 from ..scheme.model import LevelSpec, Scheme
 from .adjustments import level_adjustments
 from .inputs import view
 from .level import LevelResult, Scorer, check_groups, grouping_for, select_units
-from .ratings import ReviewResult, draw_reporters, evaluate_review
+from .ratings import ReviewResult, evaluate_review
 
 __all__ = ["explain_lines", "extra_columns", "level_log", "level_outputs", "redo_draw",
            "refuse_review",

@@ -26,6 +26,7 @@ import numpy as np
 import pandas as pd
 from matplotlib import font_manager
 from matplotlib.figure import Figure
+from matplotlib.ticker import MaxNLocator
 
 from ..data.model import Dataset, normalise_period
 from ..errors import DataError, Problem
@@ -486,6 +487,63 @@ def plot_scores(evaluation, level: str | None = None) -> Figure:
                    frameon=False, fontsize=9)
     fig.suptitle(f"{evaluation.scheme.name} — {level}, {evaluation.period}: 得分 scores by group",
                  fontsize="large")
+    return fig
+
+
+def plot_rank_trend(periods, level: str | None = None) -> Figure:
+    """Each unit's group rank over the periods, one panel per group: ``PeriodEvaluations.plot``.
+
+    Parameters
+    ----------
+    periods : assesskit.engine.evaluation.PeriodEvaluations
+    level : str, optional
+        Assessed level (default the first).
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        One line per unit labelled with its Chinese name at the last period; y axis the rank
+        within the group (1 = best, at the top); x axis the periods.
+    """
+    use_cjk_font()
+    scores = periods.scores
+    levels = list(dict.fromkeys(scores["level"]))
+    level = level or levels[0]
+    if level not in levels:
+        raise DataError(f"level {level!r} is not evaluated; levels: {levels}")
+    part = scores[scores["level"] == level]
+    order = list(periods.evaluations)
+    groups = list(dict.fromkeys(part.sort_values("group")["group"]))
+    cols = min(len(groups), 3)
+    rows = math.ceil(len(groups) / cols)
+    tallest = max(int(part[part["period"] == order[-1]]["group"].eq(g).sum()) for g in groups)
+    fig = Figure(figsize=(4.8 * cols, (0.25 * tallest + 1.8) * rows + 0.6), layout="constrained")
+    axes = fig.subplots(rows, cols, squeeze=False).ravel()
+    x = np.arange(len(order))
+    for ax, g in zip(axes, groups, strict=False):
+        sub = part[part["group"] == g]
+        wide = sub.pivot_table(index="unit", columns="period", values="group_rank")
+        wide = wide.reindex(columns=order)
+        names = sub.drop_duplicates("unit").set_index("unit")["name"]
+        for unit, ranks in wide.iterrows():
+            ax.plot(x, ranks.to_numpy(float), color="0.55", lw=1.0, marker="o", ms=3)
+            last = ranks.dropna()
+            if len(last):
+                ax.annotate(names.get(unit, unit), (x[order.index(last.index[-1])], last.iloc[-1]),
+                            xytext=(6, 0), textcoords="offset points", va="center", fontsize=7)
+        ax.invert_yaxis()
+        ax.yaxis.set_major_locator(MaxNLocator(integer=True))  # ranks are whole places
+        ax.set_xticks(x, order)
+        ax.set_xlim(-0.3, len(order) - 0.2 + 0.8)
+        ax.set_title(f"{g or NO_GROUP}（{len(wide)}）", fontsize=11)
+        ax.set_xlabel("期间 period")
+        ax.set_ylabel("组内排名 rank within group (1 = best)")
+        ax.grid(axis="y", color="0.93")
+    for ax in axes[len(groups):]:
+        ax.set_visible(False)
+    first = periods.evaluations[order[0]]
+    fig.suptitle(f"{first.scheme.name} — {level}: 组内排名 rank within group, "
+                 f"{order[0]}–{order[-1]}", fontsize="large")
     return fig
 
 

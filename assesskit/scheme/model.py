@@ -908,26 +908,37 @@ class Scheme(ReviewKeys):
         if unknown:
             raise SchemeError(f"cannot remove {unknown} from level {level!r}; nodes: "
                               f"{sorted(k for k in known if k != 'total')}")
+        for other, ls in self.levels.items():  # a node another level shares cannot go alone
+            for nd in ls.root.walk():
+                if nd.shared and nd.shared.get("from") == level:
+                    gone = {x.id for n in nodes for x in known[n].walk()}
+                    if nd.shared.get("node") in gone:
+                        raise SchemeError(
+                            f"cannot remove {nd.shared['node']!r} from level {level!r}: level "
+                            f"{other!r} shares it (node {nd.id!r}); remove {nd.id!r} there first")
         spec = copy.deepcopy(self.spec)
+        body = spec["levels"][level]
         parents = {c.id: p for p in known.values() for c in p.children}
         changes = []
         for nid in nodes:
             parent = parents[nid]
-            siblings = node_specs(spec["levels"][level]) if parent.id == "total" else \
-                _find_node_spec(node_specs(spec["levels"][level]), parent.id)["children"]
+            siblings = node_specs(body) if parent.id == "total" else \
+                _find_node_spec(node_specs(body), parent.id)["children"]
             if nid not in siblings:
                 continue  # inside a branch removed already
             if len(siblings) == 1:
                 raise SchemeError(f"cannot remove {nid!r}: it is the only child of {parent.id!r}; "
                                   f"remove {parent.id!r} instead")
-            before = sum(float(s.get("weight", 0)) for s in siblings.values())
+            declared = {str(k): float(s.get("weight", 0)) for k, s in siblings.items()}
+            before = sum(declared.values())
             removed = siblings.pop(nid)
-            after = before - float(removed.get("weight", 0))
+            after = before - declared[nid]
             if after <= 0:
                 raise SchemeError(f"cannot remove {nid!r}: its siblings under {parent.id!r} "
                                   "would have no weight left")
             for sib in siblings.values():
                 sib["weight"] = float(sib.get("weight", 0)) * before / after
+            _rescale_overrides(body, nid, declared, before / after)
             changes.append({"node": nid, "parent": parent.id, "weight": removed.get("weight")})
         entry = {"change": "without_nodes", "level": level, "removed": changes, "note": note}
         return Scheme(spec, source=self.source, lines=self.lines, log=[*self.log, entry],
@@ -984,6 +995,25 @@ def _short(key: str) -> str:
                                                  "coefficient", "ranking", "rollup", "shared",
                                                  "defaults") else 1
     return ".".join(parts[-keep:])
+
+
+def _rescale_overrides(body: dict, removed: str, declared: dict, factor: float) -> None:
+    """Drop a removed node from every unit's override weights and scale the unit's overridden
+    siblings so that the unit's siblings keep their sum (the declared ones scale by ``factor``).
+    """
+    for ov in (body.get("overrides") or {}).values():
+        weights = (ov or {}).get("weights") or {}
+        if removed not in weights:
+            continue
+        unit_before = sum(float(weights.get(s, w)) for s, w in declared.items())
+        weights.pop(removed)
+        overridden = [s for s in declared if s != removed and s in weights]
+        fixed = sum(declared[s] * factor for s in declared if s != removed and s not in weights)
+        total = sum(float(weights[s]) for s in overridden)
+        if total > 0:
+            scale = (unit_before - fixed) / total
+            for s in overridden:
+                weights[s] = float(weights[s]) * scale
 
 
 def _cycle(levels: list[str], deps: dict) -> list[str]:
