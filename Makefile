@@ -3,7 +3,9 @@
 PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV := .venv
 BIN := $(VENV)/bin
-PERIOD ?= 2025
+# make report PERIOD=2024 (or 2023-2025, or all); empty = the latest year in the data
+PERIOD ?=
+JOBS ?= 2
 
 .PHONY: venv report test lint bench clean
 
@@ -16,7 +18,7 @@ $(BIN)/.installed: pyproject.toml
 venv: $(BIN)/.installed
 
 report: venv
-	$(BIN)/assesskit report --out reports
+	$(BIN)/assesskit report --out reports --jobs $(JOBS) $(if $(PERIOD),--periods $(PERIOD))
 
 lint: venv
 	$(BIN)/ruff check .

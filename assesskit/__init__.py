@@ -12,8 +12,8 @@ before it:
     multi-period rules as array kernels over a leading draws axis, and :func:`evaluate`;
 ``assesskit.analysis``
     weights, comparison, uncertainty and sensitivity, and the other critiques of a scheme;
-``assesskit.report.pages``
-    plots and report pages.
+``assesskit.report``
+    plots, report pages (papermill-executed notebooks) and report sets.
 
 The names below are the public API; they are imported on first use so that
 ``import assesskit`` stays quick.

@@ -18,6 +18,7 @@ exit status 1, never a traceback; exit status 2 means the command line itself wa
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -250,9 +251,15 @@ def _load_data(spec: str):
 
 
 def _write_evaluation(ev: Any, out: Any) -> list:
-    from .report.pages import write_report
+    """The evaluation's tables as CSV (UTF-8 with BOM, formula-safe) and its summary."""
+    from pathlib import Path
 
-    return write_report(ev, out)
+    from .report.excel import write_csvs
+
+    paths = write_csvs(ev, out)
+    summary = Path(out) / "summary.txt"
+    summary.write_text(ev.summary() + "\n", encoding="utf-8", newline="\n")
+    return [*paths, summary]
 
 
 @command(
@@ -279,31 +286,43 @@ def evaluate_command(args: argparse.Namespace) -> int:
 
 @command(
     "report",
-    help="the main job: the official Sichuan evaluation of the bundled example for the latest year",
+    help="the main job: the report set (HTML pages, Excel, CSV) of a scheme for one or more years",
     arguments=[
         arg("--scheme", default="sichuan-39", help="built-in scheme name or YAML file"),
-        arg("--data", default="sichuan-39", help="bundled dataset name or path to a dataset"),
-        arg("--period", default=None, help="period (default: the latest in the data)"),
-        arg("--out", default="reports", help="parent folder; results go to OUT/<scheme>-<period>/"),
+        arg("--data", default=None,
+            help="bundled dataset name or path to a dataset (default: the scheme's example data)"),
+        arg("--periods", "--period", dest="periods", default=None, metavar="PERIODS",
+            help="2025, a range 2023-2025, a list 2023,2025 or all (default: the latest year; "
+                 "a quarterly scheme reports the annual result)"),
+        arg("--out", default="reports", help="parent folder; the set goes to OUT/<scheme>/"),
+        arg("--jobs", type=int, default=min(2, os.cpu_count() or 1),
+            help="pages run at the same time, one kernel each (default: up to 2)"),
+        arg("--executor", choices=["local", "dask"], default="local",
+            help="local worker processes, or a Dask cluster (pip install 'assesskit[dask]')"),
+        arg("--scheduler", default=None, metavar="ADDRESS",
+            help="Dask scheduler address (default: a local cluster of --jobs workers)"),
+        arg("--group", dest="groups", action="append", default=None, metavar="GROUP",
+            help="only the pages of this group (repeatable); default every page"),
+        arg("--seed", type=int, default=20240423, help="seed of the uncertainty run"),
+        arg("--draws", type=int, default=64, help="draws of the uncertainty run"),
+        arg("--no-progress", action="store_true", help="no progress bar"),
     ],
 )
 def report_command(args: argparse.Namespace) -> int:
-    from pathlib import Path
+    """Generate the report set of a scheme: for each period an overview page, a page per group,
+    per assessed unit and per parent unit (papermill-executed notebooks exported to
+    self-contained HTML), an Excel workbook and CSV files, with index.html and manifest.json.
 
-    from .engine.evaluation import evaluate
+    Pages whose inputs have not changed since the last run are skipped. A failing page is listed
+    with its error and the others go on; the exit status is then 1.
+    """
+    from .report.batch import make_report
 
-    data = _load_data(args.data)
-    period = args.period or data.periods[-1]
-    ev = evaluate(args.scheme, data, period)
-    out = Path(args.out) / f"{ev.scheme.name}-{ev.period}"
-    print(ev.summary())
-    paths = _write_evaluation(ev, out)
-    pages = [p for p in paths if "units" in p.parts]
-    for p in paths:
-        if p not in pages:
-            print(f"wrote {p}")
-    print(f"wrote {len(pages)} unit pages under {out / 'units'}")
-    return 0
+    run = make_report(args.scheme, args.data, args.periods, args.out, jobs=max(1, args.jobs),
+                      executor=args.executor, scheduler=args.scheduler, groups=args.groups,
+                      n_draws=args.draws, seed=args.seed, progress=not args.no_progress)
+    print(run.summary())
+    return 1 if run.failed else 0
 
 
 # ---------------------------------------------------------------------- validity and audit

@@ -74,3 +74,19 @@ def county_dataset():
                         long.assign(period="2024", value=long["value"] - 1)])
     return Dataset.from_frames(units, indicators, values, name="toy-counties",
                                provenance="Hand-made test data; not real.")
+
+
+@pytest.fixture(scope="session")
+def hostile_report(tmp_path_factory):
+    """A small report set (2025, group 秦巴山区) of the hostile Sichuan copy (report_helpers):
+    ``(run, out, data_dir, scheme_file)``. Shared by the batch and browser tests."""
+    from report_helpers import hostile_inputs
+
+    from assesskit.report.batch import make_report
+
+    root = tmp_path_factory.mktemp("hostile")
+    data, scheme = hostile_inputs(root)
+    out = root / "out" / "nested"
+    run = make_report(str(scheme), str(data), "2025", out, jobs=2, groups=["秦巴山区"],
+                      progress=False)
+    return run, out, data, scheme

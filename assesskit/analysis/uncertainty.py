@@ -735,27 +735,49 @@ class _Analysis:
         histogram for all chunks); without, the chunk returns its own (a Dask task)."""
         keys, m = self.decode(x, columns)
         res = self.batch.run(keys, m, run_offset=offset)
-        rank = res.official_rank
-        bins = np.rint(2.0 * rank).astype(np.int32) // self.hist_width
         local = hist is None
         if local:
             hist = np.zeros((self.n, self.hist_bins), np.int32)
-        _accumulate(hist, bins)
-        shift = np.abs(rank - self.nominal_rank[None, :]).mean(axis=1)
+        s = res.official_sorted
+        if s is not None:  # counts and sums per unit straight from the sorted ranking
+            rank, units = s.ranked, s.order
+            nominal = self.nominal_rank[units]
+        else:
+            rank, units = res.official_rank, None
+            nominal = self.nominal_rank[None, :]
+        bins = np.rint(2.0 * rank).astype(np.int32) // self.hist_width
+        _accumulate(hist, bins, units)
+        shift = np.abs(rank - nominal).mean(axis=1)
+        rank_sum = np.bincount(units.ravel(), weights=np.asarray(rank, float).ravel(),
+                               minlength=self.n) if units is not None else rank.sum(axis=0)
         return {"offset": offset, "outcome": res.outcome, "shift": shift,
-                "hist": hist if local else None, "rank_sum": rank.sum(axis=0)}
+                "hist": hist if local else None, "rank_sum": rank_sum}
 
 
-def _accumulate(hist: np.ndarray, bins: np.ndarray) -> None:
-    """Add the counts of ``bins`` (d, n) per unit to ``hist`` (n, B) in place, in blocks of
-    units so that the temporary counts stay small."""
+def _accumulate(hist: np.ndarray, bins: np.ndarray, units: np.ndarray | None = None) -> None:
+    """Add counts of ``bins`` (d, n) to ``hist`` (n units, B bins) in place.
+
+    ``units`` (d, n) gives the unit of each entry (the entries are in sorted order); without it
+    column ``j`` is unit ``j``. Counted in blocks of units so that the temporary counts stay
+    small (at most 2 million cells, 16 MB).
+    """
     n, width = hist.shape
-    block = max(1, 2**21 // width)  # counts of at most 2 million cells at a time (16 MB)
-    for start in range(0, n, block):
-        stop = min(n, start + block)
-        part = bins[:, start:stop].astype(np.int64) + (np.arange(stop - start) * width)[None, :]
-        hist[start:stop] += np.bincount(part.ravel(), minlength=(stop - start) * width) \
-            .reshape(stop - start, width)
+    if units is None:
+        block = max(1, 2**21 // width)
+        for start in range(0, n, block):
+            stop = min(n, start + block)
+            part = bins[:, start:stop].astype(np.int64) + \
+                (np.arange(stop - start) * width)[None, :]
+            hist[start:stop] += np.bincount(part.ravel(), minlength=(stop - start) * width) \
+                .reshape(stop - start, width)
+        return
+    if n * width <= 2**22:  # small enough to count every cell at once
+        cell = units.astype(np.int64).ravel() * width + bins.ravel()
+        hist += np.bincount(cell, minlength=n * width).reshape(n, width)
+        return
+    aligned = np.empty_like(bins)  # put the bins back at the units' columns (4 bytes each)
+    np.put_along_axis(aligned, units, bins, axis=1)
+    _accumulate(hist, aligned)
 
 
 # ============================================================================ the result

@@ -18,7 +18,6 @@ analysed level's design varies.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from itertools import product
 
 import numpy as np
@@ -37,14 +36,32 @@ from .review import refuse_review
 from .tree import aggregate
 
 
-@dataclass
 class BatchResult:
-    """Outcomes of a batch of draws (arrays of shape (d, n))."""
+    """Outcomes of a batch of draws (arrays of shape (d, n)).
 
-    total: np.ndarray
-    outcome: np.ndarray  # consequence bits
-    official_rank: np.ndarray  # rank within the official groups, whatever the draw's grouping
-    group_rank: np.ndarray  # rank within the draw's own groups
+    ``total`` and ``outcome`` (consequence bits) are arrays; ``official_rank`` (the rank within
+    the official groups, whatever the draw's grouping) and ``group_rank`` (within the draw's own
+    groups) are put together on first use. When every draw of the batch ranks within the
+    official groups, ``official_sorted`` holds that ranking in sorted order (a
+    :class:`~assesskit.engine.ranking.SortedRanks`), so that per-unit counts and sums need no
+    array scattered back to the units.
+    """
+
+    def __init__(self, total, outcome, official_rank=None, group_rank=None,
+                 official_sorted=None):
+        self.total, self.outcome = total, outcome
+        self._official, self._group, self.official_sorted = (official_rank, group_rank,
+                                                             official_sorted)
+
+    @property
+    def official_rank(self) -> np.ndarray:
+        if self._official is None:
+            self._official = self.official_sorted.scatter(self.official_sorted.ranked)
+        return self._official
+
+    @property
+    def group_rank(self) -> np.ndarray:
+        return self.official_rank if self._group is None else self._group
 
 
 class LevelBatch:
@@ -225,12 +242,22 @@ class LevelBatch:
             total[rows] = t
             for arr, val in zip(tb, b, strict=True):
                 arr[rows] = val
+        pairs, inverse = np.unique(keys[:, [1, 4]], axis=0, return_inverse=True)
+        inverse = inverse.reshape(-1)
+        if len(pairs) == 1:  # one grouping and one quota for the whole batch: no assembling
+            gi, qi = pairs[0].tolist()
+            dec = self._decisions[(gi, qi)].decide(total, tb, self.vetoed, run_offset,
+                                                   display=False)
+            if gi == self.official_index:
+                if dec.sorted is not None:
+                    return BatchResult(total, dec.outcome, official_sorted=dec.sorted)
+                return BatchResult(total, dec.outcome, dec.group_rank)
+            return BatchResult(total, dec.outcome, self._official_ranks(total, tb),
+                               dec.group_rank)
         rules0 = self._decisions[(0, 0)]
         outcome = np.zeros((d, n), rules0.bits)
         official_rank = np.empty((d, n))
         group_rank = np.empty((d, n))
-        pairs, inverse = np.unique(keys[:, [1, 4]], axis=0, return_inverse=True)
-        inverse = inverse.reshape(-1)
         for u, (gi, qi) in enumerate(pairs.tolist()):
             rows = np.flatnonzero(inverse == u)
             dec = self._decisions[(gi, qi)].decide(total[rows], [x[rows] for x in tb],
@@ -238,12 +265,12 @@ class LevelBatch:
                                                    display=False)
             outcome[rows] = dec.outcome
             group_rank[rows] = dec.group_rank
-            if gi == self.official_index:
-                official_rank[rows] = dec.group_rank
-            else:
-                ks = [score_keys(total[rows], self.decimals)] + \
-                    [score_keys(x[rows], self.decimals) for x in tb]
-                official_rank[rows] = ranks_within(ks, self.official_groups, self.tie_method,
-                                                   self.unit_order)
+            official_rank[rows] = dec.group_rank if gi == self.official_index else \
+                self._official_ranks(total[rows], [x[rows] for x in tb])
         return BatchResult(total, outcome, official_rank, group_rank)
+
+    def _official_ranks(self, total, tb) -> np.ndarray:
+        """Ranks within the official groups (for draws grouped otherwise)."""
+        ks = [score_keys(total, self.decimals)] + [score_keys(x, self.decimals) for x in tb]
+        return ranks_within(ks, self.official_groups, self.tie_method, self.unit_order)
 

@@ -347,15 +347,30 @@ def streaks(condition: np.ndarray) -> np.ndarray:
 
 
 # ---------------------------------------------------------------------- a level's decisions
-@dataclass
 class Decisions:
-    """Ranks, grades and consequences of a batch of draws (arrays of shape (d, n))."""
+    """Ranks, grades and consequences of a batch of draws (arrays of shape (d, n)).
 
-    rank: np.ndarray  # within the level
-    group_rank: np.ndarray
-    subgroup_rank: np.ndarray | None
-    grade: np.ndarray | None  # grade number (0 = best, -1 none)
-    outcome: np.ndarray  # bit c set: consequence c
+    ``sorted`` (a :class:`~assesskit.engine.ranking.SortedRanks` of the group ranking) is set
+    when the decisions were taken in sorted order; ``group_rank`` is then scattered back to the
+    units only when asked for.
+    """
+
+    def __init__(self, rank, group_rank, subgroup_rank, grade, outcome, sorted=None):
+        self._rank, self._group_rank = rank, group_rank
+        self.subgroup_rank, self.grade, self.outcome, self.sorted = (subgroup_rank, grade,
+                                                                      outcome, sorted)
+
+    @property
+    def group_rank(self) -> np.ndarray:
+        """Rank within the group (1 = best)."""
+        if self._group_rank is None:
+            self._group_rank = self.sorted.scatter(self.sorted.ranked)
+        return self._group_rank
+
+    @property
+    def rank(self) -> np.ndarray:
+        """Rank within the level (the group rank when the level has no groups)."""
+        return self.group_rank if self._rank is None else self._rank
 
 
 class LevelDecisions:
@@ -433,6 +448,45 @@ class LevelDecisions:
         self.bits = np.uint8 if len(self.keys) <= 8 else np.uint16 if len(self.keys) <= 16 \
             else np.uint32
 
+    def _sortable(self, finite: np.ndarray, vetoed: np.ndarray) -> bool:
+        """Whether the quotas can be chosen in sorted order: every total present, no veto,
+        every quota on whole groups, no ties dropped at a quota boundary."""
+        if getattr(self, "_same_rows", None) is None:
+            self._same_rows = all(s.same_as(self.groups) for s in self.sides)
+            self._limits = {id(s): _limits(s, self.groups) for s in self.sides} \
+                if self._same_rows else {}
+        return (self._same_rows and not self.exclude_at_quota and bool(finite.all())
+                and not np.any(vetoed))
+
+    def _decide_sorted(self, total, tiebreak, keys, vetoed, run_offset) -> Decisions:
+        """:meth:`decide` for analyses, in sorted order: the group ranking is sorted once and
+        each quota takes the places within its group's run; only the consequence bits (one
+        byte per unit) are put back at the units' positions."""
+        from .ranking import sorted_ranks
+
+        s = sorted_ranks(keys, self.groups, self.tie_method, self.unit_order)
+        d, n = total.shape
+        chosen_any = np.zeros((d, n), bool)
+        out_sorted = np.zeros((d, n), self.bits)
+        for side in self.sides:
+            place = s.top if side.side == "top" else s.bottom
+            limit = self._limits[id(side)]
+            chosen = (place <= limit[None, :]) & (limit[None, :] > 0)
+            clash = chosen & chosen_any
+            if clash.any():  # let the general path name the unit
+                return self.decide(total, tiebreak, vetoed, run_offset, display=True)
+            chosen_any |= chosen
+            out_sorted[chosen] |= self.bits(1 << side.consequence)
+        outcome = s.scatter(out_sorted, dtype=self.bits)
+        grade, group_rank = None, None
+        if self.grade_rule is not None:
+            group_rank = s.scatter(s.ranked)
+            grade = self.grade_rule.index(total, group_rank, self.groups.unit_size, vetoed)
+            for c, mask in self.grade_consequences.items():
+                hit = (grade >= 0) & mask[np.maximum(grade, 0)]
+                outcome |= np.where(hit, self.bits(1 << c), self.bits(0))
+        return Decisions(None, group_rank, None, grade, outcome, sorted=s)
+
     def ranking_keys(self, total: np.ndarray, tiebreak: list[np.ndarray]) -> list[np.ndarray]:
         """Integer ranking keys: the total, then the tie-break node scores."""
         from .ranking import score_keys
@@ -459,6 +513,9 @@ class LevelDecisions:
         d, n = total.shape
         keys = self.ranking_keys(total, tiebreak)
         finite = np.isfinite(total)
+        if not display and self._sortable(finite, vetoed):
+            return self._decide_sorted(total, tiebreak, keys, np.broadcast_to(vetoed, (d, n)),
+                                       run_offset)
         rank = ranks_within(keys, self.pooled, self.tie_method, self.unit_order) \
             if display and self.has_groups else None
         # the group ranks and, from the same sort, the places that quotas on whole groups use
@@ -509,6 +566,13 @@ class LevelDecisions:
             outcome |= np.where(hit, self.bits(1 << c), self.bits(0))
         outcome = np.where(finite, outcome, self.bits(0))
         return Decisions(rank, group_rank, sub_rank, grade, outcome)
+
+
+def _limits(side: QuotaSide, groups: Groups) -> np.ndarray:
+    """The quota at each position of an array sorted by group (the rows are the groups)."""
+    row_of_group = np.empty(groups.n_groups, np.int64)
+    row_of_group[groups.codes] = side.rows
+    return np.repeat(side.quota[row_of_group], groups.sizes)
 
 
 def _places(keys, side: QuotaSide, eligible: np.ndarray, tie_method: str,

@@ -242,6 +242,7 @@ class Scorer:
         if method in ("growth", "level_and_change"):
             delta = sc.change(x, self._previous(node), rule["change"])
             ch_score, ch_text = self._plain(rule["then"], delta, direction, node)
+            self._finite(node, delta, ch_score)
             unit = "%" if rule["change"] == "growth" else "points"
             if method == "growth":
                 return ch_score, f"change ({rule['change']}, {unit}) scored by {ch_text}", veto
@@ -252,10 +253,25 @@ class Scorer:
                     f"({rule['change']}) scored the same way")
             return s, text, veto
         s, text = self._plain(rule, x, direction, node)
+        self._finite(node, x, s)
         if method == "passfail" and rule.get("on_fail") == "veto":
             veto = np.isfinite(x) & (s < 100)
             text += "; failing is a veto (一票否决)"
         return s, text, veto
+
+    def _finite(self, node: Node, x: np.ndarray, s: np.ndarray) -> None:
+        """A value that is a number must give a score that is a number: extreme values (near
+        ±1e308) overflow the arithmetic of the rules instead of being silently dropped."""
+        bad = np.isfinite(x) & ~np.isfinite(s)
+        if bad.any():
+            ids = self.units["unit"].to_numpy()
+            rows = np.flatnonzero(bad.reshape(-1, bad.shape[-1]).any(axis=0))
+            raise DataError([Problem(f"indicator {node.indicator!r} ({node.id}) of unit {ids[i]}: "
+                                     f"the value {np.asarray(x).reshape(-1, len(ids))[0, i]:g} "
+                                     "gives a score that is not a finite number (the rule's "
+                                     "arithmetic overflows); check the value and its unit",
+                                     file=self.data.sources.get("values"), column="value")
+                             for i in rows[:20]])
 
     def best(self, node: Node, raw: np.ndarray) -> np.ndarray:
         """The best raw value in each unit's comparison group (what a relative rule measures
@@ -717,6 +733,31 @@ def score_level(scheme: Scheme, spec: LevelSpec, data: Dataset, period: str,
 def _notices(model: LevelModel, leaf: LeafScores, plan: AggregationPlan) -> list[Notice]:
     """Policy decisions of one level the user must see (not only in the log)."""
     out = []
+    level, period = model.spec.level, model.period
+    for j in model.template.leaves:
+        nd = model.tree.nodes[j]
+        applies = model.applies[:, j]
+        raw = model.raw[applies, j]
+        if applies.any() and not np.isfinite(raw).any():
+            out.append(Notice("indicator_absent", f"indicator {nd.indicator!r} ({nd.id}) has no "
+                              f"value for any unit in {period}: its weight is spread over its "
+                              "siblings", f"{level}, period {period}"))
+            continue
+        inner = nd.scoring.get("then", nd.scoring)
+        if inner.get("method") not in RELATIVE_METHODS or nd.scoring["method"] == \
+                "level_and_change":
+            continue
+        groups = model.official.scoring_index(inner.get("within", "group"))
+        x = np.where(applies, sc.snap(model.raw[:, j]), np.nan)
+        with np.errstate(invalid="ignore"):
+            flat = (groups.max(x) == groups.min(x)) & np.isfinite(x) & (groups.count(x) > 1)
+        if flat.any():
+            labels = sorted({groups.names[c] for c in groups.codes[flat]})
+            where = ", ".join(label or "all units" for label in labels)
+            out.append(Notice("constant_indicator",
+                              f"indicator {nd.indicator!r} ({nd.id}) has the same value for every "
+                              f"unit of {where}: the relative rule gives them all the top score",
+                              f"{level}, period {period}"))
     for note in plan.notes:
         out.append(Notice(f"missing_{note['policy']}", f"{note['node']}: {note['note']}",
                           f"{model.spec.level} unit {note['unit']}, period {note['period']}"))

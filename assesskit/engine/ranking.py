@@ -167,12 +167,98 @@ def _sorted_runs(keys: list[np.ndarray], groups: Groups, by_id: np.ndarray | Non
     return order, new
 
 
-def _scatter(values: np.ndarray, flat: np.ndarray, shape) -> np.ndarray:
-    """Put ``values`` (d, n) given in sorted order back at the units' positions (``flat``: the
-    flat index of each sorted entry)."""
-    out = np.empty(shape[0] * shape[1])
-    out[flat] = np.broadcast_to(values, shape).ravel()
-    return out.reshape(shape)
+class SortedRanks:
+    """Draws × units sorted by group and key, with the ranks and places in that order.
+
+    Built by :func:`sorted_ranks`. ``order[r, p]`` is the unit at sorted position ``p`` of draw
+    ``r``; ``ranked``, ``top`` and ``bottom`` hold, in sorted order, the rank shown (tie
+    method), the place from the top and the place from the bottom (ties share the better /
+    worse place; strict under ``first``). Work that only needs counts per unit (histograms,
+    sums) or a selection per group can stay in sorted order; :meth:`scatter` puts a sorted
+    array back at the units' positions.
+    """
+
+    def __init__(self, order, new, groups: Groups, method: str):
+        self.order, self.new, self.groups, self.method = order, new, groups, method
+        d, n = order.shape
+        self.shape = (d, n)
+        self.idx = np.int32 if n < 2**31 - 1 else np.int64  # half the traffic of int64
+        self.pos = np.arange(n, dtype=self.idx)
+        self.start = groups.start.astype(self.idx)
+        self._flat = None
+        self._run_start = None
+        self._run_end = None
+
+    @property
+    def flat(self) -> np.ndarray:
+        """Flat index (into a (d, n) array) of each sorted entry."""
+        if self._flat is None:
+            d, n = self.shape
+            self._flat = (self.order + (np.arange(d) * n)[:, None]).ravel()
+        return self._flat
+
+    def _starts(self):
+        if self._run_start is None:
+            self._run_start = np.maximum.accumulate(np.where(self.new, self.pos, self.idx(0)),
+                                                    axis=1)
+        return self._run_start
+
+    def _ends(self):  # last position of each run of equal keys
+        if self._run_end is None:
+            d, n = self.shape
+            last = np.ones((d, n), bool)
+            last[:, :-1] = self.new[:, 1:]
+            self._run_end = np.minimum.accumulate(
+                np.where(last, self.pos, self.idx(n))[:, ::-1], axis=1)[:, ::-1]
+        return self._run_end
+
+    @property
+    def top(self) -> np.ndarray:
+        """Place from the top in sorted order: 1 + members ranked strictly better."""
+        if self.method == "first":
+            return self.pos - self.start + 1
+        return self._starts() - self.start + 1
+
+    @property
+    def bottom(self) -> np.ndarray:
+        """Place from the bottom in sorted order: 1 + members ranked strictly worse."""
+        end = self.groups.end.astype(self.idx)
+        return end - self.pos if self.method == "first" else end - self._ends()
+
+    @property
+    def ranked(self) -> np.ndarray:
+        """The rank shown, in sorted order (``min``, ``average``, ``dense`` or ``first``)."""
+        if self.method in ("min", "first"):
+            return self.top
+        if self.method == "average":
+            return (self._starts() + self._ends()) / 2.0 - self.start + 1
+        cs = np.cumsum(self.new, axis=1, dtype=self.idx)  # dense: distinct keys before
+        return cs - cs[:, self.groups.start] + 1
+
+    def scatter(self, values: np.ndarray, dtype=float) -> np.ndarray:
+        """Values (d, n) given in sorted order, put back at the units' positions."""
+        out = np.empty(self.shape[0] * self.shape[1], dtype=dtype)
+        out[self.flat] = np.broadcast_to(values, self.shape).ravel()
+        return out.reshape(self.shape)
+
+
+def sorted_ranks(keys, groups: Groups, method: str = "min", unit_order=None) -> SortedRanks:
+    """Sort draws × units by group and keys (higher first) once: see :class:`SortedRanks`.
+
+    Parameters as :func:`ranks_within`.
+    """
+    if method not in TIE_METHODS:
+        raise ValueError(f"tie method must be one of {TIE_METHODS}, not {method!r}")
+    keys = [np.atleast_2d(np.asarray(k, dtype=np.int64)) for k in
+            (keys if isinstance(keys, list | tuple) else [keys])]
+    d = max(k.shape[0] for k in keys)
+    keys = [np.broadcast_to(k, (d, k.shape[1])) for k in keys]
+    n = keys[0].shape[1]
+    by_id = None
+    if method == "first":
+        by_id = np.arange(n) if unit_order is None else np.asarray(unit_order, np.int64)
+    order, new = _sorted_runs(keys, groups, by_id)
+    return SortedRanks(order, new, groups, method)
 
 
 def ranks_within(keys, groups: Groups, method: str = "min", unit_order=None,
@@ -212,56 +298,16 @@ def ranks_within(keys, groups: Groups, method: str = "min", unit_order=None,
     >>> ranks_within(np.array([90, 80, 80, 70]), g, "average").tolist()
     [[1.0, 2.5, 2.5, 4.0]]
     >>> [p.tolist() for p in ranks_within(np.array([90, 80, 80, 70]), g, "dense", places=True)]
-    [[[1.0, 2.0, 2.0, 3.0]], [[1.0, 2.0, 2.0, 4.0]], [[4.0, 3.0, 3.0, 1.0]]]
+    [[[1.0, 2.0, 2.0, 3.0]], [[1.0, 2.0, 2.0, 4.0]], [[4.0, 2.0, 2.0, 1.0]]]
     """
-    if method not in TIE_METHODS:
-        raise ValueError(f"tie method must be one of {TIE_METHODS}, not {method!r}")
-    keys = [np.atleast_2d(np.asarray(k, dtype=np.int64)) for k in
-            (keys if isinstance(keys, list | tuple) else [keys])]
-    d = max(k.shape[0] for k in keys)
-    keys = [np.broadcast_to(k, (d, k.shape[1])) for k in keys]
-    n = keys[0].shape[1]
-    first = method == "first"
-    by_id = None
-    if first:
-        by_id = np.arange(n) if unit_order is None else np.asarray(unit_order, np.int64)
-    order, new = _sorted_runs(keys, groups, by_id)
-    flat = (order + (np.arange(d) * n)[:, None]).ravel()
-    idx = np.int32 if n < 2**31 - 1 else np.int64  # half the memory traffic of int64
-    pos = np.arange(n, dtype=idx)
-    start = groups.start.astype(idx)
-    run_end = None
-
-    def ends():  # last position of each run of equal keys
-        last = np.ones((d, n), bool)
-        last[:, :-1] = new[:, 1:]
-        return np.minimum.accumulate(np.where(last, pos, idx(n))[:, ::-1], axis=1)[:, ::-1]
-
-    if first:
-        ranked = top = pos - start + 1
-    else:
-        run_start = np.maximum.accumulate(np.where(new, pos, idx(0)), axis=1)
-        top = run_start - start + 1
-        if method == "min":
-            ranked = top
-        elif method == "average":
-            run_end = ends()
-            ranked = (run_start + run_end) / 2.0 - start + 1
-        else:  # dense: distinct keys before, within the group
-            cs = np.cumsum(new, axis=1, dtype=idx)
-            ranked = cs - cs[:, groups.start] + 1
-    shape = (d, n)
-    out = _scatter(ranked, flat, shape)
+    s = sorted_ranks(keys, groups, method, unit_order)
+    out = s.scatter(s.ranked)
     if not (bottom or places):
         return out
-    end = groups.end.astype(idx)
-    if first:
-        from_bottom = end - pos
-    else:
-        from_bottom = end - (ends() if run_end is None else run_end)  # 1 + members ranked worse
-    below = _scatter(from_bottom, flat, shape)
+    below = s.scatter(s.bottom)
     if places:
-        return out, (out if ranked is top else _scatter(top, flat, shape)), below
+        top = out if method in ("min", "first") else s.scatter(s.top)
+        return out, top, below
     return out, below
 
 

@@ -91,7 +91,7 @@ class GroupIndex:
         ``100 * (r - 1) / (k - 1)`` with ``r`` the average rank (1 = lowest value) among the
         ``k`` non-missing values of the group; a group with one value scores 100.
         """
-        x = np.asarray(x, dtype=float)
+        x = snap(x)
         lead = x.shape[:-1]
         flat = x.reshape(-1, x.shape[-1]) + 0.0  # -0.0 and 0.0 are the same value
         ok = np.isfinite(flat)
@@ -118,15 +118,38 @@ def orient(x, direction: str):
     return -x if direction == "lower" else x
 
 
+SIGNIFICANT_DIGITS = 12
+"""Values are compared by the relative rules at this many significant digits: 0.1 + 0.2 and 0.3
+are the same value (floating-point noise), not a spread of 0.00000000000000006."""
+
+
+def snap(x):
+    """Values rounded to :data:`SIGNIFICANT_DIGITS` significant digits (NaN and ±inf kept).
+
+    Examples
+    --------
+    >>> bool(snap(np.array([0.1 + 0.2]))[0] == snap(np.array([0.3]))[0])
+    True
+    """
+    x = np.asarray(x, dtype=float)
+    finite = np.isfinite(x) & (x != 0)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        digits = np.where(finite, SIGNIFICANT_DIGITS - 1 - np.floor(np.log10(np.abs(x))), 0)
+    scale = 10.0 ** np.clip(digits, -300, 300)
+    return np.where(finite, np.round(x * scale) / scale, x)
+
+
 def minmax(x, groups: GroupIndex, lo: float = 0.0, hi: float = 100.0):
     """Min–max scaling within groups onto ``[lo, hi]``.
 
     ``score = lo + (hi - lo) * (x - min_g) / (max_g - min_g)``; values already oriented so that
-    higher is better. A group whose values are all equal scores ``hi`` (nobody is behind).
+    higher is better, compared at :data:`SIGNIFICANT_DIGITS` significant digits. A group whose
+    values are all equal scores ``hi`` (nobody is behind; the engine says so in a notice).
     """
+    x = snap(x)
     mn, mx = groups.min(x), groups.max(x)
-    span = mx - mn
-    with np.errstate(invalid="ignore", divide="ignore"):
+    with np.errstate(invalid="ignore", divide="ignore", over="ignore"):
+        span = mx - mn  # may overflow for values near ±1e308: the engine reports it
         share = np.where(span > 0, (x - mn) / span, 1.0)
     return np.where(np.isfinite(x), lo + (hi - lo) * share, np.nan)
 
@@ -139,9 +162,12 @@ def zscore(x, groups: GroupIndex, offset: float = 0.0, scale: float = 1.0,
     a documented positive rescaling, so that a geometric mean can take every score (a unit far
     below its group would otherwise score 0 or less).
     """
-    mu, sd = groups.mean(x), groups.std(x)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        z = np.where(sd > 0, (x - mu) / sd, 0.0)
+    x = snap(x)
+    with np.errstate(over="ignore", invalid="ignore"):
+        mu, sd = groups.mean(x), groups.std(x)
+    spread = sd > 1e-12 * np.maximum(1.0, np.abs(mu))  # equal at 12 digits: no spread
+    with np.errstate(invalid="ignore", divide="ignore", over="ignore"):
+        z = np.where(spread, (x - mu) / sd, 0.0)
     s = offset + scale * z
     if floor is not None:
         s = np.maximum(s, floor)
