@@ -482,6 +482,8 @@ class LevelDecisions:
         if self.grade_rule is not None:
             group_rank = s.scatter(s.ranked)
             grade = self.grade_rule.index(total, group_rank, self.groups.unit_size, vetoed)
+            if self.grade_cap is not None:  # a linked consequence caps the grade
+                grade = self.grade_rule.capped(grade, self.grade_cap)
             for c, mask in self.grade_consequences.items():
                 hit = (grade >= 0) & mask[np.maximum(grade, 0)]
                 outcome |= np.where(hit, self.bits(1 << c), self.bits(0))
