@@ -47,6 +47,7 @@ _LAZY = {
     "Comparison": ("assesskit.analysis.compare", "Comparison"),
     "compare": ("assesskit.analysis.compare", "compare"),
     "uncertainty": ("assesskit.analysis.uncertainty", "uncertainty"),
+    "regroup": ("assesskit.analysis.grouping", "regroup"),
 }
 
 __all__ = ["AssessKitError", "DataError", "Notice", "Problem", "SchemeError", *_LAZY]

@@ -18,6 +18,7 @@ exit status 1, never a traceback; exit status 2 means the command line itself wa
 from __future__ import annotations
 
 import argparse
+import inspect
 import os
 import sys
 from collections.abc import Callable, Sequence
@@ -83,7 +84,7 @@ def command(name: str, *, help: str, arguments: Sequence[Argument] = ()) -> Call
         if name in COMMANDS:
             raise ValueError(f"subcommand {name!r} is registered twice")
         COMMANDS[name] = Command(name, help, tuple(arguments), handler,
-                                 description=(handler.__doc__ or help).strip())
+                                 description=inspect.cleandoc(handler.__doc__ or help))
         return handler
 
     return register
@@ -325,29 +326,87 @@ def report_command(args: argparse.Namespace) -> int:
     return 1 if run.failed else 0
 
 
+@command(
+    "grouping",
+    help="re-run a level under alternative regional groupings: fates, quota fairness, endowment",
+    arguments=[
+        arg("--scheme", default="sichuan-39", help="built-in scheme name or YAML file "
+            "(default sichuan-39)"),
+        arg("--data", default="sichuan-39", help="bundled dataset name or path to a dataset "
+            "(default sichuan-39)"),
+        arg("--period", default=None, help="period (default: the latest in the data)"),
+        arg("--level", default=None, help="level (default: the first with a top or bottom "
+            "quota)"),
+        arg("--alternative", "-a", dest="alternatives", action="append", default=None,
+            metavar="SPEC", help="an alternative grouping, repeatable: official, "
+            "official:proportional, pool, parent, column:NAME, kmeans:3, kmeans:2-6, ward:3, "
+            "quantiles:VARIABLE:3, mapping:FILE.csv (default: the alternatives that fit the "
+            "scheme)"),
+        arg("--quota-rule", default="proportional", choices=["proportional", "equal"],
+            help="how quotas are shared under other groups (default proportional: largest "
+                 "remainder in proportion to group size)"),
+        arg("--draws", type=int, default=0, help="random designs (weights, normalisation …) "
+            "evaluated under every alternative, for probabilities (default 0)"),
+        arg("--seed", type=int, default=20250601, help="seed of the clusterings and draws "
+            "(recorded; default 20250601)"),
+        arg("--endowment", default=None, help="units column or indicator used as the baseline "
+            "endowment (default: the mean z-score of the baseline)"),
+        arg("--out", default=None, help="folder for the CSV tables and PNG charts (default: "
+            "print only)"),
+    ],
+)
+def grouping_command(args: argparse.Namespace) -> int:
+    """Re-run one level of a scheme under alternative groupings of its units.
+
+    For every alternative (the official groups, one pool, the prefectures, clusters of the
+    baseline, quantiles of an indicator, a mapping from a CSV file with columns unit and group)
+    prints how many units change fate and how score and baseline endowment correlate, and with
+    --out writes tidy CSV tables (units, alternatives, quotas, changes, groups, scan, baseline,
+    summary.txt) and charts (fates.png, baseline.png, quotas.png, parents.png).
+
+    Example:
+
+      assesskit grouping --scheme sichuan-39 --data sichuan-39 --period 2025 \\
+          -a official -a official:proportional -a pool -a parent -a kmeans:3 \\
+          -a quantiles:gdp_per_capita:3 --draws 200 --out reports/grouping-2025
+    """
+    from pathlib import Path
+
+    from .analysis.grouping import regroup
+
+    data = _load_data(args.data)
+    period = args.period or data.periods[-1]
+    res = regroup(args.scheme, data, period, args.alternatives, seed=args.seed,
+                  level=args.level, quota_rule=args.quota_rule, draws=args.draws,
+                  endowment=args.endowment)
+    text = res.summary()
+    print(text)
+    if args.out:
+        figures = {kind: res.plot(kind) for kind in ("fates", "baseline", "quotas", "parents")}
+        for p in _write_tables(args.out, res.tables(), figures):
+            print(f"wrote {p}")
+        summary = Path(args.out) / "summary.txt"
+        summary.write_text(text + "\n", encoding="utf-8")
+        print(f"wrote {summary}")
+    return 0
+
+
 # ---------------------------------------------------------------------- validity and audit
-def csv_safe(frame: pd.DataFrame) -> pd.DataFrame:
-    """Text cells that a spreadsheet would run as a formula (=, +, -, @, tab, CR) get a leading
-    apostrophe; names come from data and must not execute when the CSV is opened."""
-    out = frame.copy()
-    for col in out.columns:
-        if out[col].dtype == object or pd.api.types.is_string_dtype(out[col]):
-            out[col] = out[col].map(lambda v: "'" + v if isinstance(v, str) and v[:1] in
-                                    ("=", "+", "-", "@", "\t", "\r") else v)
-    return out
-
-
 def _write_tables(out: Any, tables: dict[str, pd.DataFrame], figures: dict[str, Any]) -> list:
     from pathlib import Path
 
     from .report.plotting import save_figure
+    from .report.safe import formula_safe_frame
 
     folder = Path(out)
     folder.mkdir(parents=True, exist_ok=True)
     paths = []
     for name, frame in tables.items():
         path = folder / f"{name}.csv"
-        csv_safe(frame).to_csv(path, index=False, float_format="%.6g", lineterminator="\n")
+        # UTF-8 with BOM, so that Excel on a Chinese Windows machine shows the names; a cell
+        # that a spreadsheet would run as a formula is written as text
+        formula_safe_frame(frame).to_csv(path, index=False, float_format="%.6g",
+                                         lineterminator="\n", encoding="utf-8-sig")
         paths.append(path)
     for name, fig in figures.items():
         paths.append(save_figure(fig, folder / f"{name}.png", dpi=120))

@@ -461,10 +461,10 @@ def test_command_line_reports_bad_input(capsys):
 
 
 def test_csv_cells_that_look_like_formulas_are_defused():
-    from assesskit.cli import csv_safe
+    from assesskit.report.safe import formula_safe_frame
 
     frame = pd.DataFrame({"name": ["=HYPERLINK(1)", "营山县", "-x", None], "v": [1.0, -2, 3, 4]})
-    safe = csv_safe(frame)
+    safe = formula_safe_frame(frame)
     assert safe["name"].tolist()[:3] == ["'=HYPERLINK(1)", "营山县", "'-x"]
     assert safe["v"].tolist() == [1.0, -2, 3, 4]
 

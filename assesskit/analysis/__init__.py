@@ -2,7 +2,9 @@
 
 :mod:`~assesskit.analysis.weights` (weighting methods, and weights in a scheme),
 :mod:`~assesskit.analysis.compare` (several evaluations side by side),
-:mod:`~assesskit.analysis.sensitivity` (Sobol' designs and estimators) and
-:mod:`~assesskit.analysis.uncertainty` (Monte Carlo over a scheme's design choices).
+:mod:`~assesskit.analysis.sensitivity` (Sobol' designs and estimators),
+:mod:`~assesskit.analysis.uncertainty` (Monte Carlo over a scheme's design choices) and
+:mod:`~assesskit.analysis.grouping` (the same scheme under other regional groupings, quota
+fairness).
 No module here implements a scoring, ranking, quota or grade rule of its own.
 """

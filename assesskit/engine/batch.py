@@ -77,7 +77,8 @@ class LevelBatch:
     normalisations : sequence
         Relative scoring rules (dicts) or None (each leaf keeps its rule).
     groupings : sequence
-        ``"official"``, ``"pool"``, units columns or mappings unit id -> group.
+        ``"official"``, ``"pool"``, units columns, mappings unit id -> group, or
+        :class:`~assesskit.engine.design.Regrouping` (groups with their own quota rule).
     missing, aggregation : sequence of mappings
         Group node id -> policy / method, per option (``{}`` keeps the scheme's).
     quota_scales : sequence of mappings
@@ -87,12 +88,14 @@ class LevelBatch:
     describe : callable, optional
         Option indices -> words, for messages about a combination that cannot run (default:
         the options themselves).
+    nominal : Evaluation, optional
+        ``evaluate(scheme, data, period)`` if the caller has it already (it is not recomputed).
     """
 
     def __init__(self, scheme: Scheme, data: Dataset, period: str, level: str, *,
                  normalisations=(None,), groupings=(OFFICIAL,), missing=({},),
                  aggregation=({},), quota_scales=({},), quota_rule: str = "proportional",
-                 describe=None):
+                 describe=None, nominal=None):
         self.scheme, self.level, self.period = scheme, level, period
         self.options = {"normalisation": list(normalisations), "grouping": list(groupings),
                         "missing": list(missing), "aggregation": list(aggregation),
@@ -100,7 +103,7 @@ class LevelBatch:
         self.quota_rule = quota_rule
         spec = scheme.levels[level]
         refuse_review(scheme, level, "the Monte Carlo over designs")  # no tree to vary (issue 10)
-        ev = evaluate(scheme, data, period)
+        ev = nominal if nominal is not None else evaluate(scheme, data, period)
         self.nominal = ev
         self.nominal_table = ev.scores[ev.scores["level"] == level].reset_index(drop=True)
         subs = list(ev.sub_results)
@@ -150,7 +153,8 @@ class LevelBatch:
         official = grouping_for(self.units, spec.ranking)
         self.official_groups = official.groups()
         self.official_index = next((gi for gi, g in enumerate(groupings)
-                                    if Design(grouping=g).is_official_grouping(scheme, level)),
+                                    if Design(grouping=g).is_official_grouping(
+                                        scheme, level, self.units)),
                                    None)
         rules = self._decisions[(0, 0)]
         self.consequences = list(rules.keys)
@@ -182,6 +186,33 @@ class LevelBatch:
         vspec = vscheme.levels[self.level]
         units = with_scheme_groups(self.units, vspec)
         return vspec, grouping_for(units, vspec.ranking), units
+
+    # ------------------------------------------------------------------ groups and quotas
+    def group_labels(self, grouping: int) -> np.ndarray | None:
+        """Group label of each unit under grouping option ``grouping`` (None: one pool)."""
+        return self._groupings[grouping].group
+
+    def quota_table(self, grouping: int, quota: int = 0) -> pd.DataFrame:
+        """The quotas applied under grouping option ``grouping`` (and quota option ``quota``).
+
+        Returns
+        -------
+        pandas.DataFrame
+            One row per consequence side and quota row: ``consequence``, ``label``, ``side``
+            (``top`` / ``bottom``), ``group`` (``""`` for the pool), ``subgroup`` (``""`` for a
+            whole group), ``units`` (its size) and ``quota``.
+        """
+        rules = self._decisions[(grouping, quota)]
+        rows = []
+        for side in rules.sides:
+            sizes = np.bincount(side.rows[side.rows >= 0], minlength=len(side.table))
+            for r, row in enumerate(side.table):
+                rows.append({"consequence": row.key, "label": rules.labels[side.consequence],
+                             "side": row.side, "group": row.group,
+                             "subgroup": row.subgroup or "", "units": int(sizes[r]),
+                             "quota": int(side.quota[r])})
+        return pd.DataFrame(rows, columns=["consequence", "label", "side", "group", "subgroup",
+                                           "units", "quota"])
 
     # ------------------------------------------------------------------ runs
     @property

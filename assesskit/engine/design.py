@@ -9,27 +9,51 @@ same variant schemes, so a run and its rebuilt scheme agree by construction.
 
 Quotas under another grouping
 -----------------------------
-With the official groups each (sub)group keeps its quota, multiplied by the quota scale and
-rounded half up: ``q' = floor(f q + 1/2)``. Under other groups the official quotas of a
-consequence are added up (``Q``; Sichuan's praise quotas 3 + 4 + 3 + 5 = 15 of 39 counties), the
-total ``T = floor(f Q + 1/2)`` is shared among the new groups by ``quota_rule``:
+The official quotas stand whenever the comparison groups are the official ones: the scheme's
+``ranking.group_by`` column, or any column or mapping unit id -> group that puts exactly the same
+units together, whatever its labels (:meth:`Design.is_official_grouping`). Each (sub)group keeps
+its quota, multiplied by the quota scale ``f`` and rounded half up: ``q' = floor(f q + 1/2)``.
+
+Under other groups — or under the official ones when a :class:`Regrouping` asks for a rule — the
+official quotas of a consequence side are added up (``Q``; Sichuan's praise quotas
+3 + 4 + (3 + 5) = 15 of 39 counties), ``T = floor(f Q + 1/2)`` places are available and
+``quota_rule`` shares them among the ``k`` new groups of sizes ``n_g`` (``N`` units in all):
 
 ``proportional`` (default)
-    in proportion to their sizes by the largest-remainder (Hamilton) method — each group gets
-    ``floor(T n_g / N)`` and the places left go to the largest remainders (ties to the larger
-    group, then to the group that sorts first) — so the same *share* of units is praised;
+    in proportion to group size by the largest-remainder (Hamilton) method: each group gets
+    ``floor(T n_g / N)`` and the places left go to the largest remainders ``T n_g / N -
+    floor(T n_g / N)`` (ties to the larger group, then to the group whose label sorts first), so
+    the same *share* of units is praised everywhere and the total stays ``T``
+    (:func:`~assesskit.engine.consequences.apportion`). Sichuan's three regions under this rule:
+    15 × 10/39 = 3.85, 15 × 11/39 = 4.23, 15 × 18/39 = 6.92 → 4, 4, 7 praised (officially 3, 4, 8).
 ``equal``
-    the same number in every group, ``T / k`` rounded half up (and never more than a group
-    holds), as when a province gives each region the same quota whatever its size.
+    the same count in every group, ``floor(T / k + 1/2)`` (so the total may differ from ``T``:
+    15 places over 4 groups give 4 each, 16 in all), as when a province gives each region the
+    same quota whatever its size.
+``fixed``
+    the counts the user states (``quota_counts``): one whole number per consequence for every
+    group (``{"praised": 3}``: three per group, however many groups), or ``{group: n}`` naming
+    every group; the quota scale multiplies them too (rounded half up).
 
-Subgroup quotas (Sichuan's plateau split between 阿坝州 and 甘孜州) do not survive a change of
-groups: the new groups' quotas apply to whole groups.
+A quota larger than its group under any rule is an error naming the group (no silent capping),
+and so is a group whose top and bottom quotas add up to more than its units (the engine's
+overlap check).
+
+Subgroup quotas (Sichuan's plateau split: 阿坝州 3 and 甘孜州 5 praised) belong to the official
+groups. When the groups change, or the official groups are re-quota'd by a rule, a subgroup's
+quota is added into ``Q`` like any other and the rule's quotas apply to whole groups: no subgroup
+split survives. (Grouping *by* prefecture makes 阿坝州 and 甘孜州 groups of their own, which is
+how to keep them apart.) Under the official groups the subgroups stay in ``ranking.subgroup_by``
+for the ranks shown and for scoring rules ``within: subgroup``.
+
+Without groups (the pool) every rule gives the one group ``T`` places (``fixed``: its count).
 """
 
 from __future__ import annotations
 
 import copy
 import math
+import numbers
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
@@ -37,12 +61,35 @@ import pandas as pd
 
 from ..errors import SchemeError
 from ..scheme.model import RELATIVE_METHODS, Scheme
-from .consequences import QUOTA_SIDES, apportion, quota_rows, scale_quota
+from .consequences import QUOTA_SIDES, apportion, scale_quota
 
 OFFICIAL = "official"
 POOL = "pool"
-QUOTA_RULES = ("proportional", "equal")
+QUOTA_RULES = ("proportional", "equal", "fixed")
+KEEP_QUOTAS = "official"  # a Regrouping's rule that keeps the scheme's quotas (official groups only)
 CUSTOM_GROUP_COLUMN = "design_group"
+
+
+@dataclass(frozen=True)
+class Regrouping:
+    """Comparison groups together with the rule for their quotas (one option of an analysis).
+
+    Attributes
+    ----------
+    groups : str or mapping
+        ``"official"``, ``"pool"``, a units column, or a mapping unit id -> group label.
+    quota_rule : {None, "official", "proportional", "equal", "fixed"}
+        None: the official quotas if ``groups`` are the official groups, else the design's
+        ``quota_rule``. ``"official"``: the official quotas (an error unless the groups are the
+        official ones). A rule: the official quotas re-shared by that rule even when the groups
+        are the official ones (to compare Sichuan's 3/4/8 with a proportional 4/4/7).
+    quota_counts : mapping
+        Consequence key -> count for every group, or ``{group: count}`` (rule ``fixed``).
+    """
+
+    groups: object = OFFICIAL
+    quota_rule: str | None = None
+    quota_counts: Mapping = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -55,10 +102,14 @@ class Design:
         A relative scoring rule (``{"method": "zscore", "offset": 80, "scale": 10}``) that
         replaces the rule of every leaf scored relative to other units (also the ``then:`` rule
         of growth and level-and-change leaves); None keeps each leaf's own rule.
-    grouping : str or mapping
-        ``"official"``, ``"pool"``, a units column, or a mapping unit id -> group label.
-    quota_rule : {"proportional", "equal"}
+    grouping : str, mapping or Regrouping
+        ``"official"``, ``"pool"``, a units column, a mapping unit id -> group label, or a
+        :class:`Regrouping` (groups with their own quota rule, which overrides ``quota_rule``
+        and ``quota_counts``).
+    quota_rule : {"proportional", "equal", "fixed"}
         How quotas are shared among groups other than the official ones (module notes).
+    quota_counts : mapping
+        Consequence key -> count per group, or ``{group: count}``, for the rule ``fixed``.
     quota_scale : mapping
         Consequence key -> multiplier of its quotas.
     aggregation, missing : mapping
@@ -74,13 +125,60 @@ class Design:
     aggregation: Mapping = field(default_factory=dict)
     missing: Mapping = field(default_factory=dict)
     weights: Mapping = field(default_factory=dict)
+    quota_counts: Mapping = field(default_factory=dict)
 
-    def is_official_grouping(self, scheme: Scheme, level: str) -> bool:
-        option = self.grouping
-        if isinstance(option, Mapping | pd.Series):
-            return False
+    @property
+    def groups(self):
+        """The grouping option itself (unwrapped from a :class:`Regrouping`)."""
+        return self.grouping.groups if isinstance(self.grouping, Regrouping) else self.grouping
+
+    @property
+    def quota_terms(self) -> tuple[str | None, Mapping]:
+        """The quota rule (None: official quotas under official groups) and fixed counts."""
+        if isinstance(self.grouping, Regrouping):
+            return (self.grouping.quota_rule,
+                    self.grouping.quota_counts or self.quota_counts)
+        return None, self.quota_counts
+
+    def is_official_grouping(self, scheme: Scheme, level: str,
+                             units: pd.DataFrame | None = None) -> bool:
+        """Whether the groups are the official ones: ``"official"``, the ``group_by`` column, the
+        pool of a level without groups, or (given the units) any column or mapping that puts
+        exactly the same units together."""
+        option = self.groups
         gb = scheme.levels[level].ranking.get("group_by")
-        return option == OFFICIAL or option == gb or (option == POOL and not gb)
+        if isinstance(option, str) and (option == OFFICIAL or option == gb
+                                        or (option == POOL and not gb)):
+            return True
+        if units is None or (isinstance(option, str) and option not in units.columns
+                             and option != POOL):
+            return False
+        if isinstance(option, Mapping | pd.Series):
+            labels = units["unit"].astype(str).map({str(k): str(v) for k, v in
+                                                    dict(option).items()})
+            if labels.isna().any():
+                return False
+        elif option == POOL:
+            labels = pd.Series("", index=units.index)
+        else:
+            labels = units[option].astype(str)
+        official = units[gb].astype(str) if gb else pd.Series("", index=units.index)
+        return same_partition(official, labels)
+
+
+def same_partition(a: pd.Series, b: pd.Series) -> bool:
+    """Whether two labellings of the same units put the same units together (labels aside).
+
+    Examples
+    --------
+    >>> same_partition(pd.Series(["x", "x", "y"]), pd.Series(["2", "2", "1"]))
+    True
+    >>> same_partition(pd.Series(["x", "x", "y"]), pd.Series(["1", "2", "2"]))
+    False
+    """
+    a, b = pd.Series(a).astype(str).to_numpy(), pd.Series(b).astype(str).to_numpy()
+    pairs = len(set(zip(a.tolist(), b.tolist(), strict=True)))
+    return pairs == len(set(a.tolist())) == len(set(b.tolist()))
 
 
 def replace_relative(rule: dict, new: dict | None) -> dict | None:
@@ -161,23 +259,39 @@ def apply_design(scheme: Scheme, level: str, units: pd.DataFrame, design: Design
 
 def _write_grouping(body, lspec, scheme, level, units, design) -> None:
     ranking = body.setdefault("ranking", {})
-    official = design.is_official_grouping(scheme, level)
-    option = design.grouping
+    official = design.is_official_grouping(scheme, level, units)
+    option = design.groups
+    rule, counts = design.quota_terms
+    if rule is not None and rule not in (KEEP_QUOTAS, *QUOTA_RULES):
+        raise SchemeError(f"a regrouping's quota_rule must be one of "
+                          f"{[KEEP_QUOTAS, *QUOTA_RULES]} or None, not {rule!r}",
+                          key="design.quota_rule")
     if design.quota_rule not in QUOTA_RULES:
         raise SchemeError(f"quota_rule must be one of {list(QUOTA_RULES)}, not "
                           f"{design.quota_rule!r}", key="design.quota_rule")
-    if not official:
-        if isinstance(option, Mapping | pd.Series):
-            mapping = {str(k): str(v) for k, v in dict(option).items()}
-            ranking["group_by"] = CUSTOM_GROUP_COLUMN
-            ranking["groups"] = mapping
-            labels = units["unit"].astype(str).map(mapping)
-        else:
-            # null, not absent: an absent group_by means no groups too, but say it
-            ranking["group_by"] = None if option == POOL else option
-            labels = None if option == POOL else units[option].astype(str)
+    if rule == KEEP_QUOTAS and not official:
+        raise SchemeError("the official quotas (quota_rule 'official') belong to the official "
+                          "groups; these groups differ, so choose how to share the quotas: "
+                          f"{list(QUOTA_RULES)}", key="design.quota_rule")
+    keep = official and rule in (None, KEEP_QUOTAS)
+    rule = design.quota_rule if rule in (None, KEEP_QUOTAS) else rule
+    gb = lspec.ranking.get("group_by")
+    if official:
+        # the scheme's own groups (and labels) stay; only the quotas may be re-shared
+        labels = units[gb].astype(str) if gb else None
+    elif isinstance(option, Mapping | pd.Series):
+        mapping = {str(k): str(v) for k, v in dict(option).items()}
+        ranking["group_by"] = CUSTOM_GROUP_COLUMN
+        ranking["groups"] = mapping
         ranking.pop("subgroup_by", None)
-    gb, sb = lspec.ranking.get("group_by"), lspec.ranking.get("subgroup_by")
+        labels = units["unit"].astype(str).map(mapping)
+    else:
+        # null, not absent: an absent group_by means no groups too, but say it
+        ranking["group_by"] = None if option == POOL else option
+        ranking.pop("subgroup_by", None)
+        labels = None if option == POOL else units[option].astype(str)
+    sizes = (labels.groupby(labels, sort=True).size() if labels is not None
+             else pd.Series({"*": len(units)}))
     for key, cbody in (body.get("consequences") or {}).items():
         if key == "veto" or not isinstance(cbody, dict):
             continue
@@ -185,23 +299,104 @@ def _write_grouping(body, lspec, scheme, level, units, design) -> None:
         for side in QUOTA_SIDES:
             if cbody.get(side) is None:
                 continue
-            if official:
+            where = f"levels.{level}.consequences.{key}.{side}"
+            if keep:
                 if key in design.quota_scale:
                     cbody[side] = scale_quota(cbody[side], scale)
                 continue
-            rows = quota_rows(key, side, cbody[side], units[gb] if gb else None,
-                              units[sb] if sb else None,
-                              f"levels.{level}.consequences.{key}.{side}", len(units))
-            total = int(math.floor(scale * sum(r.n for r in rows) + 0.5))
-            if labels is None:
-                cbody[side] = min(total, len(units))
-                continue
-            sizes = labels.groupby(labels, sort=True).size()
-            if design.quota_rule == "equal":
-                each = int(math.floor(total / len(sizes) + 0.5))
-                cbody[side] = {str(g): min(each, int(s)) for g, s in sizes.items()}
+            if rule == "fixed":
+                shares = fixed_counts(counts, key, sizes, scale)
             else:
-                cbody[side] = apportion(total, sizes)
+                total = int(math.floor(scale * official_total(cbody[side], units[gb] if gb
+                                                              else None) + 0.5))
+                if rule == "equal":
+                    each = int(math.floor(total / len(sizes) + 0.5))
+                    shares = {str(g): each for g in sizes.index}
+                else:
+                    shares = apportion(total, sizes)
+            for g, q in shares.items():
+                if q > int(sizes[g]):
+                    what = "the pool" if labels is None else f"group {g!r}"
+                    raise SchemeError(f"under quota_rule {rule!r}, {what} gets {q} places of "
+                                      f"{key!r} ({side}) but holds {int(sizes[g])} units; "
+                                      "choose another rule or smaller quotas", key=where)
+            cbody[side] = shares["*"] if labels is None else shares
+
+
+def official_total(raw, groups: pd.Series | None) -> int:
+    """The places of a quota as written in a scheme (checked when it loaded), over all groups.
+
+    A whole number applies to every group; a mapping gives each group (and subgroup) its own.
+
+    Examples
+    --------
+    >>> official_total({"a": 3, "b": 4, "c": {"x": 3, "y": 5}}, None)
+    15
+    >>> official_total(2, pd.Series(["a", "b", "a"]))
+    4
+    """
+    if isinstance(raw, Mapping):
+        return sum(official_total(v, None) if isinstance(v, Mapping) else int(v)
+                   for v in raw.values())
+    return int(raw) * (groups.nunique() if groups is not None else 1)
+
+
+def fixed_counts(counts: Mapping, key: str, sizes: pd.Series, scale: float = 1.0) -> dict:
+    """The quotas of consequence ``key`` under the rule ``fixed``: a count for every group.
+
+    Parameters
+    ----------
+    counts : mapping
+        Consequence key -> a whole number (the same in every group) or ``{group: n}`` naming
+        every group (``"*"`` for the pool).
+    key : str
+    sizes : pandas.Series
+        Group label -> number of units (index ``"*"``: the pool).
+    scale : float
+        Quota multiplier (rounded half up).
+
+    Returns
+    -------
+    dict
+        Group label -> quota.
+
+    Raises
+    ------
+    SchemeError
+        No count for ``key``, a count that is not a whole number >= 0, groups left out or
+        unknown.
+
+    Examples
+    --------
+    >>> fixed_counts({"praised": 2}, "praised", pd.Series({"a": 5, "b": 3}))
+    {'a': 2, 'b': 2}
+    """
+    where = f"design.quota_counts.{key}"
+    if key not in counts:
+        raise SchemeError(f"quota_rule 'fixed' needs a count for consequence {key!r}: "
+                          f"quota_counts={{{key!r}: 3}} (3 in every group) or "
+                          f"{{{key!r}: {{group: n, ...}}}}", key=where)
+    raw = counts[key]
+    labels = [str(g) for g in sizes.index]
+    if isinstance(raw, Mapping):
+        given = {str(g): n for g, n in raw.items()}
+        missing = [g for g in labels if g not in given]
+        unknown = [g for g in given if g not in labels]
+        if missing or unknown:
+            raise SchemeError(f"quota_counts for {key!r} must name every group exactly once; "
+                              + (f"missing: {missing}" if missing else "")
+                              + ("; " if missing and unknown else "")
+                              + (f"unknown: {unknown}" if unknown else "")
+                              + f" (groups: {labels})", key=where)
+    else:
+        given = {g: raw for g in labels}
+    out = {}
+    for g, n in given.items():
+        if isinstance(n, bool) or not isinstance(n, numbers.Integral) or n < 0:
+            raise SchemeError(f"a fixed quota is a whole number of units (0, 1, 2 ...), not "
+                              f"{n!r} (group {g!r})", key=where)
+        out[g] = scale_quota(int(n), scale)
+    return out
 
 
 def _write_weights(body, lspec, multipliers: Mapping) -> None:
@@ -226,7 +421,7 @@ def _write_weights(body, lspec, multipliers: Mapping) -> None:
 
 def _plain(x):
     """A design as plain data for the log."""
-    if isinstance(x, Design):
+    if isinstance(x, Design | Regrouping):
         return {k: _plain(v) for k, v in x.__dict__.items()}
     if isinstance(x, Mapping | pd.Series):
         return {str(k): _plain(v) for k, v in dict(x).items()}

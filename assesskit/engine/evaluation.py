@@ -136,8 +136,9 @@ class Evaluation:
                 lines.append(f"{indent}{r['kind']}: {r['points']:+.2f} points — {r['reason']}")
                 continue
             raw = "" if pd.isna(r["raw_value"]) or r["kind"] == "group" else f"value {_fmt(r['raw_value'])} → "
+            score = "not reported" if pd.isna(r["score"]) else f"score {r['score']:.1f}/100"
             lines.append(
-                f"{indent}{r['label']} [{r['node']}]: {raw}score {r['score']:.1f}/100, "
+                f"{indent}{r['label']} [{r['node']}]: {raw}{score}, "
                 f"{r['points']:.2f} of {r['max_points']:.2f} points"
                 + (f" (lost {r['points_lost']:.2f})" if r["points_lost"] > 0.005 else "")
                 + (f" — {r['reason']}" if r["kind"] != "group" else ""))

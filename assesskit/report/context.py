@@ -23,15 +23,6 @@ import pandas as pd
 from ..data.model import Dataset, normalise_period, period_frequency, sub_periods
 from ..errors import AssessKitError, DataError
 
-#: Example dataset of each built-in scheme, used when ``--data`` is not given. (A scheme YAML
-#: cannot name its dataset yet; see the report to the lead.)
-EXAMPLE_DATA = {
-    "sichuan-39": "sichuan-39",
-    "jincheng-1plus4": "jincheng",
-    "dingxi": "dingxi",
-    "undp-hdi": "hdr-2023",
-}
-
 
 # ---------------------------------------------------------------------- inputs and fingerprints
 def load_scheme_any(scheme):
@@ -61,11 +52,13 @@ def example_data(scheme) -> str:
     AssessKitError
         For a scheme with no example dataset: the message says to give one.
     """
-    name = load_scheme_any(scheme).name
-    if name not in EXAMPLE_DATA:
-        raise AssessKitError(f"scheme {name!r} has no bundled example dataset; give the data to "
-                             "assess with --data (a bundled dataset name or a dataset folder)")
-    return EXAMPLE_DATA[name]
+    scheme = load_scheme_any(scheme)
+    name = scheme.spec.get("example_data")
+    if not name:
+        raise AssessKitError(f"scheme {scheme.name!r} names no example dataset (example_data:); "
+                             "give the data to assess with --data (a bundled dataset name or a "
+                             "dataset folder)")
+    return str(name)
 
 
 def scheme_hash(scheme) -> str:

@@ -54,8 +54,8 @@ WEIGHT_TOLERANCE = 1e-6
 MAX_DECIMALS = 12
 # Keys each section of a scheme accepts: anything else is refused with its line, so that a typo
 # ("rankng:", "tops:") never silently drops a rule. Extend these when the engine learns a key.
-TOP_KEYS = {"name", "title", "source", "description", "note", "frequency", "max_points",
-            "assumptions", "defaults", "combine", "levels"}
+TOP_KEYS = {"name", "title", "source", "source_file", "example_data", "description", "note",
+            "frequency", "max_points", "assumptions", "defaults", "combine", "levels"}
 DEFAULTS_KEYS = {"scoring", "missing", "aggregate"}
 COMBINE_KEYS = {"method", "weights"}
 LEVEL_KEYS = {"label", "note", "units", "max_points", "tree", "aggregate", "missing",
@@ -187,6 +187,9 @@ class Scheme(ReviewKeys):
         if "missing" in defaults:
             self._enum(defaults["missing"], "defaults.missing", MISSING_POLICIES)
         self._check_combine(spec.get("combine") or {})
+        for key in ("title", "source", "source_file", "example_data"):
+            if spec.get(key) is not None:
+                self._text(spec[key], key)
         if not isinstance(spec.get("assumptions", []), list):
             raise self.error("assumptions is a list of {id:, text:} entries", "assumptions")
         self.levels = self._parse_levels()
