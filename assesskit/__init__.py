@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import importlib
 
-from .errors import AssessKitError, DataError, Notice, Problem, SchemeError
+from .errors import AssessKitError, DataError, Notice, OutputError, Problem, SchemeError
 
 __version__ = "0.2.0"
 
@@ -50,7 +50,8 @@ _LAZY = {
     "regroup": ("assesskit.analysis.grouping", "regroup"),
 }
 
-__all__ = ["AssessKitError", "DataError", "Notice", "Problem", "SchemeError", *_LAZY]
+__all__ = ["AssessKitError", "DataError", "Notice", "OutputError", "Problem", "SchemeError",
+           *_LAZY]
 
 
 def __getattr__(name: str):

@@ -21,14 +21,16 @@ import argparse
 import inspect
 import os
 import sys
+import tempfile
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
 from . import __version__
-from .errors import AssessKitError, DataError, Problem
+from .errors import AssessKitError, DataError, Notice, OutputError, Problem
 
 Handler = Callable[[argparse.Namespace], int]
 
@@ -198,22 +200,32 @@ def _dataset_table(datasets: Any) -> pd.DataFrame:
 def validate_command(args: argparse.Namespace) -> int:
     """Load a dataset and check it.
 
-    Prints a short summary and exits 0 if the dataset is valid; otherwise prints every problem
-    (file, row, column, value, what to do) to standard error and exits 1.
+    Prints a short summary and every notice (a decision taken on your behalf: indicators
+    assumed higher-is-better, cells such as "N/A" read as missing, levels outside the
+    vocabulary) and exits 0 if the dataset is valid; otherwise prints every problem found in
+    one run (file, row, column, value, what to do) to standard error and exits 1.
+
+    Example:
+        assesskit validate my-data/ --require-groups county
     """
     from .data.io import load_dataset
 
-    ds = load_dataset(args.path, values_layout=args.values_layout)
+    try:
+        ds = load_dataset(args.path, values_layout=args.values_layout,
+                          require_groups=args.require_groups)
+    except DataError as exc:
+        raise DataError(exc.problems, title=f"{len(exc.problems)} problem(s) in {args.path}") \
+            from None
     levels = set(ds.units["level"])
     problems = [
         Problem(f"--require-groups {level}: no unit has this level; levels present: "
                 f"{', '.join(sorted(levels))}", file=ds.sources.get("units"), column="level")
         for level in args.require_groups if level not in levels
     ]
-    problems.extend(ds.problems(require_groups=args.require_groups))
     if problems:
         raise DataError(problems, title=f"{len(problems)} problem(s) in {args.path}")
     print(_summary_text(ds, args.path))
+    _print_notices(ds.notices)
     return 0
 
 
@@ -224,63 +236,133 @@ def _summary_text(ds: Any, path: str) -> str:
     n_missing = int(ds.values["value"].isna().sum())
     span = f"{periods[0]} to {periods[-1]}" if len(periods) > 1 else (periods[0] if periods else "-")
     roles = ds.indicators["role"].value_counts(sort=False)
+    directions = ds.indicators["direction"].value_counts(sort=False)
     lines = [
         f"OK: dataset {ds.name!r} ({path}) is valid",
         "  units:      " + ", ".join(f"{n} {level}" for level, n in counts.items()),
         f"  indicators: {len(ds.indicators)} ("
         + ", ".join(f"{n} {role}" for role, n in roles.items()) + ")",
+        "  direction:  " + ", ".join(f"{n} {d} is better" for d, n in directions.items()),
         f"  values:     {len(ds.values)} over {len(periods)} period(s) ({span}); "
         f"{n_missing} missing",
     ]
     return "\n".join(lines)
 
 
-if __name__ == "__main__":  # pragma: no cover
-    sys.exit(main())
+def _print_notices(notices: Sequence[Notice]) -> None:
+    """Print each notice on its own line (standard output: they are part of the result)."""
+    for notice in notices:
+        print(f"notice: {notice}")
 
 
-def _load_data(spec: str):
+def _period_option(text: str | None, option: str = "--period") -> str | None:
+    """The canonical period of a command-line option, or a DataError naming the option."""
+    if text is None:
+        return None
+    from .data.model import parse_period
+
+    canonical, reason = parse_period(text)
+    if canonical is None:
+        raise DataError(Problem(f"{option} {text}: {reason}"), title=f"bad {option}")
+    return canonical
+
+
+def _output_folder(path: str | Path, option: str = "--out") -> Path:
+    """Create the output folder (and its parents) and check that it can be written.
+
+    Raises
+    ------
+    OutputError
+        Naming the option and the path: it is a file, a parent is a file, it cannot be created
+        (permission, read-only disk) or it is not writable.
+    """
+    folder = Path(path)
+    if folder.exists() and not folder.is_dir():
+        raise OutputError(f"{option} {path}: this is a file, not a folder; give a folder "
+                          "(it is created if needed)")
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryFile(dir=folder):
+            pass
+    except NotADirectoryError:
+        raise OutputError(f"{option} {path}: part of this path is a file, not a folder; "
+                          "give a folder") from None
+    except OSError as exc:
+        raise OutputError(f"{option} {path}: cannot write there ({exc.strerror or exc}); give "
+                          "a folder you can write to") from None
+    return folder
+
+
+def _write(write: Callable[[], list], option: str = "--out") -> list:
+    """Run a writer, turning an operating-system error into an OutputError naming the file."""
+    try:
+        return write()
+    except AssessKitError:
+        raise
+    except OSError as exc:
+        where = exc.filename or ""
+        raise OutputError(f"{option}: cannot write {where} ({exc.strerror or exc})") from None
+
+
+def _load_data(spec: str, values_layout: str | None = None):
     """A bundled dataset name or a path to a user's dataset (directory, dataset.yaml or .xlsx)."""
-    from pathlib import Path
-
     from .data import datasets
-    from .data.io import load_dataset
 
-    if Path(spec).exists():
-        return load_dataset(spec)
-    return datasets.load(spec)
+    return datasets.load(spec, values_layout=values_layout)
 
 
 def _write_evaluation(ev: Any, out: Any) -> list:
     """The evaluation's tables as CSV (UTF-8 with BOM, formula-safe) and its summary."""
-    from pathlib import Path
-
     from .report.excel import write_csvs
 
-    paths = write_csvs(ev, out)
-    summary = Path(out) / "summary.txt"
-    summary.write_text(ev.summary() + "\n", encoding="utf-8", newline="\n")
-    return [*paths, summary]
+    def write() -> list:
+        paths = write_csvs(ev, out)
+        summary = Path(out) / "summary.txt"
+        summary.write_text(ev.summary() + "\n", encoding="utf-8", newline="\n")
+        return [*paths, summary]
+
+    return _write(write)
+
+
+_DATA_ARGUMENTS = [
+    arg("--scheme", required=True, help="built-in scheme name or YAML file"),
+    arg("--data", required=True,
+        help="bundled dataset name, or the path of a dataset folder or .xlsx workbook"),
+    arg("--period", required=True, help="period, e.g. 2024, 2024Q1, 2024-03, 2024年"),
+    arg("--values-layout", choices=["long", "wide"], default=None,
+        help="layout of the values table of your data: long (unit, period, indicator, value) "
+             "or wide (unit, period, one column per indicator); default: as in dataset.yaml, "
+             "else long"),
+]
 
 
 @command(
     "evaluate",
     help="apply a scheme to a dataset for one period and write scores, ranks and contributions",
-    arguments=[
-        arg("--scheme", required=True, help="built-in scheme name or YAML file"),
-        arg("--data", required=True, help="bundled dataset name or path to a dataset"),
-        arg("--period", required=True, help="period, e.g. 2024, 2024Q1"),
-        arg("--out", default=None, help="folder for the CSV results (default: print only)"),
-    ],
+    arguments=[*_DATA_ARGUMENTS,
+               arg("--out", default=None, help="folder for the results (default: print only)")],
 )
 def evaluate_command(args: argparse.Namespace) -> int:
+    """Apply a scheme to a dataset for one period.
+
+    Prints who is praised, summoned ... in each group and every decision taken on your behalf
+    (notices about the data and the scheme's policies); with --out, writes the evaluation's
+    tables as CSV and summary.txt into the folder.
+
+    Example:
+        assesskit evaluate --scheme dingxi --data dingxi --period 2025 --out reports/dingxi-2025
+        assesskit evaluate --scheme my-scheme.yaml --data my-data/ --period 2024 \\
+            --values-layout wide
+    """
     from .engine.evaluation import evaluate
 
-    data = _load_data(args.data)
-    ev = evaluate(args.scheme, data, args.period)
-    print(ev.summary())
-    if args.out:
-        for p in _write_evaluation(ev, args.out):
+    period = _period_option(args.period)
+    out = _output_folder(args.out) if args.out else None
+    data = _load_data(args.data, args.values_layout)
+    ev = evaluate(args.scheme, data, period)
+    print(ev.summary())  # lists the data's notices with the engine's
+    if out is not None:
+        for p in _write_evaluation(ev, out):
             print(f"wrote {p}")
     return 0
 
@@ -291,7 +373,11 @@ def evaluate_command(args: argparse.Namespace) -> int:
     arguments=[
         arg("--scheme", default="sichuan-39", help="built-in scheme name or YAML file"),
         arg("--data", default=None,
-            help="bundled dataset name or path to a dataset (default: the scheme's example data)"),
+            help="bundled dataset name, or the path of a dataset folder or .xlsx workbook "
+                 "(default: the scheme's example data)"),
+        arg("--values-layout", choices=["long", "wide"], default=None,
+            help="layout of the values table of your data (long or wide; default: as in "
+                 "dataset.yaml, else long)"),
         arg("--periods", "--period", dest="periods", default=None, metavar="PERIODS",
             help="2025, a range 2023-2025, a list 2023,2025 or all (default: the latest year; "
                  "a quarterly scheme reports the annual result)"),
@@ -316,12 +402,19 @@ def report_command(args: argparse.Namespace) -> int:
 
     Pages whose inputs have not changed since the last run are skipped. A failing page is listed
     with its error and the others go on; the exit status is then 1.
+
+    Example:
+        assesskit report --scheme sichuan-39 --periods 2023-2025 --out reports
+        assesskit report --scheme my-scheme.yaml --data my-data/ --values-layout wide
     """
     from .report.batch import make_report
 
-    run = make_report(args.scheme, args.data, args.periods, args.out, jobs=max(1, args.jobs),
-                      executor=args.executor, scheduler=args.scheduler, groups=args.groups,
-                      n_draws=args.draws, seed=args.seed, progress=not args.no_progress)
+    _output_folder(args.out)
+    run = _write(lambda: make_report(
+        args.scheme, args.data, args.periods, args.out, jobs=max(1, args.jobs),
+        executor=args.executor, scheduler=args.scheduler, groups=args.groups,
+        n_draws=args.draws, seed=args.seed, progress=not args.no_progress,
+        values_layout=args.values_layout))
     print(run.summary())
     return 1 if run.failed else 0
 
@@ -391,26 +484,66 @@ def grouping_command(args: argparse.Namespace) -> int:
     return 0
 
 
+@command(
+    "explain",
+    help="the scoring basis of one unit and the reason for every point lost",
+    arguments=[
+        arg("unit", metavar="UNIT", help="the unit's id or name, e.g. 511322 or 营山县"),
+        *_DATA_ARGUMENTS,
+        arg("--out", default=None,
+            help="folder for the table as CSV, explain_<unit>.csv (default: print only)"),
+    ],
+)
+def explain_command(args: argparse.Namespace) -> int:
+    """Print the scoring basis of one unit (Evaluation.explain): every node with its value,
+    score, weight, points and the reason for every point lost.
+
+    With --out, also writes the table (one row per node: raw value, score, weight, points,
+    max points, points lost, reason) to OUT/explain_<unit>.csv.
+
+    Example:
+        assesskit explain 营山县 --scheme sichuan-39 --data sichuan-39 --period 2024 \\
+            --out reports/explain
+    """
+    from .engine.evaluation import evaluate
+    from .report.safe import formula_safe_frame, slug
+
+    period = _period_option(args.period)
+    out = _output_folder(args.out) if args.out else None
+    data = _load_data(args.data, args.values_layout)
+    ev = evaluate(args.scheme, data, period)
+    explanation = ev.explain(args.unit)
+    _print_notices(data.notices)
+    print(explanation.text)
+    if out is not None:
+        path = out / f"explain_{slug(explanation.unit)}.csv"
+        _write(lambda: formula_safe_frame(explanation.table).to_csv(
+            path, index=False, float_format="%.6f", lineterminator="\n", encoding="utf-8-sig"))
+        print(f"wrote {path}")
+    return 0
+
+
 # ---------------------------------------------------------------------- validity and audit
 def _write_tables(out: Any, tables: dict[str, pd.DataFrame], figures: dict[str, Any]) -> list:
-    from pathlib import Path
-
     from .report.plotting import save_figure
     from .report.safe import formula_safe_frame
 
-    folder = Path(out)
-    folder.mkdir(parents=True, exist_ok=True)
-    paths = []
-    for name, frame in tables.items():
-        path = folder / f"{name}.csv"
-        # UTF-8 with BOM, so that Excel on a Chinese Windows machine shows the names; a cell
-        # that a spreadsheet would run as a formula is written as text
-        formula_safe_frame(frame).to_csv(path, index=False, float_format="%.6g",
-                                         lineterminator="\n", encoding="utf-8-sig")
-        paths.append(path)
-    for name, fig in figures.items():
-        paths.append(save_figure(fig, folder / f"{name}.png", dpi=120))
-    return paths
+    folder = _output_folder(out)
+
+    def write() -> list:
+        paths = []
+        for name, frame in tables.items():
+            path = folder / f"{name}.csv"
+            # UTF-8 with BOM, so that Excel on a Chinese Windows machine shows the names; a
+            # cell that a spreadsheet would run as a formula is written as text
+            formula_safe_frame(frame).to_csv(path, index=False, float_format="%.6g",
+                                             lineterminator="\n", encoding="utf-8-sig")
+            paths.append(path)
+        for name, fig in figures.items():
+            paths.append(save_figure(fig, folder / f"{name}.png", dpi=120))
+        return paths
+
+    return _write(write)
 
 
 @command(
@@ -456,6 +589,7 @@ def validity_command(args: argparse.Namespace) -> int:
     from .report.plotting import use_cjk_font
 
     data = _load_data(args.data)
+    _print_notices(data.notices)
     res = validity(args.scheme, data, args.outcome, horizon=args.horizon, change=args.change,
                    baseline=args.baseline, controls=args.controls, level=args.level,
                    periods=args.periods, n_boot=args.n_boot, seed=args.seed)
@@ -468,6 +602,40 @@ def validity_command(args: argparse.Namespace) -> int:
             "panel": res.panel, "left_out": res.left_out}, {"coefficients": res.plot()})
         for p in paths:
             print(f"wrote {p}")
+    return 0
+
+
+@command(
+    "template",
+    help="write a template dataset (CSV folder and .xlsx workbook) to fill in with your data",
+    arguments=[
+        arg("folder", metavar="FOLDER", help="folder to write, e.g. my-data/ (created)"),
+        arg("--headers", choices=["en", "zh"], default="en",
+            help="column headers in English (unit, period ...) or Chinese (单位, 期间 ...)"),
+        arg("--force", action="store_true", help="overwrite template files already there"),
+    ],
+)
+def template_command(args: argparse.Namespace) -> int:
+    """Write a small example dataset to replace with your own data.
+
+    FOLDER gets dataset.yaml, units.csv, indicators.csv, values.csv (UTF-8) and dataset.xlsx
+    (the same tables as sheets, plus a sheet 说明 notes that explains every column). Both load
+    and validate as they are; replace the example rows, then check with assesskit validate.
+    The columns are described in docs/your-data.md.
+
+    Example:
+        assesskit template my-data/
+        assesskit validate my-data/            # the CSV folder
+        assesskit validate my-data/dataset.xlsx
+    """
+    from .data.template import write_template
+
+    folder = _output_folder(args.folder, option="FOLDER")
+    paths = _write(lambda: write_template(folder, headers=args.headers, overwrite=args.force),
+                   option="FOLDER")
+    for p in paths:
+        print(f"wrote {p}")
+    print(f"next: replace the example rows, then run: assesskit validate {folder}")
     return 0
 
 
@@ -500,6 +668,7 @@ def audit_command(args: argparse.Namespace) -> int:
     from .report.plotting import use_cjk_font
 
     data = _load_data(args.data)
+    _print_notices(data.notices)
     res = audit(args.scheme, data, args.period, level=args.level, method=args.method)
     print(res.summary())
     if args.out:
@@ -512,3 +681,7 @@ def audit_command(args: argparse.Namespace) -> int:
         for p in paths:
             print(f"wrote {p}")
     return 0
+
+
+if __name__ == "__main__":  # pragma: no cover - `python -m assesskit.cli`; after every command
+    sys.exit(main())

@@ -128,3 +128,9 @@ class SchemeError(AssessKitError, ValueError):
         if key:
             where.append(f"key {key!r}")
         super().__init__(f"{'; '.join(where)}: {message}" if where else message)
+
+
+class OutputError(AssessKitError, OSError):
+    """An output file or folder cannot be written: it is a file where a folder is needed, its
+    folder cannot be created, or it is not writable. The message names the path and says what
+    to do."""

@@ -83,7 +83,7 @@ import pandas as pd
 
 from ..data.model import Dataset, normalise_period
 from ..engine.batch import LevelBatch
-from ..engine.consequences import LevelDecisions
+from ..engine.consequences import LevelDecisions, praised_and_summoned, quota_level
 from ..engine.design import OFFICIAL as DESIGN_OFFICIAL
 from ..engine.design import POOL as DESIGN_POOL
 from ..engine.design import QUOTA_RULES, Design, Regrouping, apply_design
@@ -91,7 +91,7 @@ from ..engine.evaluation import evaluate
 from ..engine.tree import Tree
 from ..errors import DataError, Notice, Problem, SchemeError
 from ..scheme.model import Scheme, load_scheme
-from .uncertainty import NORMALISATION_PRESETS, SchemeFactor, default_factors, factor_from_spec
+from .uncertainty import FactorSpace, SchemeFactor, default_factors, factor_from_spec
 
 __all__ = [
     "ADVANTAGE_THRESHOLD",
@@ -550,7 +550,7 @@ def default_baseline(scheme, data: Dataset, level: str | None = None,
         If no scored indicator is reported for every unit in the first period.
     """
     scheme = scheme if isinstance(scheme, Scheme) else load_scheme(scheme)
-    level = level or _default_level(scheme)
+    level = level or quota_level(scheme)
     spec = scheme.levels[level]
     if units is None:
         units = data.level_units(spec.units.get("level", spec.level))
@@ -899,7 +899,7 @@ def default_alternatives(scheme, data: Dataset, level: str | None = None) -> lis
     none; at most the number of units - 1) and tertiles of the endowment index.
     """
     scheme = scheme if isinstance(scheme, Scheme) else load_scheme(scheme)
-    level = level or _default_level(scheme)
+    level = level or quota_level(scheme)
     spec = scheme.levels[level]
     units = data.level_units(spec.units.get("level", spec.level))
     n = len(units)
@@ -926,155 +926,7 @@ def default_alternatives(scheme, data: Dataset, level: str | None = None) -> lis
     return out
 
 
-# ============================================================================ draws
-@dataclass
-class _DrawPlan:
-    """How the uncertainty factors map onto the batch's options and weight multipliers."""
-
-    norm: tuple | None  # (factor, batch indices of its options)
-    miss: tuple | None
-    agg: tuple | None
-    uniform: list  # (node index, spread)
-    dirichlet: list  # (node indices, alpha, scale)
-    size: int  # number of tree nodes
-
-    def sample(self, seed: int, block: int, d: int) -> tuple[np.ndarray, np.ndarray]:
-        """Option indices (d, 4: normalisation, missing, aggregation, unused) and multipliers."""
-        rng = np.random.default_rng([seed, block])
-        keys = np.zeros((d, 3), np.int64)
-        for j, slot in enumerate((self.norm, self.miss, self.agg)):
-            if slot is not None:
-                factor, index = slot
-                p = np.asarray(factor.probs, float) if factor.probs else None
-                keys[:, j] = np.asarray(index)[rng.choice(len(index), size=d, p=p)]
-        m = np.ones((d, self.size))
-        if self.uniform:
-            cols = np.array([j for j, _ in self.uniform])
-            spread = np.array([s for _, s in self.uniform])
-            m[:, cols] = rng.uniform(1.0 - spread, 1.0 + spread, size=(d, len(cols)))
-        for members, alpha, scale in self.dirichlet:
-            m[:, members] = rng.dirichlet(alpha, size=d) * scale[None, :]
-        return keys, m
-
-
-def _draw_plan(factors, spec, tree) -> tuple[_DrawPlan, list, list, list]:
-    """The plan, and the batch's normalisation / missing / aggregation options (official
-    first)."""
-    by_kind: dict = {}
-    for f in factors:
-        if f.kind not in DRAW_KINDS:
-            raise SchemeError(f"factor {f.name!r} of kind {f.kind!r}: the grouping analysis draws "
-                              f"only {list(DRAW_KINDS)} (the groupings and their quotas are what "
-                              "it compares)", key=f"factors.{f.name}")
-        if f.kind != "weights" and f.kind in by_kind:
-            raise SchemeError(f"two factors of kind {f.kind!r}; give one", key="factors")
-        by_kind.setdefault(f.kind, []).append(f)
-    group_ids = [nd.id for nd in spec.root.walk() if nd.kind == "group"]
-
-    def nodes_of(f, allowed, what):
-        chosen = list(f.nodes) if f.nodes is not None else list(allowed)
-        bad = [x for x in chosen if x not in allowed]
-        if bad:
-            raise SchemeError(f"factor {f.name!r} names {bad}, which are not {what}s of level "
-                              f"{spec.level!r}; {what}s: {list(allowed)}", key=f"factors.{f.name}")
-        return chosen
-
-    norm_options: list = [None]
-    miss_options: list = [{}]
-    agg_options: list = [{}]
-    slots = {}
-    for kind, options in (("normalisation", norm_options), ("missing", miss_options),
-                          ("aggregation", agg_options)):
-        f = (by_kind.get(kind) or [None])[0]
-        if f is None:
-            slots[kind] = None
-            continue
-        index = []
-        for o in f.options:
-            if o == "official":
-                index.append(0)
-                continue
-            if kind == "normalisation":
-                rule = dict(o) if isinstance(o, Mapping) else dict(NORMALISATION_PRESETS[o])
-            else:
-                rule = {x: o for x in nodes_of(f, group_ids, "group node")}
-            options.append(rule)
-            index.append(len(options) - 1)
-        slots[kind] = (f, index)
-    if "geometric" in [o for f in by_kind.get("aggregation", []) for o in f.options] and \
-            slots["normalisation"] is not None:
-        zero = [o for o in slots["normalisation"][0].options if _can_score_zero(o)]
-        if zero:
-            raise SchemeError(f"normalisation option(s) {zero} can score a unit 0, which a "
-                              "geometric mean cannot take; drop one of the options, or use "
-                              "'minmax' (onto [60, 100]) or 'zscore' (80 + 10 z, at least 1)",
-                              key="factors")
-    uniform, dirichlet, taken = [], [], {}
-    candidates = [nd.id for nd in tree.nodes[1:] if nd.weight > 0]
-    for f in by_kind.get("weights", []):
-        chosen = nodes_of(f, candidates, "node with a positive weight")
-        cols = []
-        for nid in chosen:
-            j = tree.index(nid)
-            if j in taken:
-                raise SchemeError(f"node {nid!r} is in two weights factors ({taken[j]!r} and "
-                                  f"{f.name!r})", key=f"factors.{f.name}.nodes")
-            taken[j] = f.name
-            cols.append(j)
-        if f.concentration is None:
-            uniform += [(j, float(f.spread or 0.0)) for j in cols]
-            continue
-        sets: dict = {}
-        for j in cols:
-            sets.setdefault(int(tree.parent[j]), []).append(j)
-        for members in sets.values():
-            w = np.array([tree.nodes[j].weight for j in members], float)
-            dirichlet.append((np.array(members), f.concentration * w / w.sum(), w.sum() / w))
-    plan = _DrawPlan(slots["normalisation"], slots["missing"], slots["aggregation"], uniform,
-                     dirichlet, tree.size)
-    return plan, norm_options, miss_options, agg_options
-
-
-def _can_score_zero(option) -> bool:
-    rule = dict(option) if isinstance(option, Mapping) else (
-        dict(NORMALISATION_PRESETS[option]) if option != "official" else {})
-    method = rule.get("method")
-    if method == "minmax":
-        return float(rule.get("range", [0, 100])[0]) <= 0
-    if method == "zscore":
-        return rule.get("floor") is None or float(rule["floor"]) <= 0
-    return method == "percentile"
-
-
 # ============================================================================ the verb
-def _default_level(scheme: Scheme) -> str:
-    for lv in scheme.spec["levels"]:
-        if any(isinstance(b, dict) and ("top" in b or "bottom" in b)
-               for b in scheme.levels[lv].consequences.values()):
-            return lv
-    return next(iter(scheme.spec["levels"]))
-
-
-def _praised_summoned(spec, praised, summoned) -> tuple[list, list]:
-    keys = [k for k, b in spec.consequences.items() if k != "veto" and isinstance(b, dict)]
-    if praised is None:
-        praised = [k for k in keys if spec.consequences[k].get("top") is not None]
-    if summoned is None:
-        summoned = [k for k in keys if spec.consequences[k].get("bottom") is not None]
-    praised = [praised] if isinstance(praised, str) else list(praised)
-    summoned = [summoned] if isinstance(summoned, str) else list(summoned)
-    unknown = [k for k in [*praised, *summoned] if k not in keys]
-    if unknown:
-        raise SchemeError(f"praised/summoned name consequence(s) {unknown} that level "
-                          f"{spec.level!r} does not have; consequences: {keys}",
-                          key=f"levels.{spec.level}.consequences")
-    both = sorted(set(praised) & set(summoned))
-    if both:
-        raise SchemeError(f"consequence(s) {both} cannot count as both praised and summoned",
-                          key=f"levels.{spec.level}.consequences")
-    return praised, summoned
-
-
 def regroup(scheme, data: Dataset, period, alternatives=None, *, seed: int,
             level: str | None = None, quota_rule: str = "proportional",
             quota_counts: Mapping | None = None, baseline: Baseline | None = None,
@@ -1186,12 +1038,12 @@ def regroup(scheme, data: Dataset, period, alternatives=None, *, seed: int,
     if quota_rule == "fixed" and not quota_counts:
         raise SchemeError("quota_rule 'fixed' needs quota_counts, e.g. {'praised': 3, "
                           "'summoned': 1} (counts per group)", key="quota_counts")
-    level = level or _default_level(scheme)
+    level = level or quota_level(scheme)
     if level not in scheme.levels:
         raise SchemeError(f"scheme {scheme.name!r} has no level {level!r}; levels: "
                           f"{list(scheme.levels)}", key="levels")
     spec = scheme.levels[level]
-    praised, summoned = _praised_summoned(spec, praised, summoned)
+    praised, summoned = praised_and_summoned(spec, praised, summoned)
     alts = [alternative_from_spec(a) for a in (alternatives if alternatives is not None
                                                 else default_alternatives(scheme, data, level))]
     if not any(a.kind == "official" and a.quota_rule is None for a in alts):
@@ -1234,16 +1086,18 @@ def regroup(scheme, data: Dataset, period, alternatives=None, *, seed: int,
             notices.append(Notice("same_as_official", f"alternative {r.name!r} puts the units "
                                   f"in the same groups as the official ones; {how}",
                                   where=r.name))
-    plan = None
-    norm_opts, miss_opts, agg_opts = [None], [{}], [{}]
+    space = None
+    options = {"normalisations": [None], "missing": [{}], "aggregation": [{}]}
     with scheme.located():
-        if draws:
-            plan, norm_opts, miss_opts, agg_opts = _draw_plan(factors, spec,
-                                                              Tree.from_root(spec.root))
+        if draws:  # the design factors, drawn as the uncertainty analysis draws them
+            space = FactorSpace(factors, spec, kinds=DRAW_KINDS, analysis="the grouping analysis",
+                                why="the groupings and their quotas are what it compares")
+            options = {k: v for k, v in space.batch_options().items()
+                       if k in ("normalisations", "missing", "aggregation")}
         try:
-            batch = LevelBatch(scheme, data, period, level, normalisations=norm_opts,
-                               groupings=[r.regrouping() for r in resolved], missing=miss_opts,
-                               aggregation=agg_opts, quota_rule=quota_rule, nominal=ev,
+            batch = LevelBatch(scheme, data, period, level, **options,
+                               groupings=[r.regrouping() for r in resolved],
+                               quota_rule=quota_rule, nominal=ev,
                                describe=lambda key: _describe(key, resolved))
         except (SchemeError, DataError):
             for r in resolved:  # name the alternative whose quotas cannot run
@@ -1252,7 +1106,7 @@ def regroup(scheme, data: Dataset, period, alternatives=None, *, seed: int,
     run = _Run(batch, resolved, praised, summoned, endow, units, quota_rule, quota_counts or {})
     run.nominal()
     if draws:
-        run.draw(plan, int(draws), int(seed), chunk_size)
+        run.draw(space, int(draws), int(seed), chunk_size)
     return run.result(scheme, data, ev, period, level, int(seed), int(draws), factors, baseline,
                       base, endow_name, notices)
 
@@ -1437,7 +1291,7 @@ class _Run:
         self.official_rank, self.outcome = res.official_rank, res.outcome
         self.fates = self.fate(res.outcome)
 
-    def draw(self, plan: _DrawPlan, draws: int, seed: int, chunk_size: int | None) -> None:
+    def draw(self, space: FactorSpace, draws: int, seed: int, chunk_size: int | None) -> None:
         G, n = self.G, self.n
         self.draws = draws
         chunk = chunk_size or max(1, CHUNK_CELLS // max(n * G, 1))
@@ -1454,9 +1308,10 @@ class _Run:
                      for s, w in zip(largest, self.width, strict=True)]
         done = 0
         for first in range(0, blocks, per):
-            parts = [plan.sample(seed, b, min(DRAW_BLOCK, draws - b * DRAW_BLOCK))
+            parts = [space.sample(np.random.default_rng([seed, b]),
+                                  min(DRAW_BLOCK, draws - b * DRAW_BLOCK))
                      for b in range(first, min(blocks, first + per))]
-            k3 = np.concatenate([p[0] for p in parts])
+            k3 = np.concatenate([p[0] for p in parts])[:, [0, 2, 3]]  # norm, missing, aggregation
             m = np.concatenate([p[1] for p in parts])
             d = len(k3)
             keys = np.zeros((G * d, 5), np.int64)
@@ -2081,7 +1936,7 @@ def grouping_context(scheme, data: Dataset, level: str | None = None,
     {'秦巴山区': 10, '川西北高原地区': 18, '大小凉山彝区': 11}
     """
     scheme = scheme if isinstance(scheme, Scheme) else load_scheme(scheme)
-    level = level or _default_level(scheme)
+    level = level or quota_level(scheme)
     spec = scheme.levels[level]
     units = data.level_units(spec.units.get("level", spec.level))
     if period is not None:
@@ -2102,7 +1957,7 @@ def grouping_context(scheme, data: Dataset, level: str | None = None,
                         inside = units[units[gb].astype(str) == str(g)]
                         split[str(g)] = inside[sb].astype(str).value_counts(sort=False) \
                             .reindex([str(x) for x in v]).fillna(0).astype(int).to_dict()
-    praised, summoned = _praised_summoned(spec, None, None)
+    praised, summoned = praised_and_summoned(spec)
     label = {k: str(spec.consequences[k].get("label", k)) for k in [*praised, *summoned]}
     baseline, reason = None, ""
     try:

@@ -74,9 +74,11 @@ from scipy import special
 
 from ..data.model import Dataset, normalise_period
 from ..engine.batch import LevelBatch
+from ..engine.consequences import praised_and_summoned, quota_level
 from ..engine.design import OFFICIAL as DESIGN_OFFICIAL
 from ..engine.evaluation import evaluate
 from ..engine.review import refuse_review
+from ..engine.tree import Tree
 from ..errors import DataError, Problem, SchemeError
 from ..scheme.model import AGGREGATIONS, MISSING_POLICIES, Scheme, load_scheme
 from . import sensitivity as sens
@@ -492,15 +494,39 @@ def _can_be_zero(rule: Mapping) -> bool:
     return method == "percentile"
 
 
-class _Analysis:
-    """The factors of an analysis mapped onto a :class:`LevelBatch` (picklable, for Dask)."""
+class FactorSpace:
+    """Design factors mapped onto a level's design options and weight multipliers.
 
-    def __init__(self, scheme: Scheme, data: Dataset, period: str, level: str,
-                 factors: tuple[SchemeFactor, ...], praised: list[str], summoned: list[str]):
-        self.level = level
-        spec = scheme.levels[level]
+    The part of an analysis that needs the scheme but no data: which factors there are (one per
+    kind but weights and quotas), the options of each discrete factor as a
+    :class:`~assesskit.engine.batch.LevelBatch` takes them, the weight multipliers, and how a
+    row of uniform draws becomes a design (:meth:`decode`). The uncertainty analysis draws its
+    rows from a Sobol' design; another analysis can draw them with :meth:`sample`. Both go
+    through the same inverse CDFs (:meth:`assesskit.analysis.sensitivity.Factor.from_unit`).
+
+    Parameters
+    ----------
+    factors : sequence of SchemeFactor
+    spec : LevelSpec
+        The level the factors vary.
+    kinds : sequence of str
+        The factor kinds this analysis accepts (default all).
+    analysis : str
+        The analysis, for the message refusing another kind ("the grouping analysis").
+    why : str
+        Why it refuses the other kinds, for the same message.
+    """
+
+    def __init__(self, factors, spec, kinds=FACTOR_KINDS, analysis: str = "this analysis",
+                 why: str = ""):
+        self.level = spec.level
+        self.tree = Tree.from_root(spec.root)
         by_kind: dict[str, list[SchemeFactor]] = {}
         for f in factors:
+            if f.kind not in kinds:
+                raise SchemeError(f"factor {f.name!r} of kind {f.kind!r}: {analysis} draws only "
+                                  f"{list(kinds)}" + (f" ({why})" if why else ""),
+                                  key=f"factors.{f.name}")
             by_kind.setdefault(f.kind, []).append(f)
         self._check_factor_kinds(by_kind, spec)
         self.f_norm = (by_kind.get("normalisation") or [None])[0]
@@ -509,49 +535,57 @@ class _Analysis:
         self.f_agg = (by_kind.get("aggregation") or [None])[0]
         self.f_weights = by_kind.get("weights", [])
         self.f_quota = by_kind.get("quota", [])
-        self.factors = factors
+        self.factors = tuple(factors)
         group_ids = [nd.id for nd in spec.root.walk() if nd.kind == "group"]
         self.agg_nodes = self._factor_nodes(self.f_agg, group_ids, "group node")
         self.miss_nodes = self._factor_nodes(self.f_miss, group_ids, "group node")
         self._check_positive(spec)
         self.norm_options = list(self.f_norm.options) if self.f_norm else [OFFICIAL]
-        self.group_options = self._grouping_options(data, scheme, spec)
+        self.group_options = list(self.f_group.options) if self.f_group else [OFFICIAL]
         self.miss_options = list(self.f_miss.options) if self.f_miss else [OFFICIAL]
         self.agg_options = list(self.f_agg.options) if self.f_agg else [OFFICIAL]
         self.quota_combos = list(product(*[range(len(f.options)) for f in self.f_quota]))
-        try:
-            self.batch = LevelBatch(
-                scheme, data, period, level,
-                normalisations=[_normalisation_rule(o) for o in self.norm_options],
-                groupings=[DESIGN_OFFICIAL if o == OFFICIAL else o for o in self.group_options],
-                missing=[self._per_node(o, self.miss_nodes) for o in self.miss_options],
-                aggregation=[self._per_node(o, self.agg_nodes) for o in self.agg_options],
-                quota_scales=[{f.consequence: f.options[i] for f, i in zip(self.f_quota, combo,
-                                                                           strict=True)}
-                              for combo in self.quota_combos],
-                describe=self._describe)
-        except SchemeError as err:
-            raise SchemeError(str(err), key="factors") from None
-        b = self.batch
-        self.units = b.units
-        self.n = b.n
-        self.ids = b.tree.ids
-        self.consequences = b.consequences
-        unknown = [k for k in [*praised, *summoned] if k not in self.consequences]
-        if unknown:
-            raise SchemeError(f"praised/summoned name consequence(s) {unknown} that level "
-                              f"{level!r} does not have; consequences: {self.consequences}",
-                              key=f"levels.{level}.consequences")
-        self.praised_keys, self.summoned_keys = praised, summoned
-        self.nominal_table = b.nominal_table
-        self.nominal_rank = self.nominal_table["group_rank"].to_numpy(dtype=float)
-        self.nominal_bits = self._nominal_bits()
+        self.ids = self.tree.ids
         self._weights_layout(spec)
-        largest = int(b.official_groups.sizes.max())
-        half_ranks = 2 * largest + 2  # ranks are multiples of 1/2 (average ties)
-        width = max(1, math.ceil(self.n * half_ranks * 4 / HISTOGRAM_BYTES))
-        self.hist_width = width
-        self.hist_bins = math.ceil(half_ranks / width)
+        self.columns, self.column_groups, self.where = self._columns()
+
+    def batch_options(self) -> dict:
+        """The options of :class:`~assesskit.engine.batch.LevelBatch` (keyword arguments)."""
+        return {"normalisations": [_normalisation_rule(o) for o in self.norm_options],
+                "groupings": [DESIGN_OFFICIAL if o == OFFICIAL else o for o in self.group_options],
+                "missing": [self._per_node(o, self.miss_nodes) for o in self.miss_options],
+                "aggregation": [self._per_node(o, self.agg_nodes) for o in self.agg_options],
+                "quota_scales": [{f.consequence: f.options[i]
+                                  for f, i in zip(self.f_quota, combo, strict=True)}
+                                 for combo in self.quota_combos],
+                "describe": self._describe}
+
+    def sample(self, rng: np.random.Generator, d: int) -> tuple[np.ndarray, np.ndarray]:
+        """``d`` independent designs: option indices (d, 5) and weight multipliers (d, N)."""
+        u = rng.random((d, len(self.columns)))
+        x = np.column_stack([c.from_unit(u[:, i]) for i, c in enumerate(self.columns)]) \
+            if self.columns else np.zeros((d, 0))
+        return self.decode(x, self.where)
+
+    def _columns(self) -> tuple[list, list, dict]:
+        """Sensitivity factors (columns), their groups, and where each design choice sits."""
+        columns, groups = [], []
+        where: dict = {"discrete": {}, "quota": [], "weights": []}
+        for slot, f in ((0, self.f_norm), (1, self.f_group), (2, self.f_miss), (3, self.f_agg)):
+            if f is None:
+                continue
+            where["discrete"][slot] = len(columns)
+            columns.append(sens.choice(f.name, list(range(len(f.options))), probs=f.probs))
+            groups.append(f.name)
+        for f in self.f_quota:
+            where["quota"].append(len(columns))
+            columns.append(sens.choice(f.name, list(range(len(f.options))), probs=f.probs))
+            groups.append(f.name)
+        for name, j in self.weight_columns:
+            where["weights"].append(len(columns))
+            columns.append(sens.uniform(f"{name}:{self.ids[j]}", 0.0, 1.0))
+            groups.append(name)
+        return columns, groups, where
 
     # ------------------------------------------------------------------ factor checks
     def _check_factor_kinds(self, by_kind: dict, spec) -> None:
@@ -629,28 +663,6 @@ class _Analysis:
     def _per_node(option, nodes) -> dict:
         return {} if option == OFFICIAL else {x: option for x in nodes}
 
-    def _grouping_options(self, data: Dataset, scheme: Scheme, spec) -> list[str]:
-        if self.f_group is None:
-            return [OFFICIAL]
-        options = list(self.f_group.options)
-        table = data.level_units(spec.units.get("level", spec.level))
-        file = data.sources.get("units", f"units of dataset {data.name!r}")
-        for o in options:
-            if o in (OFFICIAL, POOL):
-                continue
-            if o not in table.columns:
-                raise SchemeError(f"grouping option {o!r} is not a column of the units table; "
-                                  f"columns: {list(table.columns)}",
-                                  key=f"factors.{self.f_group.name}.options")
-            blank = table[o].astype(str).str.strip() == ""
-            if blank.any():
-                raise DataError([Problem(f"unit {u} ({nm}) has no {o}, so it cannot be grouped "
-                                         f"by {o!r} (grouping factor); fill it in or drop the "
-                                         "option", file=file, column=o)
-                                 for u, nm in zip(table["unit"][blank], table["name"][blank],
-                                                  strict=True)])
-        return options
-
     def _describe(self, key) -> str:
         """The design of option indices ``key`` in the factors' own words (for messages)."""
         parts = []
@@ -663,15 +675,10 @@ class _Analysis:
                 parts.append(f"{factor.name}={_rule_label(label) if isinstance(label, Mapping) else label}")
         return ", ".join(parts) or "the official design"
 
-    def _nominal_bits(self) -> np.ndarray:
-        keys = self.nominal_table["outcome"].astype(str).str.split("+")
-        bit = {k: 1 << c for c, k in enumerate(self.consequences)}
-        return np.array([sum(bit.get(k, 0) for k in ks) for ks in keys], dtype=np.int64)
-
     # ------------------------------------------------------------------ weights
     def _weights_layout(self, spec) -> None:
         """Columns of the design for the weight multipliers, and how to decode them."""
-        tree = self.batch.tree
+        tree = self.tree
         self.weight_columns: list[tuple[str, int]] = []  # (factor name, node index)
         self.dirichlet_sets: list = []
         taken: dict[int, str] = {}
@@ -722,10 +729,69 @@ class _Analysis:
             dims = tuple(len(f.options) for f in self.f_quota)
             keys[:, 4] = np.ravel_multi_index(tuple(x[:, columns["quota"]].astype(np.intp).T),
                                               dims)
-        m = np.ones((d, self.batch.tree.size))
+        m = np.ones((d, self.tree.size))
         if len(self.weight_nodes):
             m[:, self.weight_nodes] = self.multipliers(x[:, columns["weights"]])
         return keys, m
+
+class _Analysis(FactorSpace):
+    """The factors of an uncertainty analysis on a dataset: a :class:`FactorSpace` run through a
+    :class:`LevelBatch`, with the running statistics (picklable, for Dask)."""
+
+    def __init__(self, scheme: Scheme, data: Dataset, period: str, level: str,
+                 factors: tuple[SchemeFactor, ...], praised: list[str], summoned: list[str]):
+        spec = scheme.levels[level]
+        super().__init__(factors, spec)
+        self.group_options = self._grouping_options(data, scheme, spec)
+        try:
+            self.batch = LevelBatch(scheme, data, period, level, **self.batch_options())
+        except SchemeError as err:
+            raise SchemeError(str(err), key="factors") from None
+        b = self.batch
+        self.units = b.units
+        self.n = b.n
+        self.consequences = b.consequences
+        unknown = [k for k in [*praised, *summoned] if k not in self.consequences]
+        if unknown:
+            raise SchemeError(f"praised/summoned name consequence(s) {unknown} that level "
+                              f"{level!r} does not have; consequences: {self.consequences}",
+                              key=f"levels.{level}.consequences")
+        self.praised_keys, self.summoned_keys = praised, summoned
+        self.nominal_table = b.nominal_table
+        self.nominal_rank = self.nominal_table["group_rank"].to_numpy(dtype=float)
+        self.nominal_bits = self._nominal_bits()
+        largest = int(b.official_groups.sizes.max())
+        half_ranks = 2 * largest + 2  # ranks are multiples of 1/2 (average ties)
+        width = max(1, math.ceil(self.n * half_ranks * 4 / HISTOGRAM_BYTES))
+        self.hist_width = width
+        self.hist_bins = math.ceil(half_ranks / width)
+
+    def _grouping_options(self, data: Dataset, scheme: Scheme, spec) -> list[str]:
+        if self.f_group is None:
+            return [OFFICIAL]
+        options = list(self.f_group.options)
+        table = data.level_units(spec.units.get("level", spec.level))
+        file = data.sources.get("units", f"units of dataset {data.name!r}")
+        for o in options:
+            if o in (OFFICIAL, POOL):
+                continue
+            if o not in table.columns:
+                raise SchemeError(f"grouping option {o!r} is not a column of the units table; "
+                                  f"columns: {list(table.columns)}",
+                                  key=f"factors.{self.f_group.name}.options")
+            blank = table[o].astype(str).str.strip() == ""
+            if blank.any():
+                raise DataError([Problem(f"unit {u} ({nm}) has no {o}, so it cannot be grouped "
+                                         f"by {o!r} (grouping factor); fill it in or drop the "
+                                         "option", file=file, column=o)
+                                 for u, nm in zip(table["unit"][blank], table["name"][blank],
+                                                  strict=True)])
+        return options
+
+    def _nominal_bits(self) -> np.ndarray:
+        keys = self.nominal_table["outcome"].astype(str).str.split("+")
+        bit = {k: 1 << c for c, k in enumerate(self.consequences)}
+        return np.array([sum(bit.get(k, 0) for k in ks) for ks in keys], dtype=np.int64)
 
     def run_chunk(self, x: np.ndarray, columns: dict, offset: int = 0,
                   hist: np.ndarray | None = None) -> dict:
@@ -752,6 +818,7 @@ class _Analysis:
                                minlength=self.n) if units is not None else rank.sum(axis=0)
         return {"offset": offset, "outcome": res.outcome, "shift": shift,
                 "hist": hist if local else None, "rank_sum": rank_sum}
+
 
 
 def _accumulate(hist: np.ndarray, bins: np.ndarray, units: np.ndarray | None = None) -> None:
@@ -1036,42 +1103,6 @@ def _plain(x):
 
 
 # ============================================================================ the verb
-def _default_praised_summoned(spec, praised, summoned):
-    keys = [k for k, b in spec.consequences.items() if k != "veto" and isinstance(b, dict)]
-    if praised is None:
-        praised = [k for k in keys if spec.consequences[k].get("top") is not None]
-    if summoned is None:
-        summoned = [k for k in keys if spec.consequences[k].get("bottom") is not None]
-    praised = [praised] if isinstance(praised, str) else list(praised)
-    summoned = [summoned] if isinstance(summoned, str) else list(summoned)
-    both = sorted(set(praised) & set(summoned))
-    if both:
-        raise SchemeError(f"consequence(s) {both} cannot count as both praised and summoned",
-                          key=f"levels.{spec.level}.consequences")
-    return praised, summoned
-
-
-def _design_columns(a: _Analysis) -> tuple[list, list, dict]:
-    """Sensitivity factors (columns), their groups, and where each design choice sits."""
-    columns, groups = [], []
-    where: dict = {"discrete": {}, "quota": [], "weights": []}
-    for slot, f in ((0, a.f_norm), (1, a.f_group), (2, a.f_miss), (3, a.f_agg)):
-        if f is None:
-            continue
-        where["discrete"][slot] = len(columns)
-        columns.append(sens.choice(f.name, list(range(len(f.options))), probs=f.probs))
-        groups.append(f.name)
-    for f in a.f_quota:
-        where["quota"].append(len(columns))
-        columns.append(sens.choice(f.name, list(range(len(f.options))), probs=f.probs))
-        groups.append(f.name)
-    for name, j in a.weight_columns:
-        where["weights"].append(len(columns))
-        columns.append(sens.uniform(f"{name}:{a.ids[j]}", 0.0, 1.0))
-        groups.append(name)
-    return columns, groups, where
-
-
 def default_factors(scheme, data: Dataset, period, level: str | None = None, *,
                     with_reasons: bool = False):
     """The factors that make sense for a scheme and its data (the default of
@@ -1088,7 +1119,7 @@ def default_factors(scheme, data: Dataset, period, level: str | None = None, *,
     factor kind saying why it is in or out.
     """
     scheme = scheme if isinstance(scheme, Scheme) else load_scheme(scheme)
-    level = level or _default_level(scheme)
+    level = level or quota_level(scheme)
     spec = scheme.levels[level]
     refuse_review(scheme, level, "the uncertainty analysis")  # issue 10
     ev = evaluate(scheme, data, period, levels=[level])
@@ -1124,16 +1155,6 @@ def default_factors(scheme, data: Dataset, period, level: str | None = None, *,
     else:
         reasons.append(f"no missing-value factor: no value is missing in {ev.period}")
     return (factors, reasons) if with_reasons else factors
-
-
-def _default_level(scheme: Scheme) -> str:
-    level = next((lv for lv in scheme.spec["levels"]
-                  if any(isinstance(b, dict) and ("top" in b or "bottom" in b)
-                         for b in scheme.levels[lv].consequences.values())), None)
-    if level is None:
-        raise SchemeError("no level of the scheme has a top or bottom quota; name the level",
-                          key="levels")
-    return level
 
 
 def uncertainty(scheme, data: Dataset, period, *, factors=None, n: int = 1000, seed: int,
@@ -1225,7 +1246,7 @@ def uncertainty(scheme, data: Dataset, period, *, factors=None, n: int = 1000, s
     if chunk_size is not None and (not isinstance(chunk_size, numbers.Integral)
                                    or chunk_size < 1):
         raise ValueError(f"chunk_size must be a positive integer, got {chunk_size!r}")
-    level = level or _default_level(scheme)
+    level = level or quota_level(scheme)
     if level not in scheme.levels:
         raise SchemeError(f"scheme {scheme.name!r} has no level {level!r}; levels: "
                           f"{list(scheme.levels)}", key="levels")
@@ -1239,10 +1260,10 @@ def uncertainty(scheme, data: Dataset, period, *, factors=None, n: int = 1000, s
         raise SchemeError("give at least one factor (e.g. vary_weights(0.25))", key="factors")
     # Copies: the quota factor records the consequence it resolves to.
     factors = tuple(copy.copy(f) for f in factors)
-    praised, summoned = _default_praised_summoned(scheme.levels[level], praised, summoned)
+    praised, summoned = praised_and_summoned(scheme.levels[level], praised, summoned)
     with scheme.located():
         analysis = _Analysis(scheme, data, period, level, factors, praised, summoned)
-    columns, groups, where = _design_columns(analysis)
+    columns, groups, where = analysis.columns, analysis.column_groups, analysis.where
     design = sens.sample(columns, n, seed=int(seed), sampler=sampler, groups=groups)
     x = design.matrix()
     runs = len(x)

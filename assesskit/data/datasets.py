@@ -11,17 +11,19 @@ Every directory ``<data root>/<name>/`` that holds a ``dataset.yaml`` is a datas
 >>> datasets.list()  # doctest: +SKIP
 ['dingxi', 'jincheng', 'sichuan-39', ...]
 >>> ds = datasets.load("sichuan-39")  # doctest: +SKIP
+>>> mine = datasets.load("path/to/my-data")  # a user's folder or .xlsx workbook  # doctest: +SKIP
 """
 
 from __future__ import annotations
 
 import builtins
 import os
+from collections.abc import Iterable
 from pathlib import Path
 
 import pandas as pd
 
-from ..errors import DataError, Problem
+from ..errors import DataError, Notice, Problem
 from . import io as _io
 from .model import Dataset
 
@@ -88,13 +90,31 @@ def _path(name: str) -> Path:
     return data_root() / name
 
 
-def load(name: str) -> Dataset:
-    """Load a bundled dataset by name.
+def _looks_like_path(text: str) -> bool:
+    return ("/" in text or "\\" in text or text.startswith((".", "~"))
+            or text.lower().endswith((".xlsx", ".xlsm", ".csv", ".yaml", ".yml")))
+
+
+def load(
+    name: str | os.PathLike,
+    *,
+    values_layout: str | None = None,
+    require_groups: Iterable[str] = (),
+) -> Dataset:
+    """Load a bundled dataset by name, or a user's dataset from a folder or workbook.
 
     Parameters
     ----------
-    name : str
-        One of :func:`list`, e.g. ``"sichuan-39"``.
+    name : str or path-like
+        One of :func:`list` (e.g. ``"sichuan-39"``), or the path of a dataset folder
+        (``dataset.yaml``, or ``units.csv``, ``indicators.csv``, ``values.csv``) or of an
+        ``.xlsx`` workbook (sheets ``units``, ``indicators``, ``values``); see
+        ``docs/your-data.md``.
+    values_layout : {"long", "wide"}, optional
+        Layout of the values table of a user's dataset (see
+        :func:`assesskit.data.io.load_dataset`).
+    require_groups : iterable of str
+        Levels whose units must all have a group; checked with every other problem.
 
     Returns
     -------
@@ -104,16 +124,54 @@ def load(name: str) -> Dataset:
     Raises
     ------
     DataError
-        If no dataset has that name (the message lists the available names), or the files are
-        invalid (every problem, with file, row and column).
+        If ``name`` is written as a path (it contains ``/`` or ``\\``, starts with ``.`` or
+        ``~``, or ends in ``.xlsx``, ``.csv`` or ``.yaml``) that does not exist (the message
+        says the path does not exist), if it is neither a bundled name nor an existing path
+        (the message lists the bundled names), or if the files are invalid (every problem,
+        with file, row and column).
+
+    Notes
+    -----
+    How a name is resolved: a path-like object, or text naming an existing file or folder, is
+    loaded from disk; otherwise the text is a bundled name. When text is both a bundled name
+    and an existing folder of the working directory (``dingxi`` while ``./dingxi`` exists),
+    the folder is loaded and ``ds.notices`` says so (kind ``path_over_name``).
 
     Examples
     --------
     >>> ds = load("sichuan-39")  # doctest: +SKIP
     >>> ds.level_units("county").shape[0]  # doctest: +SKIP
     39
+    >>> mine = load("my-data/")  # doctest: +SKIP
     """
-    return _io.load_dataset(_path(name))
+    options = {"values_layout": values_layout, "require_groups": tuple(require_groups)}
+    if isinstance(name, os.PathLike):
+        return _io.load_dataset(name, **options)
+    if not isinstance(name, str):
+        raise DataError(f"a dataset is given by name or path (text), not {type(name).__name__}")
+    path = Path(name).expanduser()
+    if name.strip() and path.exists():
+        ds = _io.load_dataset(path, **options)
+        if name in list():
+            ds.notices.insert(0, Notice(
+                "path_over_name",
+                f"{name!r} is both a folder here and a bundled dataset; loaded the folder "
+                f"(write ./{name} to make this explicit, or run from another folder to load "
+                "the bundled dataset)", name))
+        return ds
+    if _looks_like_path(name):
+        raise DataError(Problem(
+            "the path does not exist (no such file or folder); check the spelling, or give "
+            f"the name of a bundled dataset ({', '.join(list()) or 'none'})", file=name),
+            title=f"no dataset at {name!r}")
+    if name in list():
+        return _io.load_dataset(_path(name), **options)
+    available = ", ".join(list()) or "none"
+    raise DataError(Problem(
+        f"unknown dataset {name!r}; available datasets: {available} (looked in "
+        f"{data_root()}; set {DATA_ENV} to use another folder). No file or folder of this "
+        "name exists here either; for your own data give the path of a folder or an .xlsx "
+        "workbook (see docs/your-data.md)"), title=f"no dataset named {name!r}")
 
 
 def _data_kind(meta: dict, ds: Dataset) -> str:

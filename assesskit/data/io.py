@@ -11,31 +11,47 @@ On disk a dataset is
 * a directory with ``dataset.yaml`` (keys ``name``, ``title``, ``description``, ``provenance``,
   ``files: {units: ..., indicators: ..., values: ...}`` plus optionally ``ratings: ...`` (the
   ratings of a rater-based review, :mod:`assesskit.data.ratings`) with ``rating_scale: [好, 较好,
-  一般, 差]``, optional ``values_layout: wide`` and, for built-in reference panels only,
-  ``loader: assesskit.<module>:<function>``);
+  一般, 差]``, optional ``values_layout: wide``, optional ``levels:`` (levels of the dataset's
+  own) and, for built-in reference panels only, ``loader: assesskit.<module>:<function>``);
 * a directory holding ``units.csv``, ``indicators.csv`` and ``values.csv`` (and ``ratings.csv``,
   read if present); or
 * one ``.xlsx`` workbook with the sheets ``units``, ``indicators`` and ``values``.
+
+A CSV file's encoding (UTF-8 or GBK/GB18030) is decided for the whole file, and a file mixing
+both is refused naming its rows; a workbook cell formatted as a percentage is read as the
+percentage it shows; a formula without a saved value is refused naming its cell. The user guide
+is ``docs/your-data.md``.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import importlib
+import io
+import os
 import re
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
+from decimal import Decimal
 from pathlib import Path
 
 import numpy as np
+import openpyxl
 import pandas as pd
 import yaml
+from openpyxl.utils import get_column_letter
 
-from ..errors import DataError, Problem
-from .model import Dataset, normalise_period
-from .numbers import MISSING_MARKERS, parse_numeric
+from ..errors import DataError, Notice, Problem
+from .model import Dataset, parse_period, rename_columns
+from .numbers import (
+    MISSING_MARKERS,
+    missing_marker_notice,
+    parse_numeric,
+    percent_scale_notices,
+)
 
 __all__ = [
     "MISSING_MARKERS",
+    "excel_cell_text",
     "TABLES",
     "load_dataset",
     "parse_numeric",
@@ -76,14 +92,19 @@ def read_table(path: str | Path, sheet: str | None = None) -> pd.DataFrame:
     ------
     DataError
         If the file does not exist, is empty, has an unknown extension, cannot be decoded or
-        parsed, the sheet does not exist (the sheets present are listed), or the header has a
-        duplicate or empty column name over a column with data.
+        mixes encodings, cannot be parsed, the sheet does not exist (the sheets present are
+        listed), a formula cell has no saved value, or the header has a duplicate or empty
+        column name over a column with data.
 
     Notes
     -----
-    The encoding of a CSV is found by trying UTF-8 (``utf-8-sig``, which also removes a BOM)
-    and then GB18030, a superset of GBK and GB2312. Blank rows inside the table are kept, so
-    that row numbers in error messages match the file; blank rows at the end are dropped.
+    The encoding of a CSV is decided for the whole file: UTF-8 (``utf-8-sig``, which also
+    removes a BOM) if all of it is UTF-8, else GB18030 (a superset of GBK and GB2312) if no row
+    is UTF-8 text; a file mixing the two is refused, naming the rows (decoding it either way
+    would garble the others). A workbook cell is read as the sheet shows it: a number formatted
+    as a percentage (0.075 shown as 7.5%) gives ``"7.5%"``, a formula its saved value (a formula
+    without one is refused, naming the cell). Blank rows inside the table are kept, so that row
+    numbers in error messages match the file; blank rows at the end are dropped.
 
     Examples
     --------
@@ -123,53 +144,254 @@ def read_table(path: str | Path, sheet: str | None = None) -> pd.DataFrame:
 
 def _read_csv_cells(path: Path) -> pd.DataFrame:
     label = str(path)
-    with path.open("rb") as fh:
-        head = fh.read(1 << 16)
-    if not head.strip().lstrip(b"\xef\xbb\xbf").strip():
+    data = path.read_bytes()
+    if not data.strip().lstrip(b"\xef\xbb\xbf").strip():
         raise DataError(Problem("the file is empty; it needs a header row and data rows",
                                 file=label))
-    for encoding in ("utf-8-sig", "gb18030"):
+    encoding = _csv_encoding(data, label)
+    try:
+        cells = pd.read_csv(io.BytesIO(data), header=None, dtype=str, encoding=encoding,
+                            keep_default_na=False, na_filter=False, skip_blank_lines=False)
+    except UnicodeDecodeError:
+        raise DataError(Problem("cannot decode the file as UTF-8 or GBK/GB18030; save it as "
+                                "'CSV UTF-8'", file=label)) from None
+    except pd.errors.ParserError as exc:
+        m = re.search(r"Expected (\d+) fields in line (\d+), saw (\d+)", str(exc))
+        if m:
+            raise DataError(Problem(
+                f"row has {m.group(3)} cells but the header has {m.group(1)}; remove the "
+                "extra cells or quote cells that contain a comma", label, int(m.group(2)),
+            )) from None
+        raise DataError(Problem(f"cannot parse the CSV: {exc}", file=label)) from None
+    except pd.errors.EmptyDataError:
+        raise DataError(Problem("the file is empty; it needs a header row and data rows",
+                                file=label)) from None
+    cells.attrs["encoding"] = encoding
+    return cells
+
+
+# Bytes that are not UTF-8 show up as lone surrogates under "surrogateescape". Text of Chinese
+# tables is ASCII, CJK ideographs, CJK and full-width punctuation and a few symbols (°, ·, —, ℃,
+# ①); GBK bytes that happen to form valid UTF-8 give other characters (Latin-1, Greek, Cyrillic,
+# Arabic ...), so a row counts as UTF-8 text only if all its non-ASCII characters are plausible.
+_NOT_UTF8 = re.compile("[\udc80-\udcff]+")
+_PLAUSIBLE_RANGES = ("\u00b0-\u00b7\u2000-\u206f\u2100-\u22ff\u2460-\u24ff\u3000-\u303f"
+                     "\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\ufe30-\ufe4f\uff00-\uffef\ufeff")
+_CJK = re.compile("[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
+_PLAUSIBLE = re.compile(f"[{_PLAUSIBLE_RANGES}]+")
+_IMPLAUSIBLE = re.compile(f"[^\\x00-\\x7f\\udc80-\\udcff{_PLAUSIBLE_RANGES}]+")
+
+
+def _lines_of(pattern: re.Pattern, text: str, starts: np.ndarray) -> np.ndarray:
+    """1-based line numbers holding a match of ``pattern``, sorted and unique."""
+    positions = np.array([m.start() for m in pattern.finditer(text)], dtype=np.int64)
+    return np.unique(np.searchsorted(starts, positions, side="right"))
+
+
+def _real_text(text: str) -> float:
+    """Share of the CJK ideographs of ``text`` among the 3,755 commonest (GB2312 level 1).
+
+    Ordinary Chinese text scores above 0.9; bytes decoded with the wrong codec give characters
+    spread over the whole CJK block, about 0.2.
+    """
+    cjk = _CJK.findall(text)
+    if not cjk:
+        return 0.0
+    common = 0
+    for ch in cjk:
         try:
-            cells = pd.read_csv(path, header=None, dtype=str, encoding=encoding,
-                                keep_default_na=False, na_filter=False, skip_blank_lines=False)
+            common += 0xB0 <= ch.encode("gb2312")[0] <= 0xD7
+        except UnicodeEncodeError:
+            pass
+    return common / len(cjk)
+
+
+def _csv_encoding(data: bytes, label: str) -> str:
+    """``"utf-8-sig"`` or ``"gb18030"`` for the whole file, or a DataError naming mixed rows.
+
+    A file is UTF-8 if all of it decodes as UTF-8; GBK/GB18030 (what Chinese-locale Excel
+    writes) if no row of it is UTF-8 text and it decodes as GB18030. A file with both (rows
+    pasted from a GBK file into a UTF-8 one) is refused, naming the rows that are not UTF-8:
+    decoding all of it either way would garble the other rows (甘孜 -> 鐢樺瓬).
+    """
+    try:
+        data.decode("utf-8-sig")
+        return "utf-8-sig"
+    except UnicodeDecodeError:
+        pass
+    text = data.decode("utf-8", errors="surrogateescape")
+    starts = np.array([0] + [m.end() for m in re.finditer("\n", text)], dtype=np.int64)
+    bad_lines = _lines_of(_NOT_UTF8, text, starts)
+    utf8_lines = np.setdiff1d(_lines_of(_PLAUSIBLE, text, starts),
+                              np.union1d(bad_lines, _lines_of(_IMPLAUSIBLE, text, starts)))
+    lines = text.split("\n")
+    # A short GBK row can be valid UTF-8 by chance: a row counts as UTF-8 only if it reads as
+    # ordinary Chinese in UTF-8 and more so than in GB18030, or, holding no Chinese in UTF-8,
+    # does not read as ordinary Chinese in GB18030.
+    def raw(n: int) -> bytes:
+        return lines[n - 1].encode("utf-8", errors="surrogateescape")
+
+    def is_utf8_text(n: int) -> bool:
+        as_utf8 = raw(n).decode("utf-8")
+        as_gbk = _real_text(raw(n).decode("gb18030", "replace"))
+        if not _CJK.search(as_utf8):  # symbols only (—, °, ·): GBK 路 is UTF-8 "·"
+            return as_gbk < 0.5
+        return _real_text(as_utf8) > max(0.5, as_gbk)
+
+    utf8_lines = np.array([n for n in utf8_lines if is_utf8_text(n)], dtype=np.int64)
+    if len(utf8_lines) == 0:
+        try:
+            data.decode("gb18030")
+            return "gb18030"
         except UnicodeDecodeError:
-            continue
-        except pd.errors.ParserError as exc:
-            m = re.search(r"Expected (\d+) fields in line (\d+), saw (\d+)", str(exc))
-            if m:
-                raise DataError(Problem(
-                    f"row has {m.group(3)} cells but the header has {m.group(1)}; remove the "
-                    "extra cells or quote cells that contain a comma", label, int(m.group(2)),
-                )) from None
-            raise DataError(Problem(f"cannot parse the CSV: {exc}", file=label)) from None
-        except pd.errors.EmptyDataError:
-            raise DataError(Problem("the file is empty; it needs a header row and data rows",
-                                    file=label)) from None
-        cells.attrs["encoding"] = encoding
-        return cells
-    raise DataError(Problem("cannot decode the file as UTF-8 or GBK/GB18030; save it as "
-                            "'CSV UTF-8'", file=label))
+            raise DataError(Problem("cannot decode the file as UTF-8 or GBK/GB18030; save it "
+                                    "as 'CSV UTF-8'", file=label)) from None
+    def listed(rows: np.ndarray) -> str:
+        return ", ".join(map(str, rows[:20])) + \
+            (f" and {len(rows) - 20} more" if len(rows) > 20 else "")
+
+    def shown(n: int, codec: str) -> str:
+        raw = lines[n - 1].encode("utf-8", errors="surrogateescape")
+        return f"row {n} read as {codec}: {raw.decode(codec, errors='replace')[:60]!r}"
+
+    fix = ("Decoding the whole file one way would garble the other rows: retype those rows, or "
+           "save the file again as 'CSV UTF-8' from a program that shows every row correctly")
+    if len(utf8_lines) >= len(bad_lines):
+        message = (f"mixed encodings: the file is UTF-8 but row(s) {listed(bad_lines)} are not "
+                   "(probably GBK, pasted from another file; "
+                   + "; ".join(shown(n, "gb18030") for n in bad_lines[:3]) + f"). {fix}")
+        first = int(bad_lines[0])
+    else:
+        message = (f"mixed encodings: the file is GBK/GB18030 but row(s) {listed(utf8_lines)} "
+                   "are UTF-8 (pasted from another file; "
+                   + "; ".join(shown(n, "utf-8") for n in utf8_lines[:3]) + f"). {fix}")
+        first = int(utf8_lines[0])
+    raise DataError(Problem(message, file=label, row=first))
 
 
 def _read_excel_cells(path: Path, sheet: str | None) -> tuple[pd.DataFrame, str]:
     label = str(path)
+    book = _open_workbook(path, data_only=False)
     try:
-        book = pd.ExcelFile(path, engine="openpyxl")
-    except Exception as exc:  # openpyxl raises zipfile/KeyError/... for a damaged file
-        raise DataError(Problem(f"cannot read the workbook ({type(exc).__name__}: {exc}); "
-                                "is it a valid .xlsx file?", file=label)) from None
-    with book:
-        names = [str(n) for n in book.sheet_names]
+        names = [str(n) for n in book.sheetnames]
         if sheet is None:
             sheet = names[0]
         elif sheet not in names:
             raise DataError(Problem(f"no sheet {sheet!r} in the workbook; sheets present: "
                                     f"{', '.join(map(repr, names))}", file=label))
-        cells = pd.read_excel(book, sheet_name=sheet, header=None, dtype=str, na_filter=False)
-    if cells.empty:
+        rows, formulas = _sheet_text(book[sheet])
+    finally:
+        book.close()
+    if formulas:
+        _fill_formula_values(path, sheet, rows, formulas)
+    width = max((len(r) for r in rows), default=0)
+    if width == 0:
         raise DataError(Problem(f"sheet {sheet!r} is empty; it needs a header row and data rows",
                                 file=label))
+    cells = pd.DataFrame([r + [""] * (width - len(r)) for r in rows], dtype=object)
     return cells, sheet
+
+
+def _open_workbook(path: Path, data_only: bool):
+    try:
+        return openpyxl.load_workbook(path, read_only=True, data_only=data_only)
+    except Exception as exc:  # openpyxl raises zipfile/KeyError/... for a damaged file
+        raise DataError(Problem(f"cannot read the workbook ({type(exc).__name__}: {exc}); "
+                                "is it a valid .xlsx file?", file=str(path))) from None
+
+
+def _sheet_text(sheet) -> tuple[list[list[str]], list[tuple[int, int, str]]]:
+    """Every cell as text, and the (row, column, formula) of formula cells (values unknown)."""
+    rows, formulas = [], []
+    for i, row in enumerate(sheet.iter_rows()):
+        texts = []
+        for j, cell in enumerate(row):
+            value = cell.value
+            if getattr(cell, "data_type", None) == "f":  # value is the formula text
+                formulas.append((i, j, str(value)))
+                texts.append("")
+                continue
+            texts.append(excel_cell_text(value, getattr(cell, "number_format", None)))
+        while texts and texts[-1] == "":
+            texts.pop()
+        rows.append(texts)
+    while rows and not rows[-1]:
+        rows.pop()
+    return rows, formulas
+
+
+def _fill_formula_values(path: Path, sheet: str, rows: list[list[str]],
+                         formulas: list[tuple[int, int, str]]) -> None:
+    """Put the values Excel saved for formula cells into ``rows``; refuse formulas without one."""
+    book = _open_workbook(path, data_only=True)
+    try:
+        wanted = {(i, j) for i, j, _ in formulas}
+        saved = {}
+        for i, row in enumerate(book[sheet].iter_rows()):
+            for j, cell in enumerate(row):
+                if (i, j) in wanted:
+                    saved[(i, j)] = (cell.value, getattr(cell, "number_format", None))
+    finally:
+        book.close()
+    header = rows[0] if rows else []
+    problems = []
+    for i, j, formula in formulas:
+        value, number_format = saved.get((i, j), (None, None))
+        if value is None:
+            column = header[j] if j < len(header) and header[j] else None
+            problems.append(Problem(
+                f"cell {get_column_letter(j + 1)}{i + 1} holds the formula {formula!r} but no "
+                "saved value (the file was written by a program that does not compute "
+                "formulas); open the workbook in Excel or LibreOffice and save it, which stores "
+                "the values, or type the values instead of the formula",
+                f"{path} (sheet {sheet})", i + 1, column))
+            continue
+        row = rows[i]
+        row.extend([""] * (j + 1 - len(row)))
+        row[j] = excel_cell_text(value, number_format)
+    if problems:
+        raise DataError(problems, title=f"formulas without values in {path} (sheet {sheet})")
+
+
+_QUOTED = re.compile(r'"[^"]*"|\\.')
+
+
+def excel_cell_text(value: object, number_format: str | None = None) -> str:
+    """The text of a workbook cell, as a person reads it in the sheet.
+
+    Parameters
+    ----------
+    value : object
+        The cell's value as openpyxl gives it (``None``, number, text, bool, date).
+    number_format : str, optional
+        The cell's number format, e.g. ``"0.0%"``.
+
+    Returns
+    -------
+    str
+        ``""`` for an empty cell; a number formatted as a percentage is written with a percent
+        sign in percentage points, like the text a person types (``0.1`` shown as ``10%`` gives
+        ``"10%"``), so that a workbook and a CSV file of the same table are read alike; whole
+        numbers without a decimal point (``2024.0`` -> ``"2024"``); other numbers in their
+        shortest exact form; anything else as ``str``.
+
+    Examples
+    --------
+    >>> excel_cell_text(0.1, "0%"), excel_cell_text(0.075, "0.0%"), excel_cell_text(2024.0)
+    ('10%', '7.5%', '2024')
+    """
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return str(value)
+    if isinstance(value, int | float):
+        if number_format and "%" in _QUOTED.sub("", number_format) and np.isfinite(value):
+            percent = (Decimal(repr(value)) * 100).normalize()
+            return f"{percent:f}%"
+        if isinstance(value, float) and value.is_integer() and abs(value) < 1e15:
+            return str(int(value))
+        return repr(value) if isinstance(value, float) else str(value)
+    return str(value)
 
 
 def _frame_from_cells(cells: pd.DataFrame, label: str) -> pd.DataFrame:
@@ -221,9 +443,11 @@ def read_metadata(path: str | Path) -> dict:
     -------
     dict
         The keys of the file (``name``, ``title``, ``description``, ``provenance``, ``files``,
-        ``values_layout``, ``loader``, and any others), with ``name`` defaulting to the directory
-        name, ``files`` to ``units.csv``/``indicators.csv``/``values.csv`` and
-        ``values_layout`` to ``"long"``.
+        ``values_layout``, ``levels``, ``loader``, and any others), with ``name`` defaulting to
+        the directory name, ``files`` to ``units.csv``/``indicators.csv``/``values.csv``,
+        ``values_layout`` to ``"long"`` and ``levels`` (the levels the dataset adds to
+        :data:`~assesskit.data.model.LEVELS`, name -> description; a list of names is accepted)
+        to ``{}``.
 
     Raises
     ------
@@ -299,12 +523,27 @@ def read_metadata(path: str | Path) -> dict:
     if "loader" in meta and meta["loader"] is not None and not isinstance(meta["loader"], str):
         problems.append(Problem("loader must be text 'assesskit.<module>:<function>'",
                                 file=label, column="loader", value=meta["loader"]))
+    levels = meta.get("levels") or {}
+    if isinstance(levels, list) and all(isinstance(x, str) for x in levels):
+        levels = dict.fromkeys(levels, "")
+    if not isinstance(levels, Mapping) or not all(
+            isinstance(k, str) and (v is None or isinstance(v, str)) for k, v in levels.items()):
+        problems.append(Problem("levels must map each level the dataset adds to a description "
+                                "(levels: {村: 行政村 village}) or list them ([村, 部门])",
+                                file=label, column="levels", value=meta.get("levels")))
+        levels = {}
+    meta["levels"] = {k: v or "" for k, v in levels.items()}
     if problems:
         raise DataError(problems, title=f"invalid {label}")
     return meta
 
 
-def load_dataset(path: str | Path, *, values_layout: str | None = None) -> Dataset:
+def load_dataset(
+    path: str | Path,
+    *,
+    values_layout: str | None = None,
+    require_groups: Iterable[str] = (),
+) -> Dataset:
     """Load and validate a dataset from a directory or an Excel workbook.
 
     Parameters
@@ -316,26 +555,35 @@ def load_dataset(path: str | Path, *, values_layout: str | None = None) -> Datas
           ``dataset.yaml`` file itself;
         * a directory with ``units.csv``, ``indicators.csv`` and ``values.csv``;
         * an ``.xlsx`` workbook with the sheets ``units``, ``indicators`` and ``values``.
+
+        The user guide ``docs/your-data.md`` describes the columns.
     values_layout : {"long", "wide"}, optional
         Layout of the values table, overriding ``values_layout`` in ``dataset.yaml`` (default
         ``"long"``). ``"long"``: columns ``unit, period, indicator, value``. ``"wide"``:
         columns ``unit, period`` then one column per indicator code; it is melted to long,
         keeping empty cells as missing values.
+    require_groups : iterable of str
+        Levels whose units must all have a group (a scheme ranks them within groups); checked
+        with every other problem.
 
     Returns
     -------
     Dataset
-        Validated with :meth:`Dataset.validate` (no group requirement; call
-        ``ds.validate(require_groups=[...])`` for a scheme that ranks within groups).
+        Validated with :meth:`Dataset.validate`. ``ds.notices`` lists every decision taken on
+        the user's behalf (directions assumed, missing-value markers, levels outside the
+        vocabulary, mixed percent scales).
 
     Raises
     ------
     DataError
         Listing every problem found across the three tables at once, each with its file (or
-        sheet), row and column: files or sheets missing, empty or unreadable, missing required
-        columns, non-numeric values (every bad cell), bad periods, duplicate
-        (unit, period, indicator) rows, unknown unit or indicator codes, unknown levels,
-        parents that do not exist and cycles in parent links.
+        sheet), row and column: files or sheets missing, empty or unreadable, mixed encodings
+        (the rows that are not UTF-8), formulas without a saved value (the cell), missing
+        required columns (with the option to use for a wide table), non-numeric values (every
+        bad cell), bad periods, duplicate (unit, period, indicator) rows, unknown unit or
+        indicator codes, empty or misspelt levels, parents that do not exist, cycles in parent
+        links, and units without a group in ``require_groups``. A table that cannot be read
+        does not stop the checks of the others.
 
     Notes
     -----
@@ -351,8 +599,8 @@ def load_dataset(path: str | Path, *, values_layout: str | None = None) -> Datas
     """
     path = Path(path)
     if not path.exists():
-        raise DataError(Problem("not found; give a dataset directory or an .xlsx workbook",
-                                file=str(path)))
+        raise DataError(Problem("not found: the path does not exist; give a dataset directory "
+                                "or an .xlsx workbook", file=str(path)))
     if path.is_file() and path.name == "dataset.yaml":
         path = path.parent
     if path.is_file():
@@ -361,7 +609,7 @@ def load_dataset(path: str | Path, *, values_layout: str | None = None) -> Datas
                                     "units.csv, indicators.csv, values.csv) or an .xlsx "
                                     "workbook with sheets units, indicators, values",
                                     file=str(path)))
-        meta = {"name": path.stem, "provenance": "", "values_layout": "long"}
+        meta = {"name": path.stem, "provenance": "", "values_layout": "long", "levels": {}}
         sources = {t: f"{path} (sheet {t})" for t in TABLES}
         frames, problems = _read_workbook_tables(path)
         extra = {}
@@ -376,20 +624,29 @@ def load_dataset(path: str | Path, *, values_layout: str | None = None) -> Datas
             try:
                 frames[table] = read_table(file)
             except DataError as exc:
+                frames[table] = None
                 problems.extend(exc.problems)
         extra = _read_optional_tables(path, meta, sources, problems)
-    if problems:
-        raise DataError(problems, title=f"cannot read dataset {str(path)!r}")
 
     layout = values_layout or meta.get("values_layout") or "long"
     if layout not in VALUE_LAYOUTS:
-        raise ValueError(f"values_layout must be 'long' or 'wide', not {layout!r}")
+        raise DataError(Problem(f"values_layout must be 'long' or 'wide', not {layout!r}",
+                                column="values_layout", value=layout))
     name = meta.get("name") or path.stem
-    provenance = meta.get("provenance") or ""
+    common = {"name": name, "provenance": meta.get("provenance") or "", "sources": sources,
+              "levels": meta.get("levels") or {}, "require_groups": tuple(require_groups),
+              **extra}
     if layout == "long":
-        return Dataset.from_frames(frames["units"], frames["indicators"], frames["values"],
-                                   name=name, provenance=provenance, sources=sources, **extra)
-    return _dataset_from_wide(frames, name, provenance, sources)
+        ds = Dataset.from_frames(frames["units"], frames["indicators"], frames["values"],
+                                 problems=problems, **common)
+    else:
+        ds = _dataset_from_wide(frames, problems, common)
+    # Notices travel into reports and summaries: name files from the dataset's folder, never
+    # by a path of this machine (errors keep the full path: they are for finding the file).
+    short = {full: os.path.relpath(full, path.parent) if not path.is_file() else
+             full.replace(str(path), path.name) for full in sources.values()}
+    ds.notices = [dataclasses.replace(n, where=short.get(n.where, n.where)) for n in ds.notices]
+    return ds
 
 
 def _read_optional_tables(path: Path, meta: dict, sources: dict, problems: list) -> dict:
@@ -414,23 +671,25 @@ def _directory_metadata(path: Path) -> dict:
         raise DataError(Problem("not a dataset directory: it has no dataset.yaml and none of "
                                 "units.csv, indicators.csv, values.csv", file=str(path)))
     files = {t: f"{t}.csv" for t in TABLES + OPTIONAL_TABLES if (path / f"{t}.csv").is_file()}
-    return {"name": path.name, "provenance": "", "values_layout": "long",
+    return {"name": path.name, "provenance": "", "values_layout": "long", "levels": {},
             "files": {t: f"{t}.csv" for t in TABLES} | files}
 
 
-def _read_workbook_tables(path: Path) -> tuple[dict[str, pd.DataFrame], list[Problem]]:
+def _read_workbook_tables(path: Path) -> tuple[dict[str, pd.DataFrame | None], list[Problem]]:
+    book = _open_workbook(path, data_only=False)
     try:
-        with pd.ExcelFile(path, engine="openpyxl") as book:
-            names = [str(n) for n in book.sheet_names]
-    except Exception as exc:  # a damaged or mislabelled file
-        raise DataError(Problem(f"cannot read the workbook ({type(exc).__name__}: {exc}); "
-                                "is it a valid .xlsx file?", file=str(path))) from None
-    frames, problems = {}, []
+        names = [str(n) for n in book.sheetnames]
+    finally:
+        book.close()
+    frames: dict[str, pd.DataFrame | None] = {}
+    problems = []
     for table in TABLES:
+        frames[table] = None
         if table not in names:
             problems.append(Problem(f"the workbook has no sheet {table!r}; it needs sheets "
                                     f"units, indicators, values (sheets present: "
-                                    f"{', '.join(map(repr, names))})", file=str(path)))
+                                    f"{', '.join(map(repr, names))})",
+                                    file=f"{path} (sheet {table})"))
             continue
         try:
             frames[table] = read_table(path, sheet=table)
@@ -467,43 +726,82 @@ def _call_loader(meta: dict, directory: Path) -> Dataset:
 
 
 def _dataset_from_wide(
-    frames: dict[str, pd.DataFrame], name: str, provenance: str, sources: dict[str, str]
+    frames: dict[str, pd.DataFrame | None], problems: list[Problem], common: dict
 ) -> Dataset:
     """Melt a wide values table (unit, period, <codes>...) checking it in its own rows/columns."""
+    name, sources = common["name"], common["sources"]
     wide, file = frames["values"], sources["values"]
+    problems = list(problems)
+    notices: list[Notice] = []
+    long = None
+    if wide is not None:
+        wide, alias_problems = rename_columns(wide, "values", file=file,
+                                              only=("unit", "period"))
+        problems.extend(alias_problems)
+        long = _melt_wide(wide, frames, file, problems, notices)
+    try:
+        ds = Dataset.from_frames(frames["units"], frames["indicators"], long,
+                                 validate=False, notices=notices,
+                                 **{k: v for k, v in common.items() if k != "require_groups"})
+    except DataError as exc:
+        known = set(problems)
+        raise DataError(problems + [p for p in exc.problems if p not in known],
+                        title=f"dataset {name!r} is not valid") from None
+    # The values checks were done in the wide table's own rows and columns; the long table's
+    # positions would name the wrong rows.
+    problems.extend(p for p in ds.problems(common["require_groups"]) if p.file != file)
+    if problems:
+        raise DataError(problems, title=f"dataset {name!r} is not valid")
+    return ds
+
+
+def _melt_wide(wide: pd.DataFrame, frames: dict, file: str, problems: list[Problem],
+               notices: list[Notice]) -> pd.DataFrame | None:
+    """The long values of a wide table, appending its problems and notices; None if unusable."""
     missing = [c for c in ("unit", "period") if c not in wide.columns]
     if missing:
-        raise DataError(Problem(
+        problems.append(Problem(
             f"missing required column(s) {', '.join(map(repr, missing))} in the wide values "
             f"table (found: {', '.join(map(str, wide.columns))}); a wide table has the columns "
             "unit, period, then one column per indicator code", file=file))
+        return None
     codes = [c for c in wide.columns if c not in ("unit", "period")]
-    problems: list[Problem] = []
     if not codes:
         problems.append(Problem("the wide values table has no indicator columns after unit and "
                                 "period", file=file, row=1))
+        return None
     if len(wide) == 0:
         problems.append(Problem("the values table has no rows", file=file))
-    if problems:
-        raise DataError(problems, title=f"cannot read the values of dataset {name!r}")
+        return None
 
     units = wide["unit"].str.strip()
     periods, period_problems = _normalise_periods(wide["period"], file)
     problems.extend(period_problems)
     numbers = {}
+    rows = np.arange(len(wide)) + 2
     for code in codes:
-        numbers[code], bad = parse_numeric(wide[code], file=file, column=code)
+        numbers[code], bad, with_percent = parse_numeric(wide[code], file=file, column=code,
+                                                         percent=True)
         problems.extend(bad)
+        notices.extend(percent_scale_notices(wide[code], numbers[code],
+                                             pd.Series([code] * len(wide)), rows, file,
+                                             with_percent))
     for i in np.flatnonzero(pd.DataFrame({"u": units, "p": periods}).duplicated().to_numpy()):
         problems.append(Problem(f"duplicate row for unit {units.iloc[i]!r}, period "
                                 f"{periods.iloc[i]!r}; keep one", file, int(i) + 2))
-    if "unit" in frames["units"].columns:
-        known_units = set(frames["units"]["unit"].str.strip())
+    unit_frame = frames["units"]
+    if unit_frame is not None:
+        unit_frame = rename_columns(unit_frame, "units")[0]
+    if unit_frame is not None and "unit" in unit_frame.columns:
+        known_units = set(unit_frame["unit"].str.strip())
         for i in np.flatnonzero(~units.isin(known_units).to_numpy()):
             problems.append(Problem("unknown unit id; it is not in the units table", file,
                                     int(i) + 2, "unit", units.iloc[i]))
-    if "indicator" in frames["indicators"].columns:
-        known_codes = set(frames["indicators"]["indicator"].str.strip())
+    indicator_frame = frames["indicators"]
+    if indicator_frame is not None:
+        indicator_frame = rename_columns(indicator_frame, "indicators")[0]
+    if indicator_frame is not None and "indicator" in indicator_frame.columns:
+        known_codes = set(indicator_frame["indicator"].str.strip())
         for code in codes:
             if code not in known_codes:
                 problems.append(Problem("column is not an indicator code of the indicators "
@@ -512,38 +810,24 @@ def _dataset_from_wide(
 
     # Row-major melt: the values of one wide row stay together.
     k = len(codes)
-    long = pd.DataFrame({
+    cells = pd.Series(np.column_stack([wide[c].to_numpy(dtype=object) for c in codes]).ravel())
+    values = np.column_stack([numbers[c].to_numpy() for c in codes]).ravel()
+    marker = missing_marker_notice(cells, pd.Series(values), np.repeat(rows, k), file)
+    if marker:
+        notices.insert(0, marker)
+    return pd.DataFrame({
         "unit": np.repeat(units.to_numpy(dtype=object), k),
         "period": np.repeat(periods.to_numpy(dtype=object), k),
         "indicator": np.tile(np.array(codes, dtype=object), len(wide)),
-        "value": np.column_stack([numbers[c].to_numpy() for c in codes]).ravel(),
+        "value": values,
     })
-    try:
-        ds = Dataset.from_frames(frames["units"], frames["indicators"], long, name=name,
-                                 provenance=provenance, sources=sources, validate=False)
-    except DataError as exc:
-        raise DataError(problems + exc.problems, title=f"dataset {name!r} is not valid") from None
-    # The values checks were done above in the wide table's own rows and columns; the long
-    # table's positions would name the wrong rows.
-    problems.extend(p for p in ds.problems() if p.file != file)
-    if problems:
-        raise DataError(problems, title=f"dataset {name!r} is not valid")
-    return ds
 
 
 def _normalise_periods(raw: pd.Series, file: str) -> tuple[pd.Series, list[Problem]]:
     """Canonical period strings, normalising each distinct text once."""
     text = raw.astype(str).str.strip()
-    canonical, problems = {}, []
-    for p in text.unique():
-        try:
-            canonical[p] = normalise_period(p)
-        except ValueError:
-            canonical[p] = None
-    out = text.map(canonical)
-    for i in np.flatnonzero(out.isna().to_numpy()):
-        try:
-            normalise_period(text.iloc[i])
-        except ValueError as exc:
-            problems.append(Problem(str(exc), file, int(i) + 2, "period", raw.iloc[i]))
+    parsed = {p: parse_period(p) for p in text.unique()}
+    out = text.map({p: c for p, (c, _) in parsed.items()})
+    problems = [Problem(parsed[text.iloc[i]][1], file, int(i) + 2, "period", raw.iloc[i])
+                for i in np.flatnonzero(out.isna().to_numpy())]
     return out.fillna(text).astype(object), problems

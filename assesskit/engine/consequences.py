@@ -586,3 +586,43 @@ def _places(keys, side: QuotaSide, eligible: np.ndarray, tie_method: str,
         return quota_places(keys, side, eligible[0], tie_method, unit_order)
     return np.concatenate([quota_places([k[r:r + 1] for k in keys], side, eligible[r],
                                         tie_method, unit_order) for r in range(d)])
+
+
+# ---------------------------------------------------------------------- which level, which lists
+def quota_level(scheme) -> str:
+    """The level an analysis of lists looks at by default: the first level, in the scheme's
+    order, with a top or bottom quota (the first level when none has one)."""
+    for level in scheme.spec["levels"]:
+        if any(isinstance(b, dict) and ("top" in b or "bottom" in b)
+               for b in scheme.levels[level].consequences.values()):
+            return level
+    return next(iter(scheme.spec["levels"]))
+
+
+def praised_and_summoned(spec, praised=None, summoned=None) -> tuple[list, list]:
+    """The consequence keys an analysis counts as praised and as summoned.
+
+    Default: the consequences given by ``top:`` quotas, and those given by ``bottom:`` quotas.
+
+    Raises
+    ------
+    SchemeError
+        A key the level does not have, or one counted as both.
+    """
+    keys = [k for k, b in spec.consequences.items() if k != "veto" and isinstance(b, dict)]
+    if praised is None:
+        praised = [k for k in keys if spec.consequences[k].get("top") is not None]
+    if summoned is None:
+        summoned = [k for k in keys if spec.consequences[k].get("bottom") is not None]
+    praised = [praised] if isinstance(praised, str) else list(praised)
+    summoned = [summoned] if isinstance(summoned, str) else list(summoned)
+    unknown = [k for k in [*praised, *summoned] if k not in keys]
+    if unknown:
+        raise SchemeError(f"praised/summoned name consequence(s) {unknown} that level "
+                          f"{spec.level!r} does not have; consequences: {keys}",
+                          key=f"levels.{spec.level}.consequences")
+    both = sorted(set(praised) & set(summoned))
+    if both:
+        raise SchemeError(f"consequence(s) {both} cannot count as both praised and summoned",
+                          key=f"levels.{spec.level}.consequences")
+    return praised, summoned

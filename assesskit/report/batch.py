@@ -337,7 +337,7 @@ def make_report(scheme="sichuan-39", data=None, periods: str | None = None, out=
                 jobs: int = 1, executor: str = "local", scheduler: str | None = None,
                 groups: Iterable[str] | None = None, n_draws: int = DEFAULT_DRAWS,
                 seed: int = DEFAULT_SEED, notebooks: str | Path | None = None,
-                progress: bool = True) -> ReportRun:
+                progress: bool = True, values_layout: str | None = None) -> ReportRun:
     """Generate (or bring up to date) the report set of a scheme.
 
     Parameters
@@ -365,6 +365,9 @@ def make_report(scheme="sichuan-39", data=None, periods: str | None = None, out=
         :func:`notebook_dir`).
     progress : bool
         Show a progress bar (pages done, failed, remaining) on standard error.
+    values_layout : {"long", "wide"}, optional
+        Layout of the values table of a user's dataset given by path (default: as its
+        dataset.yaml says, else long); every page reads the data with it.
 
     Returns
     -------
@@ -374,6 +377,10 @@ def make_report(scheme="sichuan-39", data=None, periods: str | None = None, out=
         raise AssessKitError(f"unknown executor {executor!r}; use local or dask")
     if data is None:
         data = example_data(scheme)
+    if values_layout is not None and isinstance(data, (str, Path)):
+        path = Path(data)
+        data = {"path": str(path.resolve()) if path.exists() else str(data),
+                "values_layout": values_layout}
     ctx = report_context(scheme, data)
     chosen = parse_periods(periods, ctx.periods)
     folder = safe_join(out, slug(ctx.scheme.name))
@@ -386,7 +393,8 @@ def make_report(scheme="sichuan-39", data=None, periods: str | None = None, out=
     template_sha = {name: hashlib.sha256(text.encode("utf-8")).hexdigest()
                     for name, text in templates.items()}
     scheme_arg = str(scheme) if isinstance(scheme, (str, Path)) else ctx.scheme.name
-    data_arg = str(data) if isinstance(data, (str, Path)) else ctx.data.name
+    data_arg = str(data) if isinstance(data, (str, Path)) else \
+        data if isinstance(data, dict) else ctx.data.name
     if isinstance(data_arg, str) and Path(data_arg).exists():
         data_arg = str(Path(data_arg).resolve())
     if isinstance(scheme_arg, str) and Path(scheme_arg).exists():

@@ -14,14 +14,21 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
 
 import pandas as pd
 
-from ..data.model import Dataset, normalise_period, period_frequency, sub_periods
-from ..errors import AssessKitError, DataError
+from ..data.model import (
+    Dataset,
+    normalise_period,
+    parse_period,
+    period_frequency,
+    sub_periods,
+)
+from ..errors import AssessKitError
 
 
 # ---------------------------------------------------------------------- inputs and fingerprints
@@ -33,14 +40,17 @@ def load_scheme_any(scheme):
 
 
 def load_data_any(data) -> Dataset:
-    """A :class:`Dataset` from a dataset, a bundled dataset name or a path to a user's dataset."""
+    """A :class:`Dataset` from a dataset, a bundled dataset name or a path to a user's dataset.
+
+    ``data`` may also be a mapping ``{"path": ..., "values_layout": "wide"}`` (JSON, so that a
+    page's papermill parameters can carry the layout of a user's values table).
+    """
     from ..data import datasets
-    from ..data.io import load_dataset
 
     if isinstance(data, Dataset):
         return data
-    if Path(str(data)).exists():
-        return load_dataset(str(data))
+    if isinstance(data, Mapping):
+        return datasets.load(str(data["path"]), values_layout=data.get("values_layout"))
     return datasets.load(str(data))
 
 
@@ -135,7 +145,7 @@ def parse_periods(text: str | None, available: list[str]) -> list[str]:
     for part in text.split(","):
         part = part.strip()
         if "-" in part[1:] and not part.startswith("-"):
-            first, last = (normalise_period(x.strip()) for x in part.split("-", 1))
+            first, last = (_period(x.strip(), part, available) for x in part.split("-", 1))
             for end in (first, last):
                 _check_period(end, available)
             i, j = available.index(first), available.index(last)
@@ -144,14 +154,20 @@ def parse_periods(text: str | None, available: list[str]) -> list[str]:
                                      f"{last}-{first}")
             wanted += available[i:j + 1]
         else:
-            try:
-                period = normalise_period(part)
-            except (ValueError, DataError) as exc:
-                raise AssessKitError(f"{part!r} is not a period ({exc}); periods available: "
-                                     f"{', '.join(available)}") from None
+            period = _period(part, part, available)
             _check_period(period, available)
             wanted.append(period)
     return list(dict.fromkeys(wanted))
+
+
+def _period(text: str, part: str, available: list[str]) -> str:
+    """The canonical period of ``text`` (written in ``part`` of --periods), or a located error."""
+    period, reason = parse_period(text)
+    if period is None:
+        raise AssessKitError(f"--periods {part}: {text!r} is not a period ({reason}). A range "
+                             "is written 2023-2025, a list 2023,2025; periods available: "
+                             f"{', '.join(available)}")
+    return period
 
 
 def _check_period(period: str, available: list[str]) -> None:
