@@ -48,6 +48,8 @@ _LAZY = {
     "compare": ("assesskit.analysis.compare", "compare"),
     "uncertainty": ("assesskit.analysis.uncertainty", "uncertainty"),
     "regroup": ("assesskit.analysis.grouping", "regroup"),
+    "counterfactuals": ("assesskit.analysis.counterfactual", "counterfactuals"),
+    "incentives": ("assesskit.analysis.incentives", "incentives"),
 }
 
 __all__ = ["AssessKitError", "DataError", "Notice", "OutputError", "Problem", "SchemeError",

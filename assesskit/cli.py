@@ -683,5 +683,118 @@ def audit_command(args: argparse.Namespace) -> int:
     return 0
 
 
+# ---------------------------------------------------------------------- what it would take
+def _pair(text: str, option: str) -> tuple[str, str]:
+    if "=" not in text:
+        raise DataError(f"{option} {text!r}: write INDICATOR=VALUE (e.g. {option} "
+                        "urbanization_rate=0:80)")
+    key, _, value = text.partition("=")
+    return key.strip(), value.strip()
+
+
+def _number(text: str, option: str) -> float | None:
+    if text in ("", "none", "None"):
+        return None
+    try:
+        return float(text)
+    except ValueError:
+        raise DataError(f"{option}: {text!r} is not a number") from None
+
+
+WHAT_IT_TAKES_COLUMNS = ["unit", "name", "level", "period", "target", "target_label", "want",
+                         "direction", "plan", "node", "indicator", "indicator_name",
+                         "unit_of_measure", "value", "change", "new_value", "effort", "status",
+                         "tie", "shares_with", "displaces"]
+
+
+@command(
+    "what-it-takes",
+    help="what a unit would have needed to change to gain or lose each consequence (tidy CSV)",
+    arguments=[
+        arg("unit", metavar="UNIT", help="unit id or Chinese name, e.g. 营山县 or 511322"),
+        arg("--scheme", default="sichuan-39", help="built-in scheme name or YAML file"),
+        arg("--data", default="sichuan-39", help="bundled dataset name or path to a dataset"),
+        arg("--period", default=None, help="period (default: the latest in the data)"),
+        arg("--level", default=None, help="assessed level (default: the first with consequences)"),
+        arg("--consequence", action="append", default=None, metavar="KEY",
+            help="consequence key (repeat; default all, and the grades)"),
+        arg("--indicator", action="append", default=None, metavar="NODE",
+            help="indicator to change (node id or code; repeat; default all)"),
+        arg("--metric", choices=["l1", "l2"], default="l1",
+            help="effort of a combined change: sum or Euclidean norm of changes in spreads"),
+        arg("--bound", action="append", default=[], metavar="NODE=LOW:HIGH",
+            help="bounds of an indicator's value (empty side: none), e.g. urbanization_rate=0:80"),
+        arg("--fixed", action="append", default=[], metavar="NODE",
+            help="an indicator that cannot move (repeat)"),
+        arg("--max-change", action="append", default=[], metavar="NODE=AMOUNT",
+            help="largest change of an indicator, in its own units"),
+        arg("--rank", action="append", type=int, default=[], metavar="K",
+            help="also: rank K or better within the group (repeat)"),
+        arg("--out", default=None, help="write the CSV to this file instead of standard output"),
+    ],
+)
+def what_it_takes_command(args: argparse.Namespace) -> int:
+    """What a unit would have needed to change to gain or lose each consequence.
+
+    For every consequence the unit could gain or lose (enter the praise list, leave the summons
+    list, reach a grade), the smallest change of each single indicator that changes the outcome,
+    every other unit held fixed, and the cheapest combined change (effort: changes in spreads of
+    each indicator across units). Everything is decided by the scheme's own rules on the engine.
+    Output: a tidy CSV, one row per outcome, plan (single indicator or combined) and indicator.
+
+    Example:
+      assesskit what-it-takes 营山县 --scheme sichuan-39 --data sichuan-39 --period 2025
+      assesskit what-it-takes 511322 --consequence praised --bound urbanization_rate=0:80 \\
+          --fixed water_source_quality --out yingshan.csv
+    """
+    from .analysis.counterfactual import counterfactuals
+    from .report.safe import formula_safe_frame
+
+    period = _period_option(args.period)
+    data = _load_data(args.data)
+    period = period or data.periods[-1]
+    bounds = {}
+    for text in args.bound:
+        key, value = _pair(text, "--bound")
+        if ":" not in value:
+            raise DataError(f"--bound {text!r}: write NODE=LOW:HIGH (an empty side has no bound)")
+        low, _, high = value.partition(":")
+        bounds[key] = (_number(low, "--bound"), _number(high, "--bound"))
+    max_change = {}
+    for text in args.max_change:
+        key, value = _pair(text, "--max-change")
+        max_change[key] = _number(value, "--max-change")
+    cf = counterfactuals(args.scheme, data, period, level=args.level, units=[args.unit],
+                         indicators=args.indicator, consequences=args.consequence,
+                         ranks=args.rank, bounds=bounds or "auto", fixed=args.fixed,
+                         max_change=max_change or None, metric=args.metric)
+    table = what_it_takes_table(cf)
+    for notice in cf.notices:
+        print(f"note: {notice}", file=sys.stderr)
+    text = formula_safe_frame(table).to_csv(index=False, float_format="%.10g",
+                                            lineterminator="\n")
+    if args.out:  # UTF-8 with BOM, as the other CSV files: Excel shows the Chinese names
+        _write(lambda: Path(args.out).write_text(text, encoding="utf-8-sig"))
+        print(f"wrote {args.out} ({len(table)} rows)", file=sys.stderr)
+    else:
+        sys.stdout.write(text)
+    return 0
+
+
+def what_it_takes_table(cf: Any) -> pd.DataFrame:
+    """The tidy table of :func:`what_it_takes_command`: single-indicator rows, then one row per
+    indicator of each cheapest combined change (plan ``combined-l1`` / ``combined-l2``)."""
+    single = cf.single.assign(level=cf.level, period=cf.period, plan="single")
+    rows = [single]
+    comb = cf.combined.assign(level=cf.level, period=cf.period, plan=f"combined-{cf.metric}")
+    if len(comb):
+        keys = ["unit", "target", "direction"]
+        parts = cf.changes.drop(columns=["name"]).rename(columns={"effort": "indicator_effort"})
+        joined = comb.drop(columns=["changes"]).merge(parts, on=keys, how="left")
+        rows.append(joined)
+    table = pd.concat(rows, ignore_index=True)
+    return table.reindex(columns=WHAT_IT_TAKES_COLUMNS)
+
+
 if __name__ == "__main__":  # pragma: no cover - `python -m assesskit.cli`; after every command
     sys.exit(main())

@@ -118,55 +118,255 @@ def test_contributions_add_up_for_every_builtin_scheme():
         np.testing.assert_allclose(total.loc[scores.index], scores, atol=1e-9, err_msg=f"{scheme} {period}")
 
 
-def test_jincheng_differentiated_weights_and_coefficients():
-    data = ak.datasets.load("jincheng")
-    ev = ak.evaluate("jincheng-1plus4", data, 2024)
-    c = ev.contributions
-    w = c[c["level"] == "county"].pivot(index="unit", columns="node", values="weight")
+# ---------------------------------------------------------------------- Jincheng (seed 001)
+JC_COMMON = ["jc_industry", "jc_projects", "jc_market_entities", "jc_urban", "jc_rural",
+             "jc_business_env", "jc_ecology", "jc_welfare"]
+# the county-specific indicators of each county, as the source assigns them (区域重点工作)
+JC_SPECIFIC = {"140502": {"jc_air_monitoring"},                         # 城区: 5 国控点
+               "140525": {"jc_gas_supply", "jc_black_odorous_water"},   # 泽州: 气化晋城 + 黑臭水体
+               "140524": {"jc_gas_supply"},                             # 陵川: 气化晋城
+               "140581": {"jc_black_odorous_water"},                    # 高平: 黑臭水体
+               "140521": {"jc_forest_city"},                            # 沁水: 国家森林城市
+               "140522": set()}                                         # 阳城: none
+
+
+@pytest.fixture(scope="module")
+def jincheng():
+    return ak.datasets.load("jincheng")
+
+
+@pytest.fixture(scope="module")
+def jincheng_years(jincheng):
+    return ak.evaluate_periods("jincheng-1plus4", jincheng, [2022, 2023, 2024, 2025])
+
+
+def test_jincheng_county_specific_indicator_sets_follow_the_source(jincheng_years):
+    c = jincheng_years.evaluations["2024"].contributions
+    c = c[(c["level"] == "county") & (c["kind"] == "leaf")]
+    applies = c[c["reason"] != "does not apply to this unit"].groupby("unit")["node"].agg(set)
+    for county, own in JC_SPECIFIC.items():
+        assert applies[county] == set(JC_COMMON) | own, county
+    w = c.pivot(index="unit", columns="node", values="weight")
     # 城区 puts 57% on urban construction + ecology; 泽州县 56% on industry + projects + urban
     assert w.loc["140502", ["jc_urban", "jc_ecology"]].sum() == pytest.approx(0.57)
     assert w.loc["140525", ["jc_industry", "jc_projects", "jc_urban"]].sum() == pytest.approx(0.56)
-    # county-specific indicators apply to their county only
-    assert w.loc["140502", "jc_air_monitoring"] == pytest.approx(0.05)
-    assert w.loc["140521", "jc_air_monitoring"] == 0.0
-    # town coefficient from the number of traction-project tasks: 0-1 -> 1.00, 2-3 -> 1.02, ...
-    tasks = data.wide(2024)["traction_tasks"]
-    towns = ev.scores[ev.scores["level"] == "town"].set_index("unit")
-    expected = np.select([tasks.loc[towns.index] >= 6, tasks.loc[towns.index] >= 4,
-                          tasks.loc[towns.index] >= 2], [1.06, 1.04, 1.02], 1.0)
-    np.testing.assert_allclose(towns["coefficient"], expected)
-    np.testing.assert_allclose(towns["score"], towns["base_score"] * expected)
+    # 5% per county-specific indicator: 泽州县 carries two
+    assert w.loc["140525", ["jc_gas_supply", "jc_black_odorous_water"]].tolist() == \
+        pytest.approx([0.05, 0.05])
+    assert w.loc["140522", JC_COMMON].tolist() == pytest.approx([0.125] * 8)
 
 
-def test_jincheng_bottom_two_years_in_a_row():
-    data = ak.datasets.load("jincheng")
-    pe = ak.evaluate_periods("jincheng-1plus4", data, [2022, 2023, 2024, 2025])
-    s = pe.scores[pe.scores["level"] == "county"]
-    last = s.loc[s.groupby("period")["score"].idxmin(), ["period", "unit"]]
-    streaks = []
-    prev, run = None, 0
-    for _, r in last.sort_values("period").iterrows():
-        run = run + 1 if r["unit"] == prev else 1
-        prev = r["unit"]
-        if run >= 2:
-            streaks.append((r["unit"], r["period"]))
-    flagged = pe.flags[pe.flags["level"] == "county"]
-    assert set(zip(flagged["unit"], flagged["period"], strict=True)) == set(streaks)
-    assert streaks, "the example data should contain a county at the bottom two years in a row"
+def test_jincheng_one_county_indicator_scored_against_its_own_standard(jincheng, jincheng_years):
+    # The county's own target: attainment capped at 100%. 高平市's rural black-odorous water in
+    # 2025: 97.9% of its target → 97.9 (not 100, as min–max over one county gave), 5% of the
+    # total → 0.05 × 97.9 = 4.895 points.
+    c = jincheng_years.evaluations["2025"].contributions.set_index(["unit", "node"])
+    row = c.loc[("140581", "jc_black_odorous_water")]
+    assert (row["raw_value"], row["score"], row["points"]) == pytest.approx((97.9, 97.9, 4.895))
+    for year, ev in jincheng_years.evaluations.items():
+        raw = jincheng.wide(year)
+        cc = ev.contributions.set_index(["unit", "node"])
+        for county, own in JC_SPECIFIC.items():
+            for code in own:
+                assert cc.loc[(county, code), "score"] == pytest.approx(
+                    min(raw.loc[county, code], 100.0)), (year, county, code)
 
 
-def test_dingxi_annual_is_mean_of_quarters_and_negative_list_capped():
+def _minmax(x: pd.Series, lo=60.0, hi=100.0) -> pd.Series:
+    return lo + (hi - lo) * (x - x.min()) / (x.max() - x.min())
+
+
+def test_jincheng_coefficient_on_the_traction_part_only(jincheng, jincheng_years):
+    # Recomputed from the raw values: every town indicator min–max over the 12 towns onto
+    # [60, 100]; base = 0.40 (0.5 dev + 0.25 inv + 0.25 va) + 0.35 rural + 0.25 traction; the
+    # coefficient (1.00 / 1.02 / 1.04 / 1.06 for 0–1 / 2–3 / 4–5 / 6+ tasks) multiplies the
+    # traction points 25 × traction / 100 only.
+    ev = jincheng_years.evaluations["2024"]
+    ids = list(jincheng.level_units("town")["unit"])
+    raw = jincheng.wide("2024").loc[ids]
+    sc = {c: _minmax(raw[c]) for c in ["jt_development", "jt_primary_investment",
+                                       "jt_primary_value_added", "jt_rural", "jt_traction"]}
+    base = (0.40 * (0.5 * sc["jt_development"] + 0.25 * sc["jt_primary_investment"]
+                    + 0.25 * sc["jt_primary_value_added"]) + 0.35 * sc["jt_rural"]
+            + 0.25 * sc["jt_traction"])
+    tasks = raw["traction_tasks"]
+    coef = np.select([tasks >= 6, tasks >= 4, tasks >= 2], [1.06, 1.04, 1.02], 1.0)
+    expected = base + (coef - 1.0) * 0.25 * sc["jt_traction"]
+    towns = ev.scores.set_index("unit").loc[ids]
+    np.testing.assert_allclose(towns["score"], expected, rtol=0, atol=1e-9)
+    np.testing.assert_allclose(towns["coefficient"], coef)
+    assert (coef > 1).any() and (towns["score"] < base * coef - 1e-6)[coef > 1].all()
+    # the scheme says the highest possible total: 100 + 0.06 × 25 = 101.5
+    assert ev.scheme.levels["town"].max_score() == pytest.approx(101.5)
+    assert "101.5" in next(a["text"] for a in ev.scheme.spec["assumptions"]
+                           if a["id"] == "coefficient")
+
+
+def test_jincheng_town_consequences_by_rank_over_two_years(jincheng_years):
+    # Towns by RANK: the 2 best → cadre pool (两型干部库), the 2 worst → reminder talk; the 2
+    # worst two years in a row → talk or adjustment. Recomputed from the scores with pandas.
+    s = jincheng_years.scores
+    bottom_sets = {}
+    for year, g in s[s["level"] == "town"].groupby("period"):
+        order = g.sort_values("score", ascending=False)["unit"].tolist()
+        got = g.set_index("unit")["outcome"]
+        assert set(got[got == "cadre_pool"].index) == set(order[:2]), year
+        assert set(got[got == "reminded"].index) == set(order[-2:]), year
+        assert (g["grade"] == "").all()  # no grades for towns: rank decides
+        bottom_sets[year] = set(order[-2:])
+    years = sorted(bottom_sets)
+    expected = {(u, y) for a, y in zip(years, years[1:], strict=False)
+                for u in bottom_sets[a] & bottom_sets[y]}
+    f = jincheng_years.flags
+    f = f[f["level"] == "town"]
+    assert set(zip(f["unit"], f["period"], strict=True)) == expected
+    assert set(f["rule"]) == {"talk_or_adjust"} and ("JT07", "2023") in expected
+
+
+def test_jincheng_county_gets_a_grade_and_a_rank_consequence(jincheng_years):
+    # Counties: graded 一般 (>= 65) or 较差 (< 65) → reminder talk; the best → preferred; the
+    # last two years in a row → principal and responsible persons adjusted. 陵川县 is last in
+    # 2022–2024 and graded 较差/一般: reminded AND adjusted (2023, 2024).
+    s = jincheng_years.scores
+    counties = s[s["level"] == "county"]
+    for year, g in counties.groupby("period"):
+        grade = np.select([g["score"] >= 90, g["score"] >= 70, g["score"] >= 65],
+                          ["优秀", "良好", "一般"], "较差")
+        assert g["grade"].tolist() == grade.tolist(), year
+        reminded = g["outcome"].str.contains("reminded")
+        assert reminded.tolist() == np.isin(grade, ["一般", "较差"]).tolist(), year
+        assert g.loc[g["outcome"].str.contains("preferred"), "unit"].tolist() == \
+            [g.loc[g["score"].idxmax(), "unit"]]
+        assert reminded.sum() <= 2  # a reminder talk is the exception (it was 4 of 6 in 2025)
+    f = jincheng_years.flags
+    adjusted = f[(f["level"] == "county") & (f["rule"] == "adjusted")]
+    assert set(zip(adjusted["unit"], adjusted["period"], strict=True)) == {
+        ("140524", "2023"), ("140524", "2024")}
+    lc = counties.set_index(["unit", "period"])
+    assert lc.loc[("140524", "2024"), "outcome"] == "reminded"
+
+
+def test_jincheng_departments_have_real_structure(jincheng, jincheng_years):
+    ev = jincheng_years.evaluations["2024"]
+    c = ev.contributions
+    c = c[(c["level"] == "department") & (c["reason"] != "does not apply to this unit")
+          & (c["kind"] == "leaf")]
+    led = c.groupby("unit")["node"].agg(set)
+    assert len(led) == 30
+    # the development commission leads industry, projects and market entities (the source)
+    assert led["JD01"] == {"jd_industry", "jd_projects", "jd_market_entities"}
+    assert led["JD05"] == {"jd_rural"}  # the agriculture bureau: rural revitalisation
+    # a department leading k indicators weighs them 1/k each; its score is the mean attainment
+    raw = jincheng.wide("2024")
+    for unit, nodes in led.items():
+        expected = np.mean([min(raw.loc[unit, n], 100.0) for n in nodes])
+        assert ev.scores.set_index("unit").loc[unit, "score"] == pytest.approx(expected)
+    # distinct performance: at most two departments at full marks in any year
+    for _, g in jincheng_years.scores.query("level == 'department'").groupby("period"):
+        assert (g["score"] >= 99.995).sum() <= 2 and g["score"].nunique() >= 28
+
+
+def test_jincheng_monthly_dispatch_against_the_time_schedule(jincheng):
+    # The county-specific indicators are checked every month against the schedule: rows only for
+    # the counties an indicator belongs to (6 county-indicator pairs × 12 months); lights by
+    # hand: green at >= 95% of the schedule, red below 85%; flagged after 3 months behind.
+    schedule = [5, 10, 20, 30, 40, 50, 60, 70, 80, 88, 95, 100]
+    ev = ak.evaluate("jincheng-1plus4", jincheng, 2025)
+    tl = ev.traffic_lights
+    assert len(tl) == 6 * 12
+    pairs = {(u, c) for u, own in JC_SPECIFIC.items() for c in own}
+    assert set(zip(tl["unit"], tl["indicator"], strict=True)) == pairs
+    for (unit, code), g in tl.groupby(["unit", "indicator"]):
+        actual = [jincheng.wide(f"2025-{m:02d}").loc[unit, code] for m in range(1, 13)]
+        ratio = np.array(actual) / np.array(schedule)
+        light = np.where(ratio < 0.85, "red", np.where(ratio < 0.95, "yellow", "green"))
+        assert g["light"].tolist() == light.tolist()
+        behind, flagged = 0, []
+        for lt in light:
+            behind = behind + 1 if lt != "green" else 0
+            flagged.append(behind >= 3)
+        assert g["flagged"].tolist() == flagged
+    assert tl["flagged"].any() and "挂牌整改" in ev.summary()
+
+
+# ---------------------------------------------------------------------- Dingxi (seed 004)
+def test_dingxi_has_the_stated_structure():
+    spec = ak.load_scheme("dingxi").levels["county"]
+    parts = {nd.id: nd for nd in spec.root.children}
+    assert {k: len(v.children) for k, v in parts.items()} == {
+        "economy": 42, "party_building": 12, "key_tasks": 13}
+    assert parts["economy"].weight == 0.6  # quantifiable hard indicators 60% of the weight
     data = ak.datasets.load("dingxi")
-    annual = ak.evaluate("dingxi", data, 2025).scores.set_index("unit")["score"]
-    quarters = [ak.evaluate("dingxi", data, f"2025Q{q}").scores.set_index("unit")["score"] for q in range(1, 5)]
-    np.testing.assert_allclose(annual, pd.concat(quarters, axis=1).mean(axis=1).loc[annual.index], atol=1e-9)
-    for q in range(1, 5):
-        ev = ak.evaluate("dingxi", data, f"2025Q{q}")
-        w = data.wide(f"2025Q{q}")
-        counties = ev.scores[ev.scores["level"] == "county"].set_index("unit")
-        raw = (np.minimum(3 * w["dx_neg_safety_accidents"], 6) + np.minimum(w["dx_neg_petitions"], 3)
-               + np.minimum(2 * w["dx_neg_env_violations"], 4)).loc[counties.index]
-        np.testing.assert_allclose(-counties["deductions"], np.minimum(raw.fillna(0), 10), atol=1e-9)
+    named = data.indicators.set_index("indicator")["named_by"]
+    assert set(named[named == "source"].index) >= {"dx_task_rural", "dx_task_projects",
+                                                   "dx_task_industry", "dx_task_ecology",
+                                                   "dx_task_safety"}
+    assert (named[[n.id for n in parts["economy"].children]] == "illustrative").all()
+
+
+def _threshold(x, full_at, per_point=10.0):
+    return np.maximum(0.0, 100.0 - per_point * np.maximum(0.0, full_at - x))
+
+
+def test_dingxi_shared_indicators_split_points_80_20():
+    # 2025Q2. sh_gdp: the counties' GDP growth scored against the target 6% (10 points off per
+    # point short), averaged over the 7 counties = S. The lead 市发展改革委 (DD01) earns 80% of
+    # the indicator's points: node score 0.8 S; the related 市工信局 (DD06) 20%: 0.2 S.
+    data = ak.datasets.load("dingxi")
+    ev = ak.evaluate("dingxi", data, "2025Q2")
+    counties = data.level_units("county")["unit"]
+    gdp = data.wide("2025Q2").loc[counties, "dx_gdp_growth"]
+    attained = _threshold(gdp, 6.0).mean()
+    c = ev.contributions.set_index(["unit", "node"])
+    assert c.loc[("DD01", "sh_gdp"), "score"] == pytest.approx(0.8 * attained)
+    assert c.loc[("DD06", "sh_gdp"), "score"] == pytest.approx(0.2 * attained)
+    assert c.loc[("DD01", "sh_gdp"), "raw_value"] == pytest.approx(attained)
+    # each department: 0.4 × its rating + 0.6 × the mean of its 4 shared nodes (2 lead, 2
+    # related, equal weights); its total is at most 40 + 60 × (0.8 + 0.8 + 0.2 + 0.2)/4 = 70
+    dd01 = c.xs("DD01")
+    shared = dd01[(dd01["kind"] == "shared") & dd01["score"].notna()]["score"]
+    assert len(shared) == 4
+    total = 0.4 * data.wide("2025Q2").loc["DD01", "dept_service"] + 0.6 * shared.mean()
+    assert ev.scores.set_index("unit").loc["DD01", "score"] == pytest.approx(total)
+    assert (ev.scores.query("level == 'department'")["score"] <= 70).all()
+
+
+def test_dingxi_better_county_results_raise_the_departments_scores():
+    # Every county's GDP growth one point higher in 2025Q2: S rises by ΔS (by hand from the
+    # threshold rule); DD01 gains 0.6 × 1/4 × 0.8 ΔS, DD06 0.6 × 1/4 × 0.2 ΔS; no other department
+    # moves (the counties themselves are scored min–max, which a common shift leaves unchanged).
+    data = ak.datasets.load("dingxi")
+    v = data.values.copy()
+    hit = (v["indicator"] == "dx_gdp_growth") & (v["period"] == "2025Q2")
+    v.loc[hit, "value"] += 1.0
+    better = ak.Dataset.from_frames(data.units, data.indicators, v, name="dingxi+1",
+                                    provenance="test: dingxi with every county's GDP growth +1")
+    before = ak.evaluate("dingxi", data, "2025Q2").scores.set_index("unit")["score"]
+    after = ak.evaluate("dingxi", better, "2025Q2").scores.set_index("unit")["score"]
+    gdp = data.wide("2025Q2").loc[data.level_units("county")["unit"], "dx_gdp_growth"]
+    gain = (_threshold(gdp + 1, 6.0) - _threshold(gdp, 6.0)).mean()
+    assert gain > 0
+    assert after["DD01"] - before["DD01"] == pytest.approx(0.6 / 4 * 0.8 * gain)
+    assert after["DD06"] - before["DD06"] == pytest.approx(0.6 / 4 * 0.2 * gain)
+    others = [u for u in before.index if u.startswith("DD") and u not in ("DD01", "DD06")]
+    np.testing.assert_allclose(after[others], before[others])
+
+
+def test_dingxi_an_incident_costs_the_same_in_any_quarter():
+    # 2024, counts from January: 通渭县 accidents 1, 2, 2, 2 (one in Q1, one in Q2): 2 × 3 = 6
+    # points (capped at 6), not the mean of the year-to-date deductions 3, 6, 6, 6 = 5.25;
+    # 漳县 0, 1, 1, 1 (Q2): 3; 岷县 a petition in Q4: 1 (not 0.25). The annual score = the mean
+    # of the four quarterly scores before deductions + the year's deductions.
+    data = ak.datasets.load("dingxi")
+    annual = ak.evaluate("dingxi", data, 2024).scores.set_index("unit")
+    assert annual.loc[["621121", "621125", "621126"], "deductions"].tolist() == [-6, -3, -1]
+    quarters = [ak.evaluate("dingxi", data, f"2024Q{q}").scores.set_index("unit")
+                for q in range(1, 5)]
+    base = pd.concat([q["score"] - q["deductions"] for q in quarters], axis=1).mean(axis=1)
+    np.testing.assert_allclose(annual["score"], (base + annual["deductions"]).loc[annual.index],
+                               atol=1e-9)
+    # each quarter deducts its own incidents: 通渭县 3 in Q1, 3 in Q2, none in Q3 and Q4
+    assert [q.loc["621121", "deductions"] for q in quarters] == [-3, -3, 0, 0]
 
 
 def test_dingxi_traffic_lights_against_schedule():
@@ -180,6 +380,36 @@ def test_dingxi_traffic_lights_against_schedule():
         want = "green" if ratio >= 1 else "yellow" if ratio >= 0.85 else "red"
         assert r["light"] == want
     assert {"green", "yellow", "red"} <= set(tl["light"])
+
+
+# ---------------------------------------------------------------------- Sichuan (seed 000)
+def test_sichuan_provincial_units_exclude_the_assessor(sichuan):
+    prov = sichuan.level_units("provincial_unit")
+    assert len(prov) == 24  # the source's 24 assessed member units
+    # 省委组织部 co-issued the scheme (with the mechanism's office): the assessor, not assessed
+    assert "省委组织部" not in set(prov["name"]) and "省交通运输厅" in set(prov["name"])
+    assert prov["note"].str.contains("co-issuers").all()
+
+
+def test_sichuan_subgroup_rank_is_shown_beside_the_group_rank(sichuan, tmp_path, capsys):
+    # On the plateau, praise follows the prefecture split (阿坝州 top 3, 甘孜州 top 5): the
+    # summary the command line prints, scores.csv and the report's ranked tables show the
+    # subgroup rank beside the group rank (色达县, group rank 9, is praised as 甘孜州's 5th).
+    from assesskit.report.tables import results_table
+
+    assert cli_main(["evaluate", "--scheme", "sichuan-39", "--data", "sichuan-39", "--period",
+                     "2025", "--out", str(tmp_path)]) == 0
+    out = capsys.readouterr().out
+    scores = pd.read_csv(tmp_path / "scores.csv", dtype={"unit": str}, encoding="utf-8-sig")
+    cols = list(scores.columns)
+    assert cols[cols.index("group_rank") + 1] == "subgroup_rank"
+    plateau = scores[(scores["group"] == "川西北高原地区") & (scores["outcome"] == "praised")]
+    for r in plateau.itertuples():
+        assert f"{r.name} ({r.score:.2f}; rank {r.group_rank} in group, {r.subgroup_rank:g} in " \
+               f"{r.subgroup})" in out
+    assert plateau.groupby("subgroup")["subgroup_rank"].max().to_dict() == {"阿坝州": 3, "甘孜州": 5}
+    table = results_table(ak.evaluate("sichuan-39", sichuan, 2025), "county", "川西北高原地区")
+    assert list(table.columns[:4]) == ["group", "group_rank", "subgroup", "subgroup_rank"]
 
 
 def test_undp_hdi_reproduces_published_values_and_ranks():
@@ -303,3 +533,20 @@ def test_jiange_musts_recomputed_independently():
     assert sorted(fails.index[fails.any(axis=1)]) == ["JG03", "JG07", "JG11", "JG14", "JG18",
                                                       "JG25", "JG28"]
     assert "office_staff = 2 (must be >= 3)" in ev.explain("JG07").text
+@pytest.mark.parametrize("name, data, period, level", [
+    ("jincheng-1plus4", "jincheng", 2025, "town"),    # coefficient on the traction part
+    ("jincheng-1plus4", "jincheng", 2024, "department"),  # applies_to, grades, ties at 100
+    ("dingxi", "dingxi", 2025, "department"),          # shared nodes split 80/20
+])
+def test_monte_carlo_runs_of_the_corrected_levels_rebuild_to_evaluate(name, data, period, level):
+    # the uncertainty analysis runs the same rules: every run rebuilt as a scheme and evaluated
+    # gives the same totals and outcomes
+    from assesskit.analysis.uncertainty import uncertainty, vary_weights
+
+    data = ak.datasets.load(data)
+    res = uncertainty(name, data, period, level=level, factors=[vary_weights(0.3)], n=2, seed=5)
+    for run in range(len(res.draws)):
+        ev = ak.evaluate(res.rebuild(run), data, period)
+        table = ev.scores[ev.scores["level"] == level].reset_index(drop=True)
+        np.testing.assert_allclose(res.run(run)["score"], table["score"], rtol=0, atol=1e-9)
+        np.testing.assert_array_equal(table["outcome"].astype(str), res.outcome_keys(run))

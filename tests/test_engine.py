@@ -159,7 +159,7 @@ def test_inner_node_aggregation_differs_from_root():
 def test_geometric_mean_over_a_zero_score_is_an_error():
     # min-max onto [0, 100] gives the worst unit 0; a geometric mean of 0 would hide everything
     # else, so the engine refuses and says how to fix it.
-    tree = {"p": {"weight": 0.5, "scoring": {"method": "minmax", "within": "pool"}},
+    tree = {"p": {"weight": 0.5, "scoring": {"method": "minmax", "within": "pool", "min_group": 2}},
             "q": {"weight": 0.5, "scoring": VALUE}}
     ds = make_dataset({"2024": {"a": {"p": 1, "q": 50}, "b": {"p": 2, "q": 60}}}, units_in("g", "ab"))
     with pytest.raises(SchemeError, match=r"geometric mean.*unit a.*'p'.*\[60, 100\]") as err:
@@ -289,45 +289,8 @@ def test_rollup_uses_the_county_final_score_after_deductions():
 
 
 # ---------------------------------------------------------------------- shared indicators
-def _shared_eval(normalise: bool = False):
-    units = ([{"unit": c, "name": c, "level": "county"} for c in ("c1", "c2")]
-             + [{"unit": d, "name": d, "level": "department"} for d in ("D1", "D2", "D3")])
-    values = {"2024": {"c1": {"forest": 60}, "c2": {"forest": 80},
-                       "D1": {"own": 90}, "D2": {"own": 50}, "D3": {"own": 40}}}
-    dept = {"tree": {"own": {"weight": 0.8, "scoring": VALUE},
-                     "forest": {"weight": 0.2, "shared": {"from": "county", "lead": ["D1"],
-                                                          "related": ["D2"]}}}}
-    if normalise:
-        dept["normalise_weights"] = True
-    scheme = load_scheme({"levels": {"county": {"tree": {"forest": {"weight": 1, "scoring": VALUE}}},
-                                     "department": dept}})
-    return evaluate(scheme, make_dataset(values, units), 2024)
-
-
-def test_shared_indicator_split_between_lead_and_related_units():
-    # Dingxi: a county indicator also counts for city departments, 80% lead / 20% related.
-    # Shared score = mean county score on 'forest' = (60 + 80)/2 = 70, the same for every department.
-    # Weight of 'forest' within the department's total: 0.2 × 0.8 = 0.16 (lead D1), 0.2 × 0.2 = 0.04
-    # (related D2), 0 (D3: the indicator does not apply). The aggregation then re-normalises:
-    # D1 = (0.8*90 + 0.16*70) / 0.96 = (72 + 11.2)/0.96 = 86.6667
-    # D2 = (0.8*50 + 0.04*70) / 0.84 = (40 + 2.8)/0.84 = 50.9524
-    # D3 = 40 (own only)
-    ev = _shared_eval()
-    assert scores_of(ev, "department") == pytest.approx(
-        {"D1": 83.2 / 0.96, "D2": 42.8 / 0.84, "D3": 40.0})
-    d1 = contribution(ev, "D1", "forest")
-    assert d1["kind"] == "shared" and d1["score"] == pytest.approx(70)
-    # effective weight 0.16/0.96 = 1/6: 16.67 of the 100 points, 11.67 earned
-    assert d1["weight"] == pytest.approx(1 / 6)
-    assert d1["max_points"] == pytest.approx(100 / 6)
-    assert d1["points"] == pytest.approx(70 / 6)
-    assert contribution(ev, "D3", "forest")["max_points"] == pytest.approx(0)
-
-
-def test_shared_indicator_needs_no_normalise_declaration():
-    # The weight check runs on the published weights (0.8 + 0.2 = 1) before the shares scale them,
-    # so the parent need not declare normalise_weights; declaring it changes nothing.
-    assert scores_of(_shared_eval(normalise=True)) == pytest.approx(scores_of(_shared_eval()))
+# The 80/20 split of a shared indicator's points (Dingxi 指标共担) is tested by hand in
+# test_scheme_rules.py.
 
 
 # ---------------------------------------------------------------------- per-unit weights

@@ -62,7 +62,8 @@ def test_jincheng_bottom_two_years_in_a_row():
     assert set(bottom.loc[bottom["name"] == "陵川县", "period"]) >= {"2022", "2023", "2024"}
     fired = tables.fired_rules(ctx.history, "2024")
     row = fired[fired["name"] == "陵川县"].iloc[0]
-    assert (row["label"], row["streak"]) == ("调整主要负责人", 3)
+    # the source: the principal AND the responsible persons are adjusted
+    assert (row["label"], row["streak"]) == ("调整主要负责人和相关责任人", 3)
 
 
 def test_dingxi_traffic_lights_and_annual_periods():

@@ -422,6 +422,14 @@ def test_linked_cycle_and_quarterly_scheme_are_refused():
     assert err.value.key == "levels.secretary.linked.penalty"
 
 
+def test_musts_need_an_annual_scheme():
+    spec = copy.deepcopy(MUSTS_SCHEME)
+    spec["frequency"] = "quarterly"
+    with pytest.raises(SchemeError, match="need an annual scheme") as err:
+        ak.load_scheme(spec)
+    assert err.value.key == "levels.town.musts"
+
+
 @pytest.mark.parametrize("check, message", [
     ({"indicator": "staff", "at_least": 1, "at_most": 2}, "exactly one of at_least"),
     ({"at_least": 1}, "needs indicator"),

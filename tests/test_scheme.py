@@ -369,7 +369,8 @@ def test_without_nodes_rescales_overrides_and_protects_shared_nodes():
     assert ov == pytest.approx({"a": 5 / 7})
     shared = {"name": "t", "levels": {
         "county": {"tree": {"x": {"weight": 0.5}, "y": {"weight": 0.5}}},
-        "department": {"tree": {"sx": {"weight": 1, "shared": {"from": "county", "node": "x",
-                                                              "lead": ["D1"]}}}}}}
+        "department": {"tree": {"sx": {"weight": 1, "shared": {
+            "from": "county", "node": "x", "lead": ["D1"], "lead_share": 1, "related_share": 0,
+            "scoring": {"method": "value"}}}}}}}
     with pytest.raises(SchemeError, match="level 'department' shares it"):
         load_scheme(shared).without_nodes(["x"], level="county")

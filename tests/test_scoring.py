@@ -10,7 +10,7 @@ import math
 
 import numpy as np
 import pytest
-from test_engine import make_dataset, one_level, scores_of, units_in
+from test_engine import contribution, make_dataset, one_level, scores_of, units_in
 
 from assesskit import evaluate
 from assesskit.engine import scoring as sc
@@ -34,10 +34,11 @@ X5 = x_values({"a": 10, "b": 20, "c": 40, "d": 5, "e": 15})
 
 def test_minmax_within_group_range_and_lower_is_better():
     # lower is better: oriented value −x. Group g: best a (10), worst c (40), span 30:
-    # a 100, b 60 + 40*(40−20)/30 = 86.6667, c 60. Group h: d (5) 100, e (15) 60.
+    # a 100, b 60 + 40*(40−20)/30 = 86.6667, c 60. Group h: d (5) 100, e (15) 60 (a group of
+    # two, below the default smallest comparison group of 3: the rule says 2 are enough).
     ds = make_dataset(X5, GROUPED, directions={"x": "lower"})
-    ev = evaluate(single({"method": "minmax", "within": "group", "range": [60, 100]},
-                         ranking={"group_by": "group"}), ds, 2024)
+    ev = evaluate(single({"method": "minmax", "within": "group", "range": [60, 100],
+                          "min_group": 2}, ranking={"group_by": "group"}), ds, 2024)
     assert scores_of(ev) == pytest.approx({"a": 100, "b": 60 + 40 * 20 / 30, "c": 60, "d": 100, "e": 60})
 
 
@@ -54,13 +55,19 @@ def test_minmax_pool_and_direction_on_the_node():
 
 def test_minmax_subgroup_and_equal_values():
     # subgroup g/s1 = {a, b}: a 0, b 100 (default range [0, 100]); g/s2 = {c} alone: nobody is
-    # behind → 100; group h = {d, e} with equal values: 100 each.
+    # behind → 100, because the scheme says so (small_group: score) — by default a group smaller
+    # than min_group is an error; group h = {d, e} with equal values: 100 each.
     units = (units_in("g", "ab", subgroup="s1") + units_in("g", "c", subgroup="s2")
              + units_in("h", "de", subgroup="s3"))
     ds = make_dataset(x_values({"a": 1, "b": 3, "c": 7, "d": 4, "e": 4}), units)
-    ev = evaluate(single({"method": "minmax", "within": "subgroup"},
+    ev = evaluate(single({"method": "minmax", "within": "subgroup", "min_group": 2,
+                          "small_group": "score"},
                          ranking={"group_by": "group", "subgroup_by": "subgroup"}), ds, 2024)
     assert scores_of(ev) == pytest.approx({"a": 0, "b": 100, "c": 100, "d": 100, "e": 100})
+    # the decision is shown to the user: a notice naming c, and the reason of c's score
+    small = [n for n in ev.notices if n.kind == "small_group_score"]
+    assert len(small) == 1 and "unit c" in str(small[0])
+    assert "fewer than 2" in contribution(ev, "c", "x")["reason"]
 
 
 # ---------------------------------------------------------------------- z-score
@@ -83,12 +90,12 @@ def test_percentile_rank_with_ties_and_missing():
     # group g: 10, 20, 20, 30, 40 and f not reported. Average ranks 1, 2.5, 2.5, 4, 5 among
     # k = 5 values → 100 (r − 1)/(k − 1): 0, 37.5, 37.5, 75, 100.
     # f has a second indicator so that it keeps a score (its x is left out, policy renormalise).
-    # group h: one unit → 100.
+    # group h: one unit → 100 (the scheme says small_group: score; by default an error).
     units = units_in("g", "abcdef") + units_in("h", "k")
     values = {"2024": {"a": {"x": 10, "y": 50}, "b": {"x": 20, "y": 50}, "c": {"x": 20, "y": 50},
                        "d": {"x": 30, "y": 50}, "e": {"x": 40, "y": 50}, "f": {"y": 50},
                        "k": {"x": 3, "y": 50}}}
-    tree = {"x": {"weight": 0.5, "scoring": {"method": "percentile"}},
+    tree = {"x": {"weight": 0.5, "scoring": {"method": "percentile", "small_group": "score"}},
             "y": {"weight": 0.5, "scoring": {"method": "value"}}}
     ev = evaluate(one_level(tree, ranking={"group_by": "group"}), make_dataset(values, units), 2024)
     x = ev.contributions[ev.contributions["node"] == "x"].set_index("unit")["score"]

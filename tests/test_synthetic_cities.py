@@ -34,8 +34,12 @@ JC_COUNTIES = {"140502": "城区", "140521": "沁水县", "140522": "阳城县",
                "140525": "泽州县", "140581": "高平市"}
 JC_FIRST_LEVEL = ["jc_industry", "jc_projects", "jc_market_entities", "jc_urban", "jc_rural",
                   "jc_business_env", "jc_ecology", "jc_welfare"]
-JC_COUNTY_SPECIFIC = {"jc_air_monitoring": "140502", "jc_gas_supply": "140525",
-                      "jc_black_odorous_water": "140581", "jc_forest_city": "140522"}
+# the counties of each county-specific indicator, as the source assigns them
+JC_COUNTY_SPECIFIC = {"jc_air_monitoring": {"140502"}, "jc_gas_supply": {"140525", "140524"},
+                      "jc_black_odorous_water": {"140525", "140581"},
+                      "jc_forest_city": {"140521"}}
+JC_YEARS = ["2022", "2023", "2024", "2025"]
+JD_CODES = [f"jd_{c[3:]}" for c in JC_FIRST_LEVEL]
 JT_CODES = ["jt_development", "jt_primary_investment", "jt_primary_value_added", "jt_rural",
             "jt_traction"]
 JS_CODES = ["js_party_building", "js_governance", "js_urban_renewal", "js_traction"]
@@ -43,12 +47,8 @@ DX_COUNTIES = {"621102": "安定区", "621121": "通渭县", "621122": "陇西�
                "621124": "临洮县", "621125": "漳县", "621126": "岷县"}
 DX_DEPARTMENTS = ["市发展改革委", "市财政局", "市农业农村局", "市生态环境局", "市应急管理局",
                   "市工信局", "市住建局", "市商务局"]
-DX_COUNTY_CODES = [
-    "dx_gdp_growth", "dx_investment_growth", "dx_retail_growth", "dx_rural_income_growth",
-    "dx_fiscal_revenue_growth", "dx_industry_growth", "dx_party_building", "dx_task_rural",
-    "dx_task_projects", "dx_task_ecology", "dx_task_safety", "dx_neg_safety_accidents",
-    "dx_neg_petitions", "dx_neg_env_violations", "dx_progress_projects",
-]
+DX_NAMED_TASKS = ["dx_task_rural", "dx_task_projects", "dx_task_industry", "dx_task_ecology",
+                  "dx_task_safety"]  # the key tasks the source names
 DX_NEGATIVE = ["dx_neg_safety_accidents", "dx_neg_petitions", "dx_neg_env_violations"]
 
 
@@ -133,7 +133,7 @@ def test_registry_loads_the_committed_files_equal_to_the_panel(name, panel):
 def test_jincheng_units_follow_the_spec(jincheng):
     u = jincheng.units.set_index("unit")
     assert u["level"].value_counts().to_dict() == {
-        "prefecture": 1, "county": 6, "town": 12, "subdistrict": 6, "department": 6}
+        "prefecture": 1, "county": 6, "town": 12, "subdistrict": 6, "department": 30}
     assert u.loc["140500", "name"] == "晋城市"
     counties = u[u["level"] == "county"]
     assert counties["name"].to_dict() == JC_COUNTIES
@@ -147,41 +147,57 @@ def test_jincheng_units_follow_the_spec(jincheng):
     assert list(subs.index) == [f"JS{i:02d}" for i in range(1, 7)]
     assert (subs["parent"] == "140502").all() and (subs["group"] == "subdistrict").all()
     depts = u[u["level"] == "department"]
-    assert list(depts.index) == [f"JD0{i}" for i in range(1, 7)]
-    assert list(depts["name"]) == ["市发展改革委", "市工信局", "市住建局", "市农业农村局",
-                                   "市行政审批局", "市生态环境局"]
+    assert list(depts.index) == [f"JD{i:02d}" for i in range(1, 31)]  # the source's 30
+    # the five the source names (发改、工信、住建、生态环境、农业农村) are among them
+    assert {"市发展改革委", "市工信局", "市住建局", "市生态环境局", "市农业农村局"} <= set(depts["name"])
+    assert depts["name"].is_unique and depts["note"].str.contains("illustrative").all()
 
 
 def test_jincheng_indicators_and_periods(jincheng):
     ind = jincheng.indicators.set_index("indicator")
     expected = [*JC_FIRST_LEVEL, *JC_COUNTY_SPECIFIC, *JT_CODES, *JS_CODES, "traction_tasks",
-                "dept_lead_score"]
+                *JD_CODES]
     assert sorted(ind.index) == sorted(expected)
     assert (ind["role"] == "indicator").all() and (ind["direction"] == "higher").all()
     assert ind.loc["traction_tasks", "unit_of_measure"] == "count"
     assert ind.loc["jc_industry", "name"] == "现代产业“1+5”"
-    assert jincheng.periods == ["2022", "2023", "2024", "2025"]
-    # Value rows, by hand: counties 6 x 4 years x 8 first-level = 192; 4 county-specific x 4
-    # years = 16; towns 12 x 4 x (5 + traction_tasks) = 288; sub-districts 6 x 4 x (4 + 1) =
-    # 120; departments 6 x 4 = 24; total 640. No missing values.
-    assert len(jincheng.values) == 192 + 16 + 288 + 120 + 24 == 640
+    # the years and, for the monthly dispatch, their months
+    assert jincheng.periods == [p for y in JC_YEARS
+                                for p in [y, *(f"{y}-{m:02d}" for m in range(1, 13))]]
+    # Value rows, by hand: counties 6 x 4 years x 8 first-level = 192; 6 county-indicator pairs
+    # of county-specific indicators x 4 years = 24, and x 48 months = 288; towns 12 x 4 x (5 +
+    # traction_tasks) = 288; sub-districts 6 x 4 x (4 + 1) = 120; departments: 43 indicators
+    # led (JD01 3; JD07, JD08, JD10, JD11, JD12, JD15, JD19, JD25, JD26, JD27, JD30 2; the other
+    # 18 one: 3 + 22 + 18) x 4 = 172; total 1084. No missing values.
+    assert len(jincheng.values) == 192 + 24 + 288 + 288 + 120 + 172 == 1084
     assert not jincheng.values["value"].isna().any()
 
 
 def test_county_specific_indicators_only_for_their_county(jincheng):
-    for code, county in JC_COUNTY_SPECIFIC.items():
+    for code, counties in JC_COUNTY_SPECIFIC.items():
         rows = _rows(jincheng, indicator=code)
-        assert set(rows["unit"]) == {county}, code  # other counties have NO row at all
-        assert sorted(rows["period"]) == ["2022", "2023", "2024", "2025"]
+        assert set(rows["unit"]) == counties, code  # other counties have NO row at all
+        assert rows.groupby("unit").size().tolist() == [4 + 48] * len(counties)
     for county in JC_COUNTIES:
-        for year in jincheng.periods:
+        own = {c for c, us in JC_COUNTY_SPECIFIC.items() if county in us}
+        for year in JC_YEARS:
             have = set(_rows(jincheng, unit=county, period=year)["indicator"])
-            own = {c for c, u in JC_COUNTY_SPECIFIC.items() if u == county}
             assert have == set(JC_FIRST_LEVEL) | own
+    assert not {c for c, us in JC_COUNTY_SPECIFIC.items() if "140522" in us}  # 阳城县: none
+
+
+def test_monthly_progress_ends_at_the_annual_value(jincheng):
+    # cumulative within the year (never falls) and equal to the year's completion in December
+    for code, counties in JC_COUNTY_SPECIFIC.items():
+        for county in counties:
+            for year in JC_YEARS:
+                path = [jincheng.wide(f"{year}-{m:02d}").loc[county, code] for m in range(1, 13)]
+                assert np.all(np.diff(path) >= 0), (code, county, year)
+                assert path[-1] == jincheng.wide(year).loc[county, code]
 
 
 def test_jincheng_value_ranges(jincheng):
-    v = jincheng.values
+    v = jincheng.values[jincheng.values["period"].isin(JC_YEARS)]
     pct = v[v["indicator"] != "traction_tasks"]["value"]
     assert pct.between(40, 150).all() and 95 < pct.median() < 105
     tasks = v[v["indicator"] == "traction_tasks"]["value"]
@@ -191,7 +207,7 @@ def test_jincheng_value_ranges(jincheng):
 def _last_two_years_running(ds: Dataset, level: str, codes: list[str]) -> set[str]:
     """Units last on the equal-weight mean of ``codes`` in two consecutive years."""
     ids = list(ds.level_units(level)["unit"])
-    last = [ds.wide(y, units=ids, indicators=codes).mean(axis=1).idxmin() for y in ds.periods]
+    last = [ds.wide(y, units=ids, indicators=codes).mean(axis=1).idxmin() for y in JC_YEARS]
     return {a for a, b in zip(last, last[1:], strict=False) if a == b}
 
 
@@ -208,7 +224,7 @@ def test_jincheng_weak_county_is_last_under_most_weightings(jincheng):
     # 陵川县 140524 is still last two years in a row in at least 95 % of them.
     ids = list(JC_COUNTIES)
     x = np.stack([jincheng.wide(y, units=ids, indicators=JC_FIRST_LEVEL).to_numpy()
-                  for y in jincheng.periods])
+                  for y in JC_YEARS])
     w = np.random.default_rng(7).dirichlet(np.ones(len(JC_FIRST_LEVEL)), 2000)
     is_last = np.einsum("yui,wi->wyu", x, w).argmin(axis=2) == ids.index("140524")
     assert (is_last[:, :-1] & is_last[:, 1:]).any(axis=1).mean() >= 0.95
@@ -238,11 +254,17 @@ def test_dingxi_units_follow_the_spec(dingxi):
 
 def test_dingxi_indicators_and_periods(dingxi):
     ind = dingxi.indicators.set_index("indicator")
-    assert sorted(ind.index) == sorted([*DX_COUNTY_CODES, "dept_service"])
-    assert set(ind.index[ind["direction"] == "lower"]) == set(DX_NEGATIVE)
+    # the source's structure: 42 economic-operation (hard), 12 Party-building, 13 key tasks
+    assert ind["kind"].value_counts().to_dict() == {
+        "hard": 42, "task": 13, "rating": 12, "negative": 3, "progress": 1, "department": 1}
+    # names the source gives vs illustrative ones
+    named = ind[ind["kind"].isin(["hard", "rating", "task"]) & (ind["named_by"] == "source")]
+    assert sorted(named.index) == sorted(DX_NAMED_TASKS)
+    assert set(ind.index[ind["direction"] == "lower"]) == {*DX_NEGATIVE, "dx_unemployment"}
     assert dingxi.periods == [f"{y}Q{q}" for y in (2024, 2025) for q in (1, 2, 3, 4)]
-    # By hand: 7 counties x 8 quarters x 15 county indicators = 840; 8 departments x 8 = 64.
-    assert len(dingxi.values) == 840 + 64 == 904
+    # By hand: 7 counties x 8 quarters x (67 scored + 3 negative + 1 progress) = 3976;
+    # 8 departments x 8 = 64.
+    assert len(dingxi.values) == 3976 + 64 == 4040
     assert set(_rows(dingxi, indicator="dept_service")["unit"]) == {f"DD0{i}" for i in range(1, 9)}
     assert set(dingxi.values[dingxi.values["unit"].str.startswith("DD")]["indicator"]) == {
         "dept_service"}
@@ -301,7 +323,7 @@ def test_dingxi_weak_county_is_bottom_on_key_tasks(dingxi):
 def test_dingxi_value_ranges(dingxi):
     v = dingxi.values
     for code, lo, hi in (("dx_gdp_growth", -5, 15), ("dx_rural_income_growth", 3, 12),
-                         ("dx_party_building", 60, 100), ("dept_service", 60, 100)):
+                         ("dx_pb_political", 60, 100), ("dept_service", 60, 100)):
         assert v[v["indicator"] == code]["value"].between(lo, hi).all(), code
     progress = v[v["indicator"] == "dx_progress_projects"]["value"]
     assert progress.between(0, 130).all()

@@ -77,7 +77,7 @@ def test_official_leaves_out_unit_specific_nodes_and_says_so():
     np.testing.assert_allclose(w, 0.125)
     assert w.attrs["unit_specific"] == ["jc_air_monitoring", "jc_gas_supply",
                                         "jc_black_odorous_water", "jc_forest_city"]
-    assert w.attrs["overrides"] == ["140502", "140522", "140525", "140581"]
+    assert w.attrs["overrides"] == ["140502", "140521", "140524", "140525", "140581"]
 
 
 def test_official_errors(scheme):
@@ -100,10 +100,13 @@ def test_node_matrix_holds_the_raw_values_of_the_children(scheme, sichuan):
 
 
 def test_node_matrix_negates_lower_is_better(county_dataset):
-    spec = {"name": "t", "levels": {"county": {
-        "units": {"level": "county"},
-        "tree": {"gdp_pc": {"weight": 0.5}, "sewage_gap": {"weight": 0.5}},
-        "ranking": {"group_by": "group"}}}}
+    # two of the three groups hold 2 counties: below the default smallest comparison group (3),
+    # so the scheme says explicitly that 2 are enough here
+    spec = {"name": "t", "defaults": {"scoring": {"method": "minmax", "min_group": 2}},
+            "levels": {"county": {
+                "units": {"level": "county"},
+                "tree": {"gdp_pc": {"weight": 0.5}, "sewage_gap": {"weight": 0.5}},
+                "ranking": {"group_by": "group"}}}}
     X = W.node_matrix(spec, county_dataset, 2025)
     np.testing.assert_array_equal(X["sewage_gap"], -np.array([5, 9, 7, 3, 2, 4, 6.0]))
     np.testing.assert_array_equal(X["gdp_pc"], [30, 20, 25, 35, 40, 45, 50.0])
@@ -278,11 +281,11 @@ def test_correlation_ratio_catches_a_non_linear_effect():
 def test_apply_to_a_quarterly_scheme_assessed_for_a_year():
     # Dingxi is quarterly: the annual weights see one row per county and quarter (7 × 4)
     ds = ak.datasets.load("dingxi")
-    X = W.node_matrix("dingxi", ds, 2025, node="hard")
+    X = W.node_matrix("dingxi", ds, 2025, node="economy")
     assert X.shape[0] == 7 * 4 and X.index.names == ["unit", "period"]
     assert sorted(set(X.index.get_level_values("period"))) == ["2025Q1", "2025Q2", "2025Q3",
                                                                 "2025Q4"]
-    new = W.apply("dingxi", "std", ds, 2025, node="hard")
+    new = W.apply("dingxi", "std", ds, 2025, node="economy")
     assert new.log[-1]["units"] == 7
     assert "7 units × 4 sub-periods" in new.log[-1]["note"]
     np.testing.assert_allclose([new.weights()[c] for c in X.columns], W.std(X)[X.columns])

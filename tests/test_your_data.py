@@ -234,7 +234,9 @@ def test_a_level_of_ones_own_is_kept_with_a_notice(tmp_path):
     (notice,) = ds.notices
     assert notice.kind == "level_unknown" and "'村' (2 units)" in notice.message
     assert "declare them under 'levels:' in dataset.yaml" in notice.message
-    scheme = ak.load_scheme({"levels": {"村": {"tree": {"income": {"weight": 1}}}}})
+    # two villages: min–max between them is a comparison the scheme must allow (min_group 2)
+    scheme = ak.load_scheme({"levels": {"村": {"tree": {"income": {
+        "weight": 1, "scoring": {"method": "minmax", "min_group": 2}}}}}})
     assert ak.evaluate(scheme, ds, 2024).scores["score"].tolist() == [0.0, 100.0]
 
 

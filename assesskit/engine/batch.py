@@ -18,6 +18,7 @@ analysed level's design varies.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from itertools import product
 
 import numpy as np
@@ -30,7 +31,7 @@ from ..scheme.model import Scheme
 from .consequences import LevelDecisions
 from .design import OFFICIAL, Design, apply_design
 from .evaluation import evaluate
-from .level import LevelModel, grouping_for, with_scheme_groups
+from .level import LevelModel, Scorer, grouping_for, with_scheme_groups
 from .ranking import ranks_within, score_keys
 from .review import refuse_review
 from .tree import aggregate
@@ -116,8 +117,9 @@ class LevelBatch:
                 raise SchemeError(f"the units of level {level!r} differ between sub-periods "
                                   "(exclude_incomplete); an analysis over designs needs the same "
                                   "units in every sub-period", key=f"levels.{level}.units")
-        self.models = [LevelModel(spec, data, p, ev.sub_results[p], units=self.units)
-                       for p in subs]
+        over = subs if len(subs) > 1 else None  # the year's incidents, as evaluate counts them
+        self.models = [LevelModel(spec, data, p, ev.sub_results[p], units=self.units,
+                                  deductions_over=over) for p in subs]
         self.tree = self.models[0].tree
         combine = scheme.spec.get("combine", {}) or {}
         cw = np.asarray((combine.get("weights") or [1.0] * len(subs)) if len(subs) > 1 else [1.0],
@@ -228,9 +230,11 @@ class LevelBatch:
         parts = []
         for model, plan, leaf in zip(self.models, self._plans[key4], self._leaf[key4[:2]],
                                      strict=True):
-            values = aggregate(plan, multipliers, impute=impute, keep=self.break_by)
+            values = aggregate(plan, multipliers, impute=impute,
+                               keep=[*self.break_by, *model.coefficient_keep])
             d = values[0].shape[0]
-            total = model.totals(values[0], leaf.vetoed)
+            total = model.totals(values[0], leaf.vetoed,
+                                 model.part_points(plan, values, multipliers))
             tbs = [values[j] if j in values else np.broadcast_to(plan.scores[:, j], (d, self.n))
                    for j in self.break_by]
             parts.append((total, tbs))
@@ -305,3 +309,227 @@ class LevelBatch:
         ks = [score_keys(total, self.decimals)] + [score_keys(x, self.decimals) for x in tb]
         return ranks_within(ks, self.official_groups, self.tie_method, self.unit_order)
 
+
+# ---------------------------------------------------------------------- other raw values
+class _CachedScorer(Scorer):
+    """A :class:`~assesskit.engine.level.Scorer` that reads each indicator's values of a period
+    once (a growth rule reads the previous period's values every time it scores)."""
+
+    def __init__(self, *args):
+        super().__init__(*args)
+        self._cache: dict = {}
+
+    def values(self, indicator: str, period: str, key: str) -> np.ndarray:
+        if (indicator, period) not in self._cache:
+            self._cache[(indicator, period)] = super().values(indicator, period, key)
+        return self._cache[(indicator, period)]
+
+
+@dataclass
+class ValueResult:
+    """Outcomes of draws in which raw values were changed (arrays of shape (d, n)).
+
+    ``keys`` are the ranking keys (the rounded total, then the tie-break nodes) that decide
+    places; two units of a group with equal keys share a place (unless ``ties.method: first``).
+    """
+
+    total: np.ndarray
+    outcome: np.ndarray  # consequence bits
+    group_rank: np.ndarray
+    grade: np.ndarray | None  # grade number (0 = best, -1 none)
+    vetoed: np.ndarray
+    keys: list
+
+
+class ValueBatch:
+    """A level compiled once to evaluate many draws in which some raw values are changed.
+
+    Each draw changes the values of one unit: ``delta[k, l]`` is added to that unit's value of
+    leaf ``leaves[l]`` (the indicator's own value; for a growth rule the value of the period, so
+    the change since the previous period moves with it). Everything else — the other units'
+    values, roll-ups, shared indicators, deductions, coefficients — keeps its nominal value, and
+    every draw goes through the kernels ``evaluate`` uses: the leaves are scored again with the
+    same rules and comparison groups (a unit passing its group's maximum moves the min–max scale
+    of every unit of the group), aggregated (:func:`~assesskit.engine.tree.aggregate`), totalled
+    (:meth:`~assesskit.engine.level.LevelModel.totals`, a veto recomputed from the changed
+    values), combined over the sub-periods of a quarterly (monthly) scheme with the scheme's
+    ``combine`` weights, and ranked with the level's quota, grade and tie rules
+    (:meth:`~assesskit.engine.consequences.LevelDecisions.decide`).
+
+    Parameters
+    ----------
+    scheme : Scheme
+    data : Dataset
+    period : str
+        Canonical period (a year gives the annual result of a quarterly scheme).
+    level : str
+    evaluation : Evaluation, optional
+        ``evaluate(scheme, data, period)``, if already computed.
+
+    Attributes
+    ----------
+    leaves : list of int
+        Tree node index of each leaf (column ``l`` of ``delta``).
+    values : ndarray (S, n, L)
+        The leaves' own raw values per sub-period (NaN where not reported).
+    applies : ndarray of bool (n, L)
+        Whether each leaf concerns each unit.
+    directions : list of str
+        ``higher`` or ``lower`` per leaf.
+    sub_periods : list of str
+    decisions : LevelDecisions
+        The level's ranking, quota and grade rules.
+    """
+
+    def __init__(self, scheme: Scheme, data: Dataset, period: str, level: str, *,
+                 evaluation=None):
+        from .evaluation import level_decisions
+
+        spec = scheme.levels[level]
+        ev = evaluation if evaluation is not None else evaluate(scheme, data, period)
+        self.scheme, self.level, self.period, self.evaluation = scheme, level, period, ev
+        self.sub_periods = list(ev.sub_results)
+        first = ev.sub_results[self.sub_periods[0]][level]
+        self.units = first.units
+        self.ids = self.units["unit"].astype(str).tolist()
+        self.n = len(self.units)
+        for p in self.sub_periods:
+            if not ev.sub_results[p][level].units["unit"].equals(first.units["unit"]):
+                raise SchemeError(f"the units of level {level!r} differ between sub-periods "
+                                  "(exclude_incomplete); changing values needs the same units in "
+                                  "every sub-period", key=f"levels.{level}.units")
+        self.models = [LevelModel(spec, data, p, ev.sub_results[p], units=self.units)
+                       for p in self.sub_periods]
+        self.tree = self.models[0].tree
+        self.leaves = [j for j, nd in enumerate(self.tree.nodes) if nd.kind == "leaf"]
+        self.nodes = [self.tree.nodes[j] for j in self.leaves]
+        self.grouping = grouping_for(self.units, spec.ranking)
+        self._impute = self.grouping.scoring_index("group")
+        self._scorers = [_CachedScorer(data, self.units, m.positions, p, self.grouping)
+                         for m, p in zip(self.models, self.sub_periods, strict=True)]
+        self.directions = [self._scorers[0].direction(nd) for nd in self.nodes]
+        self.applies = self.models[0].applies[:, self.leaves]
+        self.values = np.stack([np.column_stack(
+            [sc.values(nd.indicator, p, f"{nd.path}.indicator") for nd in self.nodes])
+            if self.nodes else np.zeros((self.n, 0))
+            for sc, p in zip(self._scorers, self.sub_periods, strict=True)])
+        self._leaf_scores, self._veto = [], []
+        for model, scorer in zip(self.models, self._scorers, strict=True):
+            self._leaf_scores.append(model.scores())
+            self._veto.append(np.column_stack(
+                [scorer.score(nd)[2] & self.applies[:, li] for li, nd in enumerate(self.nodes)])
+                if self.nodes else np.zeros((self.n, 0), bool))
+        self._scores = [leaf.scores for leaf in self._leaf_scores]
+        self._plans: dict = {}  # (sub-period, leaves changed) -> aggregation plan
+        combine = scheme.spec.get("combine", {}) or {}
+        subs = self.sub_periods
+        cw = np.asarray((combine.get("weights") or [1.0] * len(subs)) if len(subs) > 1 else [1.0],
+                        float)
+        self.mix = cw / cw.sum()
+        self.decisions = level_decisions(spec, ev.level_results[level])
+
+    def _delta(self, unit, delta) -> tuple[np.ndarray, np.ndarray]:
+        unit = np.asarray(unit, np.intp).reshape(-1)
+        delta = np.asarray(delta, float)
+        if delta.ndim == 2:
+            delta = np.broadcast_to(delta[:, None, :], (len(delta), len(self.models),
+                                                        len(self.leaves)))
+        if delta.shape != (len(unit), len(self.models), len(self.leaves)):
+            raise ValueError(f"delta must have shape (d, {len(self.leaves)}) or (d, "
+                             f"{len(self.models)}, {len(self.leaves)}), not {delta.shape}")
+        return unit, delta
+
+    def _changed(self, s: int, li: int, unit: np.ndarray, delta: np.ndarray):
+        """Rows whose value of leaf ``l`` changes in sub-period ``s``, and their (rows, n)
+        values."""
+        rows = np.flatnonzero(delta[:, s, li] != 0)
+        x = np.repeat(self.values[s][None, :, li], len(rows), axis=0)
+        x[np.arange(len(rows)), unit[rows]] += delta[rows, s, li]
+        return rows, x
+
+    def own_scores(self, unit, delta) -> np.ndarray:
+        """Score (0–100) of every leaf of the changed unit itself, (d, L), combined over the
+        sub-periods with the ``combine`` weights (only the scoring step is run)."""
+        unit, delta = self._delta(unit, delta)
+        d, L = len(unit), len(self.leaves)
+        out = np.zeros((d, L))
+        for s, scorer in enumerate(self._scorers):
+            for li, nd in enumerate(self.nodes):
+                own = np.broadcast_to(self._scores[s][unit, self.leaves[li]], (d,)).copy()
+                rows, x = self._changed(s, li, unit, delta)
+                if len(rows):
+                    own[rows] = scorer.score(nd, x)[0][np.arange(len(rows)), unit[rows]]
+                out[:, li] += self.mix[s] * np.where(self.applies[unit, li], own, np.nan)
+        return out
+
+    def _plan(self, s: int, changed: tuple):
+        """The aggregation plan of sub-period ``s`` with the leaves ``changed`` dynamic (the
+        other leaves enter through one matrix product, as in ``evaluate``)."""
+        key = (s, changed)
+        if key not in self._plans:
+            dynamic = frozenset(self.leaves[li] for li in changed)
+            self._plans[key] = self.models[s].plan(self._leaf_scores[s], dynamic=dynamic)
+        return self._plans[key]
+
+    def run(self, unit, delta) -> ValueResult:
+        """Totals, ranks, grades and consequences of ``d`` draws.
+
+        Parameters
+        ----------
+        unit : array of int, shape (d,)
+            Position of the unit whose values change in each draw.
+        delta : ndarray, shape (d, L) or (d, S, L)
+            Change of each leaf's raw value (added; the same in every sub-period when 2-D).
+
+        Returns
+        -------
+        ValueResult
+        """
+        unit, delta = self._delta(unit, delta)
+        d, n, N = len(unit), self.n, self.tree.size
+        dec = self.decisions
+        total = np.zeros((d, n))
+        tiebreak = [np.zeros((d, n)) for _ in dec.break_by]
+        vetoed_any = np.zeros((d, n), bool)
+        # draws that change the same leaves share a plan: only those leaves are scored per draw
+        touched = (delta != 0).any(axis=1)
+        code = touched @ (1 << np.arange(touched.shape[1], dtype=object)) if touched.shape[1] > 62 \
+            else touched.astype(np.int64) @ (np.int64(1) << np.arange(touched.shape[1],
+                                                                       dtype=np.int64))
+        patterns, first, which = np.unique(code, return_index=True, return_inverse=True)
+        which = which.reshape(-1)
+        if len(patterns) > len(self.leaves) + 1 or d * n < 20_000:
+            # many different sets (combined changes), or few draws (where one pass costs less
+            # than one per set): score every leaf changed by any draw
+            patterns, first, which = patterns[:1], first[:1], np.zeros(d, np.intp)
+            touched = np.broadcast_to(touched.any(axis=0), touched.shape)
+        for pattern_index in range(len(patterns)):
+            rows = np.flatnonzero(which == pattern_index)
+            changed = tuple(np.flatnonzero(touched[first[pattern_index]]).tolist())
+            u, dl, m = unit[rows], delta[rows], len(rows)
+            ones = np.ones((m, N))
+            for s, (model, scorer) in enumerate(zip(self.models, self._scorers, strict=True)):
+                plan = self._plan(s, changed)
+                still = [li for li in range(len(self.leaves)) if li not in changed]
+                vetoed = np.broadcast_to(self._veto[s][:, still].any(axis=1), (m, n)).copy()
+                dynamic = {}
+                for li in changed:
+                    x = np.repeat(self.values[s][None, :, li], m, axis=0)
+                    x[np.arange(m), u] += dl[:, s, li]
+                    new, _, new_veto = scorer.score(self.nodes[li], x)
+                    dynamic[self.leaves[li]] = np.where(self.applies[:, li], new, np.nan)
+                    vetoed |= new_veto & self.applies[:, li]
+                values = aggregate(plan, ones, dynamic_scores=dynamic, impute=self._impute,
+                                   keep=dec.break_by)
+                # the veto score where vetoed: the engine's totals of everyone vetoed and of none
+                plain = model.totals(values[0], np.zeros(n, bool))
+                if vetoed.any():
+                    plain = np.where(vetoed, model.totals(values[0], np.ones(n, bool)), plain)
+                total[rows] += self.mix[s] * plain
+                for i, j in enumerate(dec.break_by):
+                    tb = values[j] if j in values else plan.scores[None, :, j]
+                    tiebreak[i][rows] += self.mix[s] * tb
+                vetoed_any[rows] |= vetoed
+        result = dec.decide(total, tiebreak, vetoed_any, display=False)
+        return ValueResult(total, result.outcome, result.group_rank, result.grade, vetoed_any,
+                           dec.ranking_keys(total, tiebreak))

@@ -187,12 +187,42 @@ def replace_relative(rule: dict, new: dict | None) -> dict | None:
         return None
     method = rule["method"]
     if method in RELATIVE_METHODS:
-        return {**copy.deepcopy(new), "within": new.get("within", rule.get("within", "group"))}
+        return {**_small_group_of(rule), **copy.deepcopy(new),
+                "within": new.get("within", rule.get("within", "group"))}
     if method in ("growth", "level_and_change") and rule["then"]["method"] in RELATIVE_METHODS:
         then = rule["then"]
         return {**copy.deepcopy(rule),
-                "then": {**copy.deepcopy(new), "within": new.get("within", then.get("within", "group"))}}
+                "then": {**_small_group_of(then), **copy.deepcopy(new),
+                         "within": new.get("within", then.get("within", "group"))}}
     return None
+
+
+def _small_group_of(rule: dict) -> dict:
+    """What a relative rule says about small comparison groups (kept when it is replaced)."""
+    return {k: rule[k] for k in ("min_group", "small_group") if k in rule}
+
+
+def _pool_small_groups(body: dict, lspec) -> None:
+    """Under groups other than the official ones, a relative rule whose comparison group is
+    smaller than its ``min_group`` scores those units across all assessed units
+    (``small_group: pool``) unless the scheme says otherwise; written into the variant scheme
+    (so the log and a rebuilt run show it) rather than letting a unit alone in its group earn
+    full marks."""
+    for nd in lspec.root.walk():
+        if nd.kind != "leaf":
+            continue
+        target = node_spec(body, nd.id)
+        written = target.get("scoring") or {}
+        complete = "method" in written and ("then" in written or written["method"] not in (
+            "growth", "level_and_change"))
+        # a rule replaced by the design is written in full; otherwise the parsed rule is the
+        # same rule with the scheme's defaults filled in
+        rule = copy.deepcopy(written if complete else nd.scoring)
+        inner = rule["then"] if rule["method"] in ("growth", "level_and_change") else rule
+        if inner["method"] not in RELATIVE_METHODS:
+            continue
+        inner.setdefault("small_group", "pool")
+        target["scoring"] = rule
 
 
 def node_spec(body: dict, node_id: str) -> dict:
@@ -246,6 +276,8 @@ def apply_design(scheme: Scheme, level: str, units: pd.DataFrame, design: Design
                 if replaced is not None:
                     node_spec(body, nd.id)["scoring"] = replaced
     _write_grouping(body, lspec, scheme, level, units, design)
+    if not design.is_official_grouping(scheme, level):
+        _pool_small_groups(body, lspec)
     for node_id, method in design.aggregation.items():
         node_spec(body, node_id)["aggregate"] = method
     for node_id, policy in design.missing.items():

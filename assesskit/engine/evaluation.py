@@ -178,17 +178,51 @@ class Evaluation:
                 continue
             score = dict(zip(frame["unit"], frame["score"], strict=True))
             rank = dict(zip(frame["unit"], frame["group_rank"], strict=True))
+            where = self._rank_words(level, frame)
             for (group, label), gg in cons.groupby(["group", "label"], sort=True):
                 units = sorted(gg["unit"], key=lambda u: (rank[u], u))
                 names = dict(zip(gg["unit"], gg["name"], strict=True))
                 lines.append(f"  {group or '(all)'} — {label}: "
-                             + ", ".join(f"{names[u]} ({score[u]:.2f})" for u in units))
+                             + ", ".join(f"{names[u]} ({score[u]:.2f}{where.get(u, '')})"
+                                         for u in units))
+        lines.extend(self._flagged_lines())
         if self.notices:
             lines.append(f"{len(self.notices)} decision(s) taken by a documented policy:")
             lines.extend(f"  - {n}" for n in self.notices[:20])
             if len(self.notices) > 20:
                 lines.append(f"  ... and {len(self.notices) - 20} more (ev.notices)")
         return "\n".join(lines)
+
+    def _rank_words(self, level: str, frame: pd.DataFrame) -> dict[str, str]:
+        """``{unit: "; rank 9 in group, 4 in 甘孜州"}`` for a level whose quotas use subgroups,
+        so that a reader sees why a unit ranked lower in its group is chosen (empty otherwise)."""
+        spec = self.scheme.levels[level]
+        if not spec.ranking.get("subgroup_by"):
+            return {}
+        sub = spec.ranking["subgroup_by"]
+        out = {}
+        for row in frame.itertuples(index=False):
+            r = row._asdict()
+            if pd.notna(r["subgroup_rank"]) and str(r.get(sub, "")).strip():
+                out[r["unit"]] = (f"; rank {r['group_rank']:g} in group, {r['subgroup_rank']:g} "
+                                  f"in {r[sub]}")
+        return out
+
+    def _flagged_lines(self) -> list[str]:
+        """Indicators lagging the time schedule for long, flagged for rectification (挂牌)."""
+        lights = self.traffic_lights
+        if lights is None or lights.empty or "flagged" not in lights or not lights["flagged"].any():
+            return []
+        lines = []
+        for (level, code), g in lights[lights["flagged"].astype(bool)].groupby(
+                ["level", "indicator"], sort=False):
+            label = self.scheme.levels[level].schedule[code].get("label")
+            first = g.groupby("unit", sort=False).agg(name=("name", "first"),
+                                                      since=("period", "first"))
+            lines.append(f"  [{level}] {code}{f' ({label})' if label else ''} — lagging the time "
+                         "schedule for long, flagged for rectification (挂牌整改): "
+                         + ", ".join(f"{r.name} (from {r.since})" for r in first.itertuples()))
+        return lines
 
     def to_frame(self) -> pd.DataFrame:
         """The scores table (one row per assessed unit)."""
@@ -260,9 +294,13 @@ def _combine(parts: list[tuple[str, LevelResult]], weights: list[float]) -> Leve
     def mix(attr):
         return sum(wi * getattr(r, attr) for wi, (_, r) in zip(w, parts, strict=True))
 
-    ded = pd.concat([r.deductions.assign(points=r.deductions["points"] * wi,
-                                         reason=r.deductions["reason"] + f" ({p}, weight {wi:.2f})")
-                     for wi, (p, r) in zip(w, parts, strict=True)], ignore_index=True)
+    if len(last.deductions_scope) > 1:
+        # deductions counted over the whole year (the same in every part): taken once, in full
+        ded = last.deductions
+    else:
+        ded = pd.concat([r.deductions.assign(points=r.deductions["points"] * wi,
+                                             reason=r.deductions["reason"] + f" ({p}, weight {wi:.2f})")
+                         for wi, (p, r) in zip(w, parts, strict=True)], ignore_index=True)
     vetoed = np.logical_or.reduce([r.vetoed for _, r in parts])
     reasons = ["; ".join(f"{p}: {r.veto_reason[i]}" for p, r in parts if r.vetoed[i]) for i in range(len(vetoed))]
     notes = [n for _, r in parts for n in r.notes]
@@ -270,7 +308,8 @@ def _combine(parts: list[tuple[str, LevelResult]], weights: list[float]) -> Leve
     return LevelResult(last.level, last.units, last.nodes, last.raw, mix("score"), mix("weight"),
                        mix("points"), mix("max_points"), mix("base_score"), ded, mix("coefficient"),
                        vetoed, reasons, mix("total"), notes, last.rule_text, last.best,
-                       last.applies, notices, last.template)
+                       last.applies, notices, last.template, mix("coefficient_points"),
+                       last.deductions_scope)
 
 
 def evaluate(scheme, data: Dataset, period, *, levels: list[str] | None = None) -> Evaluation:
@@ -320,10 +359,15 @@ def _evaluate(scheme: Scheme, data: Dataset, period, levels: list[str] | None) -
                  {"step": "scheme", "spec": scheme.spec}]
     combined: dict[str, LevelResult] = {}
     per_sub: dict[str, dict[str, LevelResult]] = {p: {} for p in subs}
+    # the annual result of a quarterly (monthly) scheme: each incident of the negative list
+    # costs its points once, whatever sub-period it falls in (see LevelModel, deductions_over)
+    over = subs if len(subs) > 1 else None
     for level, spec in scheme.levels.items():
         for p in subs:
-            score = score_review_level if spec.review is not None else score_level  # issue 10
-            per_sub[p][level] = score(scheme, spec, data, p, per_sub[p])
+            if spec.review is not None:  # scored from rating sheets (issue 10)
+                per_sub[p][level] = score_review_level(scheme, spec, data, p, per_sub[p])
+            else:
+                per_sub[p][level] = score_level(scheme, spec, data, p, per_sub[p], over)
     combine = scheme.spec.get("combine", {}) or {}
     cw = (combine.get("weights") or [1.0] * len(subs)) if len(subs) > 1 else [1.0]
     if len(cw) != len(subs):
@@ -454,7 +498,8 @@ def _stack(parts: list[dict]) -> pd.DataFrame:
 
 def _log_level(log, spec, res, subs, cw):
     log.append({"step": "level", "level": spec.level, "label": spec.label, "units": len(res.units),
-                "max_points": spec.max_points, "sub_periods": subs, "combine_weights": cw})
+                "max_points": spec.max_points, "max_score": spec.max_score(), "sub_periods": subs,
+                "combine_weights": cw})
     for nd in res.nodes:
         entry = {"step": "node", "level": spec.level, "node": nd.id, "kind": nd.kind, "weight": nd.weight,
                  "label": nd.label}
@@ -473,36 +518,82 @@ def _log_level(log, spec, res, subs, cw):
     log.extend(level_log(spec, res))  # the draw of a review, musts, linked (issue 10)
 
 
-_NO_LIGHTS = pd.DataFrame(columns=["unit", "name", "level", "period", "indicator", "actual",
-                                   "expected", "ratio", "light"])
+LIGHT_COLUMNS = ["unit", "name", "level", "period", "indicator", "actual", "expected", "ratio",
+                 "light", "behind", "flagged"]
+
+
+def _checkpoints(rule: dict, period: str) -> list[tuple[str, float]]:
+    """The schedule's checkpoints that fall within the evaluated period, in time order:
+    ``[(period, expected value)]``. ``Y`` is the year; ``Q1``..``Q4`` and months ``01``..``12``
+    are sub-periods of the year (an annual scheme can check quarterly or monthly progress)."""
+    year, freq = period[:4], period_frequency(period)
+    out = []
+    for tag, expected in (rule.get("expected") or {}).items():
+        tag = str(tag)
+        p = year if tag == "Y" else f"{year}{tag}" if tag.startswith("Q") else f"{year}-{tag}"
+        if freq == "Y":
+            inside = True
+        elif freq == "Q":
+            inside = p == period or (period_frequency(p) == "M"
+                                     and (int(p[5:]) - 1) // 3 + 1 == int(period[-1]))
+        else:
+            inside = p == period
+        if inside:
+            out.append((p, float(expected)))
+    order = {"Y": 2, "Q": 1, "M": 0}  # at one date: a month's check, then its quarter's, the year's
+    return sorted(out, key=lambda pe: (pd.Period(pe[0], freq=period_frequency(pe[0])).end_time,
+                                       order[period_frequency(pe[0])]))
 
 
 def _traffic_lights(scheme: Scheme, data: Dataset, per_sub: dict) -> pd.DataFrame:
+    """Progress against the time schedule at every checkpoint of the evaluated period.
+
+    ``ratio = actual / expected``; ``light`` green (ratio ≥ ``yellow_below``), yellow, red
+    (ratio < ``red_below``) or "no data"; ``behind`` the number of checkpoints in a row, ending
+    with this one, at which the indicator was not green; ``flagged`` whether that run reached the
+    schedule's ``flag_after`` (挂牌督办: lagging for long, flagged for rectification).
+    """
     rows = []
+    dv = view(data)
+    subs = list(per_sub)
+    period = subs[0][:4] if len(subs) > 1 else subs[0]
     for level, spec in scheme.levels.items():
+        results = per_sub[subs[0]]
+        if level not in results:
+            continue
+        units = results[level].units
+        positions = dv.unit_ids.get_indexer(pd.Index(units["unit"].astype(str)))
         for code, rule in spec.schedule.items():
             if code not in set(data.indicators["indicator"]):
                 raise SchemeError(f"schedule names indicator {code!r}, which dataset {data.name!r} lacks",
                                   key=f"levels.{level}.schedule.{code}")
-            for p, results in per_sub.items():
-                res = results[level]
-                tag = p[4:].lstrip("-") if len(p) > 4 else "Y"
-                expected = (rule.get("expected") or {}).get(tag)
-                if expected is None:
-                    continue
-                wide = data.wide(p, units=res.units["unit"], indicators=[code])
-                actual = wide[code].to_numpy()
-                ratio = actual / float(expected)
-                yellow, red = rule.get("yellow_below", 1.0), rule.get("red_below", 0.9)
-                light = np.where(~np.isfinite(ratio), "no data",
-                                 np.where(ratio < red, "red", np.where(ratio < yellow, "yellow", "green")))
+            checks = _checkpoints(rule, period)
+            if not checks:
+                continue
+            # the units the indicator concerns: those a leaf scoring it applies to (a
+            # county-specific indicator is not "no data" for the other counties)
+            res = results[level]
+            leaves = [j for j, nd in enumerate(res.nodes) if nd.kind == "leaf"
+                      and nd.indicator == code]
+            concerned = res.applies[:, leaves].any(axis=1) if leaves and res.applies is not None \
+                else np.ones(len(units), bool)
+            actual = np.stack([dv.values(p, positions, [code])[:, 0] for p, _ in checks])
+            expected = np.array([e for _, e in checks])[:, None]
+            ratio = actual / expected
+            yellow, red = rule.get("yellow_below", 1.0), rule.get("red_below", 0.9)
+            light = np.where(~np.isfinite(ratio), "no data",
+                             np.where(ratio < red, "red", np.where(ratio < yellow, "yellow", "green")))
+            behind = streaks((light == "yellow") | (light == "red"))
+            flag = rule.get("flag_after")
+            flagged = behind >= flag if flag is not None else np.zeros_like(behind, dtype=bool)
+            for k, (p, e) in enumerate(checks):
                 rows.append(pd.DataFrame({
-                    "unit": res.units["unit"], "name": res.units["name"], "level": level, "period": p,
-                    "indicator": code, "actual": actual, "expected": float(expected), "ratio": ratio,
-                    "light": light}))
+                    "unit": units["unit"], "name": units["name"], "level": level, "period": p,
+                    "indicator": code, "actual": actual[k], "expected": e, "ratio": ratio[k],
+                    "light": light[k], "behind": behind[k], "flagged": flagged[k]})[concerned])
     if not rows:
-        return _NO_LIGHTS.copy()
-    return pd.concat(rows, ignore_index=True)
+        return pd.DataFrame(columns=LIGHT_COLUMNS)
+    return pd.concat(rows, ignore_index=True)[LIGHT_COLUMNS]
 
 
 def _contributions(ev: Evaluation) -> pd.DataFrame:
@@ -553,7 +644,8 @@ def _contributions(ev: Evaluation) -> pd.DataFrame:
                                         "kind": kind, "indicator": d["item"], "raw_value": d["value"],
                                         "score": np.nan, "weight": np.nan, "points": d["points"],
                                         "max_points": 0.0, "points_lost": -d["points"], "reason": d["reason"]}))
-        adj = (res.base_score + _ded_sum(res)) * (res.coefficient - 1.0)
+        adj = res.coefficient_points if res.coefficient_points is not None else \
+            (res.base_score + _ded_sum(res)) * (res.coefficient - 1.0)
         has_coef = np.abs(res.coefficient - 1.0) > 0
         if has_coef.any():
             extras.append(pd.DataFrame({
@@ -564,7 +656,7 @@ def _contributions(ev: Evaluation) -> pd.DataFrame:
                 "reason": res.rule_text.get("coefficient", "coefficient") + " (× "
                 + pd.Series(res.coefficient[has_coef]).map("{:g}".format).to_numpy() + ")"}))
         # a veto score replaces the total: one row carries the difference, so rows still add up
-        veto_adj = res.total - (res.base_score + _ded_sum(res)) * res.coefficient
+        veto_adj = res.total - (res.base_score + _ded_sum(res) + adj)
         has_veto = np.asarray(res.vetoed, dtype=bool) & (np.abs(veto_adj) > 1e-9)
         if has_veto.any():
             extras.append(pd.DataFrame({

@@ -21,14 +21,14 @@ from __future__ import annotations
 
 import functools
 import weakref
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 import pandas as pd
 
-from ..data.model import Dataset, shift_period
+from ..data.model import Dataset, period_frequency, shift_period
 from ..errors import DataError, Notice, Problem, SchemeError
-from ..scheme.model import LevelSpec, Node, Scheme
+from ..scheme.model import MIN_GROUP, LevelSpec, Node, Scheme
 from . import scoring as sc
 from .adjustments import level_adjustments
 from .inputs import view
@@ -188,6 +188,8 @@ class Scorer:
         self._groups: dict[str, sc.GroupIndex] = {}
         self.directions = self.view.directions
         self.roles = self.view.roles
+        self.notes: list[dict] = []  # per-unit decisions (small comparison groups)
+        self.left_missing: dict[str, np.ndarray] = {}  # node id -> units small_group: missing
 
     def groups(self, within: str) -> sc.GroupIndex:
         if within not in self._groups:
@@ -262,7 +264,7 @@ class Scorer:
     def _finite(self, node: Node, x: np.ndarray, s: np.ndarray) -> None:
         """A value that is a number must give a score that is a number: extreme values (near
         ±1e308) overflow the arithmetic of the rules instead of being silently dropped."""
-        bad = np.isfinite(x) & ~np.isfinite(s)
+        bad = np.isfinite(x) & ~np.isfinite(s) & ~self.left_missing.get(node.id, False)
         if bad.any():
             ids = self.units["unit"].to_numpy()
             rows = np.flatnonzero(bad.reshape(-1, bad.shape[-1]).any(axis=0))
@@ -284,24 +286,91 @@ class Scorer:
         g = self.groups(inner.get("within", "group"))
         return sc.orient(g.max(sc.orient(raw, direction)), direction)
 
+    def _relative(self, rule: dict, x: np.ndarray, direction: str, within: str
+                  ) -> tuple[np.ndarray, str]:
+        """A relative rule (min–max, z-score, percentile) within the comparison groups."""
+        m = rule["method"]
+        arrow = "lower is better" if direction == "lower" else "higher is better"
+        g = self.groups(within)
+        xo = sc.orient(x, direction)
+        where = {"group": "within the comparison group", "subgroup": "within the subgroup",
+                 "pool": "across all assessed units"}[within]
+        if m == "minmax":
+            lo, hi = rule["range"]
+            return sc.minmax(xo, g, lo, hi), f"min–max {where} onto [{lo:g}, {hi:g}] ({arrow})"
+        if m == "zscore":
+            off, scale, floor = rule.get("offset", 0.0), rule.get("scale", 1.0), rule.get("floor")
+            text = f"z-score {where}: {off:g} + {scale:g}·z" + (
+                f", at least {floor:g}" if floor is not None else "")
+            return sc.zscore(xo, g, off, scale, floor), f"{text} ({arrow})"
+        return g.percentile_rank(xo), f"percentile rank {where} ({arrow})"
+
+    def _guard_small_groups(self, rule: dict, x: np.ndarray, direction: str, within: str,
+                            node: Node, s: np.ndarray, text: str) -> tuple[np.ndarray, str]:
+        """Apply the scheme's ``small_group`` policy to units whose comparison group has fewer
+        than ``min_group`` values (default :data:`MIN_GROUP`).
+
+        ``error`` (default) raises a :class:`SchemeError` naming the node, the groups and the
+        units; ``missing`` leaves their score missing (the parent's missing-value policy
+        decides); ``pool`` scores them across all assessed units; ``score`` keeps what the rule
+        gives (min–max: the top of the range; z-score: the offset; percentile: 100). Every unit
+        concerned gets a note (shown in ``explain`` and as a notice) unless it is an error.
+        """
+        minimum = int(rule.get("min_group", MIN_GROUP))
+        g = self.groups(within)
+        small = np.isfinite(x) & (g.count(x) < minimum)
+        if not small.any():
+            return s, text
+        policy = rule.get("small_group", "error")
+        n = small.shape[-1]
+        row = np.flatnonzero(small.reshape(-1, n).any(axis=1))[0]  # the draws share the pattern
+        hit = np.flatnonzero(small.reshape(-1, n)[row])
+        counts = g.count(x).reshape(-1, n)[row]
+        groups: dict[str, list[str]] = {}
+        for i in hit:
+            label = g.names[g.codes[i]] or "all assessed units"
+            groups.setdefault(label, []).append(f"{self.units['unit'].iat[i]} "
+                                                f"({self.units['name'].iat[i]})")
+        listing = "; ".join(f"group {lab!r}: {', '.join(us)}" for lab, us in groups.items())
+        if policy == "error":
+            raise SchemeError(
+                f"node {node.id!r} is scored {rule['method']} relative to its comparison group, "
+                f"but in period {self.period} some groups have fewer than {minimum} units with a "
+                f"value ({listing}); so few units make the comparison degenerate (min–max gives "
+                "a unit alone in its group the top of the range whatever its value). Score it "
+                "with an absolute rule (target, threshold, goalposts, bands), or say what to do: "
+                "small_group: missing | pool | score (and min_group: n)",
+                key=f"{node.path}.scoring")
+        if policy == "pool":
+            pool = self.groups("pool")
+            if (pool.count(x) < minimum)[small].any():
+                raise SchemeError(
+                    f"node {node.id!r}: the comparison groups {listing} are smaller than "
+                    f"{minimum} units and so is the whole level; small_group: pool cannot help",
+                    key=f"{node.path}.scoring.small_group")
+            s = np.where(small, self._relative(rule, x, direction, "pool")[0], s)
+        elif policy == "missing":
+            s = np.where(small, np.nan, s)
+            self.left_missing[node.id] = small  # missing by the scheme's rule, not by overflow
+        action = {"missing": "left without a score (small_group: missing; the parent's "
+                             "missing-value policy applies)",
+                  "pool": "scored across all assessed units instead (small_group: pool)",
+                  "score": "scored by the rule all the same (small_group: score)"}[policy]
+        for i in hit:
+            self.notes.append({
+                "unit": str(self.units["unit"].iat[i]), "node": node.id, "parent": "",
+                "period": self.period, "policy": f"small_group {policy}", "value": None,
+                "note": f"{text}; its comparison group has {int(counts[i])} unit(s) with a "
+                        f"value, fewer than {minimum}: {action}"})
+        return s, text + f"; comparison groups under {minimum} units {action.split(' (')[0]}"
+
     def _plain(self, rule: dict, x: np.ndarray, direction: str, node: Node) -> tuple[np.ndarray, str]:
         m = rule["method"]
         arrow = "lower is better" if direction == "lower" else "higher is better"
         if m in RELATIVE_METHODS:
             within = rule.get("within", "group")
-            g = self.groups(within)
-            xo = sc.orient(x, direction)
-            where = {"group": "within the comparison group", "subgroup": "within the subgroup",
-                     "pool": "across all assessed units"}[within]
-            if m == "minmax":
-                lo, hi = rule["range"]
-                return sc.minmax(xo, g, lo, hi), f"min–max {where} onto [{lo:g}, {hi:g}] ({arrow})"
-            if m == "zscore":
-                off, scale, floor = rule.get("offset", 0.0), rule.get("scale", 1.0), rule.get("floor")
-                text = f"z-score {where}: {off:g} + {scale:g}·z" + (
-                    f", at least {floor:g}" if floor is not None else "")
-                return sc.zscore(xo, g, off, scale, floor), f"{text} ({arrow})"
-            return g.percentile_rank(xo), f"percentile rank {where} ({arrow})"
+            s, text = self._relative(rule, x, direction, within)
+            return self._guard_small_groups(rule, x, direction, within, node, s, text)
         if m == "goalposts":
             lo, hi, log = rule["min"], rule["max"], bool(rule.get("log", False))
             if direction == "lower":
@@ -483,6 +552,7 @@ class LeafScores:
     best: np.ndarray  # (n, N) best raw value in the comparison group (relative rules)
     vetoed: np.ndarray  # (n,)
     veto_reason: list
+    notes: list = field(default_factory=list)  # per-unit decisions (small comparison groups)
 
 
 class LevelModel:
@@ -498,10 +568,15 @@ class LevelModel:
         ``{level: LevelResult}`` of the levels this one rolls up from (already scored).
     units : DataFrame, optional
         The units to assess (default :func:`select_units`).
+    deductions_over : list of str, optional
+        The sub-periods whose negative-list incidents count (default: this period only). The
+        annual result of a quarterly scheme builds each quarter's model with the year's
+        quarters, so that every incident of the year costs its points once, in full, whatever
+        quarter it falls in (the quarters' results are then combined, see ``evaluate``).
     """
 
     def __init__(self, spec: LevelSpec, data: Dataset, period: str, upstream: dict,
-                 units: pd.DataFrame | None = None):
+                 units: pd.DataFrame | None = None, deductions_over: list[str] | None = None):
         self.spec, self.data, self.period = spec, data, period
         self.notes: list[dict] = []
         tpl = template_for(spec, data) if units is None else LevelTemplate(spec, data, units)
@@ -515,14 +590,16 @@ class LevelModel:
         self.official = tpl.official
         self.static = np.full((self.n, self.tree.size), np.nan)  # roll-up and shared scores
         self.static_text: dict[str, str] = {}
+        shared_raw: dict[int, float] = {}
         for j in tpl.upstream_nodes:
             nd = self.tree.nodes[j]
             if nd.kind == "rollup":
                 self.static[:, j], self.static_text[nd.id] = _rollup(nd, self.units, upstream,
                                                                      tpl)
             else:
-                self.static[:, j], self.weights[:, j], self.static_text[nd.id] = _shared(
-                    nd, self.units, upstream, self.weights[:, j])
+                self.static[:, j], self.weights[:, j], self.static_text[nd.id], attained = \
+                    _shared(nd, self.units, upstream, self.weights[:, j], data, period)
+                shared_raw[j] = attained
                 self.applies[:, j] &= self.weights[:, j] > 0  # only lead and related units
         if tpl.upstream_nodes:
             for p in self.tree.groups:
@@ -531,7 +608,10 @@ class LevelModel:
         self.raw = self.static.copy()
         for j in tpl.leaves:
             self.raw[:, j] = scorer.raw(self.tree.nodes[j])
-        self.deductions = _deductions(spec, scorer, self.units, period)
+        for j, attained in shared_raw.items():  # the other level's attainment, before the split
+            self.raw[:, j] = np.where(self.applies[:, j], attained, np.nan)
+        self.deductions_scope = list(deductions_over or [period])
+        self.deductions = _deductions(spec, scorer, self.units, self.deductions_scope)
         # musts (硬约束) of the level and consequences reaching it from a linked level (issue 10)
         self.adjustments = level_adjustments(spec, data, self.units, period, upstream,
                                              lambda code, key: scorer.values(code, period, key))
@@ -552,6 +632,77 @@ class LevelModel:
                                                "coefficient 1"})
         veto = (spec.consequences.get("veto") or {}).get("score")
         self.veto_score = None if veto is None else float(veto)
+        self._compile_coefficient_part()
+
+    # ------------------------------------------------------------------ coefficient on a part
+    def _compile_coefficient_part(self) -> None:
+        """The path of the node a coefficient applies to (``coefficient.node``), if any.
+
+        ``coefficient_node`` is its index (None: the coefficient multiplies the whole total);
+        ``coefficient_path`` the (parent, child) steps from the root down to it;
+        ``coefficient_keep`` the group nodes whose scores :meth:`part_points` needs (the group
+        children of every parent on the path), for ``aggregate(..., keep=...)``.
+        """
+        node = (self.spec.coefficient or {}).get("node")
+        self.coefficient_node = None if node is None else self.tree.index(str(node))
+        self.coefficient_path: list[tuple[int, int]] = []
+        self.coefficient_keep: list[int] = []
+        j = self.coefficient_node
+        while j is not None and j > 0:
+            parent = int(self.tree.parent[j])
+            self.coefficient_path.insert(0, (parent, j))
+            self.coefficient_keep += [int(k) for k in self.tree.children[parent]
+                                      if len(self.tree.children[k])]
+            j = parent
+
+    def part_points(self, plan: AggregationPlan, values: dict,
+                    multipliers: np.ndarray | None = None) -> np.ndarray | None:
+        """Points (d, n) the units earn on the coefficient's node, or None without one.
+
+        The node's points follow the attribution rule of ``contributions`` (see
+        :func:`~assesskit.engine.scoring.attribute`): starting from the total points, each step
+        down the path keeps the share ``a_c m_c s_c / Σ_k a_k m_k s_k`` of the parent's points
+        (``a`` the usable weights of the plan, ``m`` the draw's weight multipliers, ``s`` the
+        children's scores; equal shares among usable children if all score 0).
+
+        Parameters
+        ----------
+        plan : AggregationPlan
+        values : dict
+            Group node scores from :func:`~assesskit.engine.tree.aggregate`; must hold the root
+            and every node of ``coefficient_keep``.
+        multipliers : ndarray (d, N), optional
+        """
+        if self.coefficient_node is None:
+            return None
+        root = np.atleast_2d(values[0])
+        d = root.shape[0]
+        m = np.ones((d, self.tree.size)) if multipliers is None else np.asarray(multipliers, float)
+        points = root / 100.0 * self.spec.max_points
+        by_node = {pp.node: pp for pp in plan.nodes}
+        for parent, child in self.coefficient_path:
+            pp = by_node[parent]
+            kids = pp.kids
+            s = np.stack([np.broadcast_to(values[k] if k in values else plan.scores[:, k],
+                                          (d, self.n)) for k in kids], axis=-1)
+            ok = (pp.a[None, :, :] > 0) & np.isfinite(s)
+            ws = np.where(ok, pp.a[None, :, :] * m[:, None, kids] * np.where(ok, s, 0.0), 0.0)
+            total = ws.sum(axis=-1)
+            c = int(np.flatnonzero(kids == child)[0])
+            with np.errstate(invalid="ignore", divide="ignore"):
+                share = np.where(total > 0, ws[..., c] / total,
+                                 ok[..., c] / np.maximum(ok.sum(axis=-1), 1))
+            points = points * share
+        return points
+
+    def coefficient_points(self, base: np.ndarray, part: np.ndarray | None) -> np.ndarray:
+        """Points (d, n) the coefficient adds: ``(base + deductions) × (c − 1)`` on the whole
+        total, ``part × (c − 1)`` on a part (``coefficient.node``)."""
+        if self.coefficient_node is None:
+            return (base + self.deduction_points[None, :]) * (self.coefficient[None, :] - 1.0)
+        if part is None:
+            raise ValueError("the coefficient applies to a node: pass its points (part_points)")
+        return part * (self.coefficient[None, :] - 1.0)
 
     # ------------------------------------------------------------------ inputs
     def _exclude_incomplete(self, tpl: LevelTemplate) -> LevelTemplate:
@@ -600,7 +751,7 @@ class LevelModel:
                 vetoed[i] = True
                 reason[i] = f"{nd.id} ({nd.label or nd.indicator}) failed"
         vetoed, reason = self.adjustments.apply_veto(vetoed, reason)  # a failed must (issue 10)
-        return LeafScores(scores, text, best, vetoed, reason)
+        return LeafScores(scores, text, best, vetoed, reason, scorer.notes)
 
     def dynamic_scores(self, spec: LevelSpec | None, grouping: Grouping | None,
                        values: dict) -> dict:
@@ -627,11 +778,17 @@ class LevelModel:
             grouping.scoring_index("group"), units=self.ids, names=self.names,
             period=self.period, where=where or {}, dynamic=dynamic)
 
-    def totals(self, root: np.ndarray, vetoed: np.ndarray) -> np.ndarray:
-        """Totals (d, n): ``(root / 100 * max_points + deductions) * coefficient``, the veto
-        score where vetoed."""
+    def totals(self, root: np.ndarray, vetoed: np.ndarray,
+               part: np.ndarray | None = None) -> np.ndarray:
+        """Totals (d, n): ``base + deductions + coefficient points``, the veto score where vetoed.
+
+        ``base = root / 100 × max_points``. The coefficient points are ``(base + deductions) ×
+        (c − 1)`` when the coefficient multiplies the whole total (so the total is ``(base +
+        deductions) × c``), and ``part × (c − 1)`` when it multiplies one part of the tree
+        (``coefficient.node``; ``part`` its points, from :meth:`part_points`).
+        """
         base = root / 100.0 * self.spec.max_points
-        total = (base + self.deduction_points[None, :]) * self.coefficient[None, :]
+        total = base + self.deduction_points[None, :] + self.coefficient_points(base, part)
         if self.veto_score is not None:
             total = np.where(vetoed[None, :], self.veto_score, total)
         return total
@@ -662,6 +819,8 @@ class LevelResult:
     applies: np.ndarray | None = None  # (n, N) whether each node concerns each unit
     notices: list = field(default_factory=list)  # Notice objects for the user
     template: LevelTemplate | None = field(default=None, repr=False)  # the compiled level
+    coefficient_points: np.ndarray | None = None  # (n,) points the coefficient adds
+    deductions_scope: tuple = ()  # the (sub-)periods whose negative-list incidents count
     # issue 10: failed musts and linked consequences (engine/adjustments.py); the rating sheets
     # of a level scored by a review (engine/review.py)
     adjustments: object = None
@@ -669,7 +828,8 @@ class LevelResult:
 
 
 def score_level(scheme: Scheme, spec: LevelSpec, data: Dataset, period: str,
-                upstream: dict[str, LevelResult]) -> LevelResult:
+                upstream: dict[str, LevelResult],
+                deductions_over: list[str] | None = None) -> LevelResult:
     """Score one level of a scheme for one (sub-)period: the nominal design, one draw.
 
     Parameters
@@ -682,12 +842,14 @@ def score_level(scheme: Scheme, spec: LevelSpec, data: Dataset, period: str,
         Canonical period string.
     upstream : dict
         Results of levels this one rolls up from (already scored).
+    deductions_over : list of str, optional
+        Sub-periods whose negative-list incidents count (see :class:`LevelModel`).
 
     Returns
     -------
     LevelResult
     """
-    model = LevelModel(spec, data, period, upstream)
+    model = LevelModel(spec, data, period, upstream, deductions_over=deductions_over)
     leaf = model.scores()
     plan = model.plan(leaf, where=model.template.where(scheme))
     values = aggregate(plan, impute=model.official.scoring_index("group"))
@@ -719,15 +881,19 @@ def score_level(scheme: Scheme, spec: LevelSpec, data: Dataset, period: str,
         nd = model.tree.nodes[j]
         points[:, kids] = sc.attribute(points[:, j], score[:, kids], eff_w[:, kids], nd.aggregate)
         maxp[:, kids] = maxp[:, [j]] * np.nan_to_num(eff_w[:, kids])
-    total = model.totals(total_norm[None, :], leaf.vetoed)[0]
+    # the coefficient's part: the points attributed to its node, as in contributions
+    part = None if model.coefficient_node is None else points[None, :, model.coefficient_node]
+    total = model.totals(total_norm[None, :], leaf.vetoed, part)[0]
     rule_text = dict(leaf.rule_text)
     if model.coefficient_text:
         rule_text["coefficient"] = model.coefficient_text
     return LevelResult(spec.level, model.units, model.tree.nodes, model.raw, score, eff_w, points,
                        maxp, points[:, 0].copy(), model.deductions, model.coefficient,
-                       leaf.vetoed, leaf.veto_reason, total, model.notes + plan.notes, rule_text,
+                       leaf.vetoed, leaf.veto_reason, total,
+                       model.notes + leaf.notes + plan.notes, rule_text,
                        leaf.best, model.applies, _notices(model, leaf, plan), model.template,
-                       adjustments=model.adjustments)
+                       model.coefficient_points(points[None, :, 0], part)[0],
+                       tuple(model.deductions_scope), adjustments=model.adjustments)
 
 
 def _notices(model: LevelModel, leaf: LeafScores, plan: AggregationPlan) -> list[Notice]:
@@ -765,6 +931,9 @@ def _notices(model: LevelModel, leaf: LeafScores, plan: AggregationPlan) -> list
         if note["policy"] == "excluded":
             out.append(Notice("unit_excluded", note["note"],
                               f"{model.spec.level} unit {note['unit']}, period {note['period']}"))
+    for note in leaf.notes:  # a comparison group too small for a relative rule
+        out.append(Notice(note["policy"].replace(" ", "_"), f"{note['node']}: {note['note']}",
+                          f"{model.spec.level} unit {note['unit']}, period {note['period']}"))
     out.extend(model.adjustments.notices)  # musts without a value (issue 10)
     return out
 
@@ -796,42 +965,87 @@ def _rollup(nd: Node, units: pd.DataFrame, upstream: dict[str, LevelResult],
     return values, text
 
 
-def _shared(nd: Node, units: pd.DataFrame, upstream: dict[str, LevelResult], base_w: np.ndarray):
+def _shared(nd: Node, units: pd.DataFrame, upstream: dict[str, LevelResult], base_w: np.ndarray,
+            data: Dataset, period: str):
+    """A shared indicator (指标共担): the other level's attainment, split among the units.
+
+    ``S`` is the mean, over the units of level ``from`` that have a score, of their score on
+    node ``node`` — scored by ``shared.scoring`` (an absolute rule) from their raw values when the
+    scheme gives one, else their own (absolute) score on that node. Each lead unit has the share
+    ``lead_share / n_lead`` of the indicator, each related unit ``related_share / n_related``.
+    ``split: earned``: the unit earns its share of the indicator's points, score ``share × S``
+    (a lead earns 80% of what the indicator is worth at most; the rest is credited to the
+    others). ``split: lost``: the unit bears its share of the points lost, score ``100 − share ×
+    (100 − S)``. The node keeps its declared weight for the units it concerns (no
+    re-normalisation of the shares) and does not apply to the others.
+
+    Returns
+    -------
+    values, weights, text, attained
+        Scores (n,), weights (n,), rule text, and ``S`` (the raw value shown).
+    """
     spec = nd.shared
     src = upstream[spec["from"]]
     ids = [n.id for n in src.nodes]
-    if spec["node"] not in ids:
-        raise SchemeError(f"shared node {spec['node']!r} is not a node of level {spec['from']!r}",
-                          key=f"{nd.path}.shared.node")
-    col = ids.index(spec["node"])
-    s = float(np.nanmean(src.score[:, col]))
-    uid = units["unit"].to_numpy()
-    lead = np.isin(uid, spec["lead"])
-    related = np.isin(uid, spec["related"])
-    w = np.where(lead, base_w * spec["lead_share"], np.where(related, base_w * spec["related_share"], 0.0))
-    values = np.where(lead | related, s, np.nan)
-    text = (f"shared indicator: mean {spec['from']} score on {spec['node']} ({s:.2f}), credited "
-            f"{spec['lead_share']:.0%} of the weight to the lead unit(s) and "
-            f"{spec['related_share']:.0%} to each related unit")
-    return values, w, text
+    col = ids.index(spec["node"])  # checked when the scheme loads
+    source = src.nodes[col]
+    if spec.get("scoring") is not None:
+        dv = view(data)
+        positions = dv.unit_ids.get_indexer(pd.Index(src.units["unit"].astype(str)))
+        scorer = Scorer(data, src.units, positions, period, Grouping("pool", len(src.units)))
+        per_unit, rule, _ = scorer.score(replace(source, scoring=spec["scoring"]))
+        how = f"scored by {rule}"
+    else:
+        per_unit, how = src.score[:, col], "their own scores"
+    attained = float(np.nanmean(per_unit)) if np.isfinite(per_unit).any() else np.nan
+    uid = units["unit"].astype(str).to_numpy()
+    for role in ("lead", "related"):
+        absent = [u for u in spec[role] if u not in set(uid)]
+        if absent:
+            raise SchemeError(f"shared.{role} names unit(s) {absent} that the level does not "
+                              "assess", key=f"{nd.path}.shared.{role}")
+    lead, related = np.isin(uid, spec["lead"]), np.isin(uid, spec["related"])
+    n_lead, n_related = max(int(lead.sum()), 1), max(int(related.sum()), 1)
+    share = np.where(lead, spec["lead_share"] / n_lead,
+                     np.where(related, spec["related_share"] / n_related, 0.0))
+    if spec["split"] == "earned":
+        values = share * attained
+        split = (f"each lead unit earns {spec['lead_share'] / n_lead:.0%} of the indicator's "
+                 f"points, each related unit {spec['related_share'] / n_related:.0%}")
+    else:
+        values = 100.0 - share * (100.0 - attained)
+        split = (f"each lead unit bears {spec['lead_share'] / n_lead:.0%} of the points lost, "
+                 f"each related unit {spec['related_share'] / n_related:.0%}")
+    involved = lead | related
+    w = np.where(involved, base_w, 0.0)
+    values = np.where(involved, values, np.nan)
+    text = (f"shared indicator: mean attainment of the {spec['from']} units on {spec['node']} "
+            f"({how}) = {attained:.2f}; {split}")
+    return values, w, text, attained
 
 
 DEDUCTION_COLUMNS = ["unit", "item", "value", "points", "reason"]
 _NO_DEDUCTIONS = pd.DataFrame(columns=DEDUCTION_COLUMNS)  # shared, never modified
 
 
-def _deductions(spec: LevelSpec, scorer: Scorer, units: pd.DataFrame, period: str) -> pd.DataFrame:
-    """Negative-list deductions (points, negative) per unit and item, capped."""
+def _deductions(spec: LevelSpec, scorer: Scorer, units: pd.DataFrame,
+                periods: list[str]) -> pd.DataFrame:
+    """Negative-list deductions (points, negative) per unit and item, capped.
+
+    Every incident costs its points once, in the period it happens: the count of an item over
+    ``periods`` (one period, or the sub-periods of a year for the annual result of a quarterly
+    scheme) is the sum of the incidents of each of them — the value itself (``counts:
+    period``), the new incidents of a cumulative count reset each January (``counts:
+    year_to_date``: ``x_t − x_{t−1}`` within the year, ``x_t`` in its first sub-period), or
+    the increase on the previous period (``per: increase``). Caps apply to that sum.
+    """
     items = {k: v for k, v in spec.deductions.items() if k != "total_cap"}
+    scope = periods[0] if len(periods) == 1 else f"{periods[0]}–{periods[-1]}"
     frames = []
     for item, rule in items.items():
         key = f"levels.{spec.level}.deductions.{item}"
         code = rule.get("indicator", item)
-        x = scorer.values(code, period, key)
-        if rule.get("per", "unit") == "increase":
-            prev = scorer.values(code, shift_period(period, -1), key)
-            x = np.maximum(0.0, x - prev)
-        x = np.nan_to_num(x)  # not reported on a negative list means nothing to deduct
+        x = sum(_incidents(rule, scorer, code, p, key) for p in periods)
         pts = np.minimum(rule.get("cap", np.inf), rule["points"] * x)
         hit = np.flatnonzero(pts > 0)
         if not len(hit):
@@ -841,6 +1055,7 @@ def _deductions(spec: LevelSpec, scorer: Scorer, units: pd.DataFrame, period: st
             "unit": units["unit"].to_numpy()[hit], "item": item, "value": x[hit],
             "points": -pts[hit],
             "reason": [f"negative list {item}: {v:g} × {rule['points']:g} points"
+                       + (f" ({scope})" if len(periods) > 1 or rule.get("counts") else "")
                        + (f", capped at {rule['cap']:g}" if c else "")
                        for v, c in zip(x[hit], capped, strict=True)]}))
     if not frames:
@@ -853,6 +1068,36 @@ def _deductions(spec: LevelSpec, scorer: Scorer, units: pd.DataFrame, period: st
         ded["points"] = ded["points"] * scale
         ded.loc[scale < 1, "reason"] += f"; all deductions capped at {cap:g} points in total"
     return ded
+
+
+def _incidents(rule: dict, scorer: Scorer, code: str, period: str, key: str) -> np.ndarray:
+    """The incidents of one negative-list item in one period (0 where not reported)."""
+    x = scorer.values(code, period, key)
+    if rule.get("per", "unit") == "increase":
+        prev = scorer.values(code, shift_period(period, -1), key)
+        return np.maximum(0.0, np.nan_to_num(x - prev))
+    if rule.get("counts", "period") == "year_to_date" and period_frequency(period) != "Y" \
+            and not period.endswith(("Q1", "-01")):
+        before = shift_period(period, -1)
+        if before not in scorer.view.periods:
+            raise DataError(f"negative-list item {code!r} counts incidents from January "
+                            f"(counts: year_to_date): the incidents of {period} are its value "
+                            f"minus that of {before}, which dataset {scorer.data.name!r} lacks")
+        prev = scorer.values(code, before, key)
+        gap = np.isfinite(x) & ~np.isfinite(prev)
+        if gap.any():
+            raise DataError(f"negative-list item {code!r}: units "
+                            f"{list(scorer.units['unit'].to_numpy()[gap][:10])} report a "
+                            f"year-to-date count for {period} but none for {before}; the "
+                            "incidents of the period cannot be told")
+        new = np.nan_to_num(x) - np.nan_to_num(prev)
+        if (new < 0).any():
+            bad = list(scorer.units["unit"].to_numpy()[new < 0][:10])
+            raise DataError(f"negative-list item {code!r} is a year-to-date count, but it falls "
+                            f"from {before} to {period} for units {bad}; a cumulative count "
+                            "cannot fall within a year")
+        return new
+    return np.nan_to_num(x)  # not reported on a negative list means nothing to deduct
 
 
 def _coefficients(spec: LevelSpec, scorer: Scorer, units: pd.DataFrame):
@@ -873,4 +1118,7 @@ def _coefficients(spec: LevelSpec, scorer: Scorer, units: pd.DataFrame):
         if "coefficient" in ov:
             coef[pos[unit]] = float(ov["coefficient"])
             text = text or "coefficient set per unit"
+    if rule and rule.get("node") is not None:  # the coefficient multiplies one part only
+        text += (f"; multiplies the points of {rule['node']} only (highest possible total "
+                 f"{spec.max_score():.4g})")
     return coef, text

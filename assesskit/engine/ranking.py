@@ -215,15 +215,17 @@ class SortedRanks:
     @property
     def top(self) -> np.ndarray:
         """Place from the top in sorted order: 1 + members ranked strictly better."""
-        if self.method == "first":
-            return self.pos - self.start + 1
+        if self.method == "first":  # the same in every draw
+            return np.broadcast_to(self.pos - self.start + 1, self.shape)
         return self._starts() - self.start + 1
 
     @property
     def bottom(self) -> np.ndarray:
         """Place from the bottom in sorted order: 1 + members ranked strictly worse."""
         end = self.groups.end.astype(self.idx)
-        return end - self.pos if self.method == "first" else end - self._ends()
+        if self.method == "first":
+            return np.broadcast_to(end - self.pos, self.shape)
+        return end - self._ends()
 
     @property
     def ranked(self) -> np.ndarray:

@@ -196,6 +196,7 @@ class ReportContext:
     data_hash: str
     _evaluations: dict = field(default_factory=dict, repr=False)
     _uncertainty: dict = field(default_factory=dict, repr=False)
+    _value_batches: dict = field(default_factory=dict, repr=False)
 
     @cached_property
     def _period_check(self) -> tuple[list[str], dict[str, str]]:
@@ -254,6 +255,16 @@ class ReportContext:
             self._uncertainty[key] = uncertainty(self.scheme, self.data, key[0], n=key[2],
                                                  seed=key[3], level=level)
         return self._uncertainty[key]
+
+    def value_batch(self, period, level: str):
+        """The level compiled for changed raw values (what-it-would-take pages; cached)."""
+        from ..analysis.counterfactual import compile_level
+
+        key = (normalise_period(period), level)
+        if key not in self._value_batches:
+            self._value_batches[key] = compile_level(self.scheme, self.data, key[0], level,
+                                                     evaluation=self.evaluation(key[0]))
+        return self._value_batches[key]
 
     @cached_property
     def kind(self) -> str:

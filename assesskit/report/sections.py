@@ -510,14 +510,32 @@ class UnitPage(_Page):
             periods = [c for c in wide.columns if c not in ("unit", "name", "level", "indicator")]
             display(render.light_table(wide, periods))
 
-    def counterfactual(self) -> Markdown:
-        """What it would take to change the unit's outcome: not available yet.
+    def counterfactual(self):
+        """What it would take to change the unit's outcome
+        (:func:`assesskit.analysis.counterfactual.counterfactuals`): for each outcome the unit
+        could gain or lose, the smallest change of each single indicator and the cheapest
+        combination, every other unit held fixed, within the default bounds; the findings in
+        words, then the table."""
+        if not self.assessed:
+            return render.markdown("_{name} is not assessed in {p}._", name=self.info["name"],
+                                   p=self.period)
+        from ..analysis.counterfactual import counterfactuals
 
-        This is the one place to fill when the counterfactual analysis lands (a function in
-        ``assesskit.analysis``); until then the section says so and claims nothing.
-        """
-        return Markdown(
-            '<div class="ak-placeholder"><b>尚未提供 Not available yet.</b> This section will '
-            "show the smallest changes in this unit's indicator values that would change its "
-            "outcome, computed by the counterfactual analysis once assesskit provides it. "
-            "Nothing is claimed here until then.</div>")
+        cf = counterfactuals(self.scheme, self.context.data, self.period, level=self.level,
+                             units=[self.unit],
+                             batch=self.context.value_batch(self.period, self.level))
+        display(Markdown(cf.describe_unit(self.unit)))  # escaped by describe_unit
+        table = cf.unit_table(self.unit, lang="zh")
+        if table.empty:
+            return None
+        cols = [("结果", "结果 outcome"), ("方向", "得到/失去 gain/lose"), ("指标", "指标 indicator"),
+                ("当前值", "当前值 value"), ("需要的变化", "需要的变化 change needed"),
+                ("变化后", "变化后 new value"), ("占全距", "占全距 share of the spread"),
+                ("名次", "名次 place")]
+        subs = cf.space.changed_periods
+        note = ("changes are made in each of " + ", ".join(subs)) if len(subs) > 1 else ""
+        return render.table(table, cols, caption=(
+            "Each change is found on the engine with every other unit held fixed; a change is "
+            "rounded away from zero, so that the number shown still changes the outcome; "
+            "combined: the cheapest combination by the sum of changes in spreads"
+            + (f"; {note}" if note else "")))

@@ -32,9 +32,9 @@ from .source import parse_yaml, read_text
 
 SCORING_METHODS = {
     # method: parameters it accepts (besides method)
-    "minmax": {"within", "range"},
-    "zscore": {"within", "offset", "scale", "floor"},
-    "percentile": {"within"},
+    "minmax": {"within", "range", "min_group", "small_group"},
+    "zscore": {"within", "offset", "scale", "floor", "min_group", "small_group"},
+    "percentile": {"within", "min_group", "small_group"},
     "goalposts": {"min", "max", "log"},
     "target": {"target", "target_indicator", "cap"},
     "threshold": {"full_at", "per_unit", "floor"},
@@ -45,6 +45,13 @@ SCORING_METHODS = {
     "level_and_change": {"change", "compare_to", "level_share", "then"},
 }
 RELATIVE_METHODS = ("minmax", "zscore", "percentile")
+# A relative rule compares a unit with the others of its comparison group. With fewer than
+# MIN_GROUP values in a group the comparison is degenerate (min–max gives a lone unit the top of
+# the range, whatever its value); the scheme must then say what to do (``small_group:``).
+MIN_GROUP = 3
+SMALL_GROUP_POLICIES = ("error", "missing", "pool", "score")
+SHARED_SPLITS = ("earned", "lost")
+DEDUCTION_COUNTS = ("period", "year_to_date")
 AGGREGATIONS = ("arithmetic", "geometric", "harmonic", "minimum")
 MISSING_POLICIES = ("error", "renormalise", "impute_group_mean", "zero")
 WITHIN = ("group", "subgroup", "pool")
@@ -70,17 +77,18 @@ SECTION_KEYS = {
     "units": {"level", "where", "exclude_incomplete"},
     "ranking": {"group_by", "subgroup_by", "groups", "ties"},
     "ties": {"method", "decimals", "break_by", "at_quota"},
-    "deduction": {"points", "cap", "per", "indicator", "label", "note"},
-    "coefficient": {"indicator", "bands", "note"},
+    "deduction": {"points", "cap", "per", "counts", "indicator", "label", "note"},
+    "coefficient": {"indicator", "bands", "node", "note"},
     "override": {"weights", "coefficient", "note"},
     "consequence": {"label", "top", "bottom", "grades", "note"},
     "veto": {"score", "label", "note"},
     "grades": {"by", "bands", "note"},
     "rule": {"name", "label", "when", "consecutive", "note"},
     "when": {"outcome", "grade", "bottom"},
-    "schedule": {"expected", "yellow_below", "red_below", "label"},
+    "schedule": {"expected", "yellow_below", "red_below", "label", "flag_after"},
     "rollup": {"from", "stat", "via", "max_points"},
-    "shared": {"from", "node", "lead", "related", "lead_share", "related_share"},
+    "shared": {"from", "node", "lead", "related", "lead_share", "related_share", "split",
+               "scoring"},
 }
 
 
@@ -157,6 +165,49 @@ class LevelSpec:
             if nd.id == node_id:
                 return nd
         raise KeyError(node_id)
+
+    # ---- evaluation coefficient on one part of the tree (coefficient.node)
+    def share_of_total(self, node_id: str, unit: str | None = None) -> float:
+        """The declared share of the total a node carries: the product of the weights on its
+        path, each divided by the sum of its siblings' weights (``unit``'s overrides applied).
+        Conditional siblings (``applies_to``, ``applies_if``) are counted as applying."""
+        weights = (self.overrides.get(unit, {}) or {}).get("weights") or {} if unit else {}
+
+        def walk(node: Node, share: float):
+            if node.id == node_id:
+                return share
+            total = sum(float(weights.get(c.id, c.weight)) for c in node.children)
+            for c in node.children:
+                w = float(weights.get(c.id, c.weight))
+                hit = walk(c, share * (w / total if total > 0 else 0.0))
+                if hit is not None:
+                    return hit
+            return None
+
+        found = walk(self.root, 1.0)
+        if found is None:
+            raise KeyError(node_id)
+        return found
+
+    def max_score(self) -> float:
+        """The highest total a unit can reach, with the evaluation coefficient.
+
+        Without a coefficient: ``max_points``. With one on the whole total: ``max_points ×
+        c_max``. With one on a part (``coefficient.node``): ``max_points × (1 + (c_max − 1) ×
+        s)``, ``s`` the part's largest declared share of the total (over the declared weights and
+        every unit's overrides), ``c_max`` the largest coefficient of the bands and overrides.
+        """
+        coef = self.coefficient or {}
+        values = [float(b[1]) for b in coef.get("bands", [])]
+        values += [float(ov["coefficient"]) for ov in self.overrides.values()
+                   if isinstance(ov, dict) and "coefficient" in ov]
+        c_max = max([1.0, *values])
+        node = coef.get("node")
+        if node is None:
+            return self.max_points * c_max
+        share = max([self.share_of_total(node)]
+                    + [self.share_of_total(node, u) for u in self.overrides])
+        return self.max_points * (1.0 + (c_max - 1.0) * share)
 
 
 class Scheme(ReviewKeys):
@@ -348,6 +399,7 @@ class Scheme(ReviewKeys):
             self._check_level_extras(spec, body, key)  # musts:, linked: (scheme/review.py)
             parsed[str(level)] = spec
         self._check_links(parsed)
+        self._check_shared_sources(parsed)
         return self._order_levels(parsed)
 
     # ------------------------------------------------------------------ nodes
@@ -428,6 +480,7 @@ class Scheme(ReviewKeys):
                                                   f"{k}.{share}", low=0, high=1)
             node.shared["lead"] = [str(u) for u in _as_list(node.shared["lead"])]
             node.shared["related"] = [str(u) for u in _as_list(node.shared["related"])]
+            self._check_shared_split(node.shared, k)
         else:
             node.kind = "leaf"
             node.indicator = self._text(spec.get("indicator", node_id), f"{path}.indicator")
@@ -437,6 +490,63 @@ class Scheme(ReviewKeys):
             node.scoring = self._parse_scoring(spec.get("scoring"), f"{path}.scoring", defaults,
                                                node.direction)
         return node
+
+    def _check_shared_split(self, shared: dict, k: str) -> None:
+        """A shared indicator splits its points (``split: earned``) or its points lost
+        (``split: lost``) among the lead and related units: the shares must add up to 1, every
+        share must go to someone, and an optional ``scoring:`` must be an absolute rule."""
+        shared["split"] = self._enum(shared.get("split", "earned"), f"{k}.split", SHARED_SPLITS)
+        if not shared["lead"]:
+            raise self.error("shared.lead lists the unit(s) in charge of the indicator", f"{k}.lead")
+        both = sorted(set(shared["lead"]) & set(shared["related"]))
+        if both:
+            raise self.error(f"unit(s) {both} are listed both as lead and as related", f"{k}.related")
+        if abs(shared["lead_share"] + shared["related_share"] - 1.0) > WEIGHT_TOLERANCE:
+            raise self.error(f"lead_share ({shared['lead_share']:g}) and related_share "
+                             f"({shared['related_share']:g}) split the indicator's points among "
+                             "the units: they must add up to 1", f"{k}.related_share")
+        if not shared["related"] and shared["related_share"] > 0:
+            raise self.error(f"related_share {shared['related_share']:g} would go to no unit: "
+                             "list the related units, or give the lead all of it (lead_share: 1, "
+                             "related_share: 0)", f"{k}.related")
+        if shared.get("scoring") is not None:
+            rule = self._parse_scoring(shared["scoring"], f"{k}.scoring", {}, None)
+            inner = rule["then"] if rule["method"] in ("growth", "level_and_change") else rule
+            if inner["method"] in RELATIVE_METHODS:
+                raise self.error(f"a shared indicator is scored on the units' attainment with an "
+                                 f"absolute rule (target, threshold, goalposts, bands, passfail, "
+                                 f"value), not {inner['method']!r}: a relative score averages to "
+                                 "the same value whatever the units achieve", f"{k}.scoring.method")
+            shared["scoring"] = rule
+
+    def _check_shared_sources(self, parsed: dict) -> None:
+        """Each shared node's source node exists; without its own ``scoring:`` the source must be
+        scored by absolute rules, so that the credit moves with what the units achieve."""
+        for spec in parsed.values():
+            for nd in spec.root.walk():
+                if nd.kind != "shared" or nd.shared["from"] not in parsed:
+                    continue  # an unknown level is reported by _order_levels
+                k = f"{nd.path}.shared"
+                try:
+                    src = parsed[nd.shared["from"]].node(nd.shared["node"])
+                except KeyError:
+                    raise self.error(f"shared node {nd.shared['node']!r} is not a node of level "
+                                     f"{nd.shared['from']!r}", f"{k}.node") from None
+                if nd.shared.get("scoring") is not None:
+                    if src.kind != "leaf":
+                        raise self.error(f"shared.scoring scores the units' values on "
+                                         f"{src.id!r}, which is a {src.kind} node, not an "
+                                         "indicator; name a leaf in shared.node", f"{k}.node")
+                    continue
+                relative = [n.id for n in src.walk() if n.kind in ("rollup", "shared") or (
+                    n.kind == "leaf" and (n.scoring["then"] if n.scoring["method"] in ("growth", "level_and_change")
+                     else n.scoring)["method"] in RELATIVE_METHODS)]
+                if relative:
+                    raise self.error(f"the shared indicator takes the {nd.shared['from']} scores "
+                                     f"of {src.id!r}, which are relative ({relative[:3]}): they "
+                                     "average to the same value whatever the units achieve; give "
+                                     "shared.scoring an absolute rule (e.g. {method: target, "
+                                     "target: 100})", f"{k}.scoring")
 
     def _parse_scoring(self, scoring: Any, path: str, defaults: dict,
                        direction: str | None) -> dict:
@@ -475,8 +585,21 @@ class Scheme(ReviewKeys):
         if not rng[0] < rng[1]:
             raise self.error("range must be [low, high] with low < high, e.g. [60, 100]",
                              f"{path}.range")
+        self._small_group(rule, path)
+
+    def _small_group(self, rule, path):
+        """A relative rule's smallest comparison group (``min_group``) and what to do with a
+        group below it (``small_group``: error, missing, pool or score)."""
+        if "min_group" in rule:
+            self._number(rule["min_group"], f"{path}.min_group", low=1, integer=True)
+        if "small_group" in rule:
+            self._enum(rule["small_group"], f"{path}.small_group", SMALL_GROUP_POLICIES)
+
+    def _scoring_percentile(self, rule, path, defaults, direction):
+        self._small_group(rule, path)
 
     def _scoring_zscore(self, rule, path, defaults, direction):
+        self._small_group(rule, path)
         self._number(rule.get("offset", 0), f"{path}.offset")
         self._number(rule.get("scale", 1), f"{path}.scale", low=0, open_low=True)
         if rule.get("floor") is not None:
@@ -605,6 +728,11 @@ class Scheme(ReviewKeys):
             if "cap" in rule:
                 self._number(rule["cap"], f"{k}.cap", low=0)
             self._enum(rule.get("per", "unit"), f"{k}.per", ("unit", "increase"))
+            counts = self._enum(rule.get("counts", "period"), f"{k}.counts", DEDUCTION_COUNTS)
+            if counts == "year_to_date" and rule.get("per", "unit") == "increase":
+                raise self.error("counts: year_to_date already turns cumulative counts into the "
+                                 "incidents of each period; per: increase cannot be combined "
+                                 "with it", f"{k}.per")
 
     def _check_coefficient(self, spec: LevelSpec, key: str) -> None:
         coef = spec.coefficient
@@ -623,6 +751,11 @@ class Scheme(ReviewKeys):
         if any(a[0] >= b[0] for a, b in zip(bands, bands[1:], strict=False)):
             raise self.error("coefficient bands must be in increasing order of threshold",
                              f"{k}.bands")
+        if "node" in coef:  # the coefficient multiplies the points of one part of the tree
+            ids = [n.id for n in spec.root.walk() if n.id != "total"]
+            if str(coef["node"]) not in ids:
+                raise self.error(f"coefficient.node names unknown node {coef['node']!r}; nodes "
+                                 f"of this level: {ids}", f"{k}.node")
 
     def _check_overrides(self, spec: LevelSpec, key: str) -> None:
         """Overrides name known nodes; each unit's weights still sum to 1 where they must."""
@@ -710,8 +843,7 @@ class Scheme(ReviewKeys):
             if any(a <= b for a, b in zip(cuts, cuts[1:], strict=False)):
                 raise self.error(f"grade thresholds must decrease (best grade first), not {cuts}",
                                  f"{k}.bands")
-            best = spec.max_points * max([1.0] + [float(b[1]) for b in
-                                                  (spec.coefficient or {}).get("bands", [])])
+            best = spec.max_score()
             if cuts[0] > best + 1e-9:
                 raise self.error(f"grade {labels[0]!r} needs a score of {cuts[0]:g}, more than the "
                                  f"{best:g} points a unit can reach: it would be empty by "
@@ -802,6 +934,12 @@ class Scheme(ReviewKeys):
                                  f"{k}.expected")
             for tag, value in rule["expected"].items():
                 self._number(value, f"{k}.expected.{tag}", low=0, open_low=True)
+            for tag in rule["expected"]:
+                if not _schedule_tag(tag):
+                    raise self.error(f"schedule checkpoint {tag!r} must be Y (the year), Q1..Q4 "
+                                     "or a month '01'..'12' (quoted)", f"{k}.expected.{tag}")
+            if "flag_after" in rule:
+                self._number(rule["flag_after"], f"{k}.flag_after", low=1, integer=True)
             yellow = self._number(rule.get("yellow_below", 1.0), f"{k}.yellow_below", low=0)
             red = self._number(rule.get("red_below", 0.9), f"{k}.red_below", low=0)
             if red > yellow:
@@ -972,6 +1110,13 @@ class Scheme(ReviewKeys):
     def __repr__(self) -> str:
         return f"Scheme({self.name!r}, levels={list(self.levels)}, changes={len(self.log)})"
 
+
+
+def _schedule_tag(tag) -> bool:
+    """Whether a schedule checkpoint is ``Y``, ``Q1``..``Q4`` or a month ``01``..``12``."""
+    text = str(tag)
+    return text == "Y" or text in {f"Q{q}" for q in range(1, 5)} or text in {
+        f"{m:02d}" for m in range(1, 13)}
 
 
 def _is_number(x) -> bool:

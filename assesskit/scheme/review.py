@@ -402,6 +402,11 @@ class ReviewKeys:
     def _check_level_extras(self, spec, body: dict, key: str) -> None:
         """Parse ``musts:`` and ``linked:`` of a level (tree or review) into its spec."""
         if body.get("musts") is not None:
+            if self.frequency != "annual":
+                # a quarterly year deducts its negative-list incidents once; musts per quarter
+                # would mix with that, so they are refused rather than combined by a guess
+                raise self.error("musts are checked on a year's facts; they need an annual "
+                                 f"scheme (this one is {self.frequency})", f"{key}.musts")
             spec.musts = self._parse_musts(body["musts"], f"{key}.musts")
         if body.get("linked") is not None:
             raw = body["linked"]
