@@ -67,11 +67,16 @@ class Notice:
         What was decided and how to change it, for a person.
     where : str, optional
         File, row, column, key or unit the notice concerns.
+    unit, level : str, optional
+        The assessed unit (id) and level the decision is about, when it is about one unit, so
+        that ``explain`` and a unit's report page list it.
     """
 
     kind: str
     message: str
     where: str | None = None
+    unit: str | None = None
+    level: str | None = None
 
     def __str__(self) -> str:
         return f"{self.where}: {self.message}" if self.where else self.message

@@ -23,7 +23,7 @@ import pytest
 import assesskit as ak
 
 PACKAGE = Path(ak.__file__).parent
-LAYERS = {"errors": 0, "data": 1, "scheme": 2, "engine": 3, "analysis": 4, "report": 5, "cli": 6,
+LAYERS = {"errors": 0, "escape": 0, "data": 1, "scheme": 2, "engine": 3, "analysis": 4, "report": 5, "cli": 6,
           "__main__": 6, "__init__": 6}
 # Sorting primitives that rank units: an analysis calling them ranks units by a rule of its own
 # (statistics of ranks, such as Spearman's correlation, go through scipy.stats).

@@ -434,3 +434,14 @@ def test_dataset_access_helpers():
     # 5 counties x 3 indicators x 2 years = 30 values; missing: "—", "" and "N/A" = 3
     assert summary.loc["county", ["units", "indicators", "periods", "values", "missing"]].tolist() \
         == [5, 3, 2, 30, 3]
+
+
+def test_latest_period_of_a_frequency():
+    import assesskit as ak
+
+    data = ak.datasets.load("jincheng")  # years and the counties' monthly progress together
+    years = sorted(p for p in data.periods if len(p) == 4)
+    assert data.latest_period("Y") == years[-1]
+    assert data.latest_period("M") == max(p for p in data.periods if "-" in p)
+    with pytest.raises(DataError, match="no period of frequency 'Q'"):
+        data.latest_period("Q")

@@ -202,7 +202,9 @@ def test_repr_html_escapes_names_from_data(result):
 
 
 def test_markdown_escaping():
-    assert A.escape_markdown("a*b_<c>") == "a\\*b\\_&lt;c&gt;"
+    from assesskit.escape import md_text
+
+    assert md_text("a*b_<c>") == "a\\*b\\_&lt;c&gt;"
 
 
 def test_plot_has_chinese_labels(result):

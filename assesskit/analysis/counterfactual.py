@@ -115,10 +115,11 @@ import pandas as pd
 from ..data.model import Dataset, normalise_period
 from ..engine.batch import ValueBatch, ValueResult
 from ..errors import DataError, Notice, Problem, SchemeError
+from ..escape import md_text
 from ..scheme.model import Scheme, load_scheme
 
 __all__ = ["ChangeSpace", "Counterfactuals", "Target", "apply_change", "compile_level",
-           "counterfactuals", "markdown_text", "round_away",
+           "counterfactuals", "round_away",
            "default_level", "first_flip", "format_change", "level_targets", "run_batched",
            "unit_what_it_takes"]
 
@@ -1192,11 +1193,11 @@ class Counterfactuals:
         size = int((self.batch.evaluation.scores["level"] == self.level).sum()) if not gb else \
             int(((self.batch.evaluation.scores["level"] == self.level)
                  & (self.batch.evaluation.scores[gb] == s[gb])).sum())
-        where = f"in {markdown_text(s[gb])}" if gb else "among all assessed units"
-        now = markdown_text(s["outcome_label"]) if s["outcome_label"] else "no consequence"
-        grade = f", grade {markdown_text(s['grade'])}" if s["grade"] else ""
+        where = f"in {md_text(s[gb])}" if gb else "among all assessed units"
+        now = md_text(s["outcome_label"]) if s["outcome_label"] else "no consequence"
+        grade = f", grade {md_text(s['grade'])}" if s["grade"] else ""
         places = min(int(self.batch.decisions.decimals), 4)  # as the scheme compares totals
-        lines = [f"**{markdown_text(s['name'])}** scores {s['score']:.{places}f} in {self.period}, rank "
+        lines = [f"**{md_text(s['name'])}** scores {s['score']:.{places}f} in {self.period}, rank "
                  f"{int(s['group_rank'])} of {size} {where}: {now}{grade}."]
         if combined.empty:
             lines.append("The level has no consequence, grade or rank target to gain or lose.")
@@ -1205,16 +1206,16 @@ class Counterfactuals:
             how = "improving" if r.direction == "improve" else "worsening"
             part = single[(single["target"] == r.target) & (single["direction"] == r.direction)]
             ok = part[part["status"] == "found"].sort_values("effort", kind="mergesort")
-            head = f"- To **{verb} {markdown_text(r.target_label)}** (by {how}): "
+            head = f"- To **{verb} {md_text(r.target_label)}** (by {how}): "
             if not ok.empty:
                 b = ok.iloc[0]
-                text = (f"the smallest single change is {markdown_text(b['indicator_name'])} "
-                        f"{markdown_text(format_change(b['change'], b['unit_of_measure']))} "
+                text = (f"the smallest single change is {md_text(b['indicator_name'])} "
+                        f"{md_text(format_change(b['change'], b['unit_of_measure']), inline=True)} "
                         f"({b['effort']:.1%} of its spread)")
                 if b["tie"] == "shares the place" and b["shares_with"]:
-                    text += f", sharing the place with {markdown_text(b['shares_with'])}"
+                    text += f", sharing the place with {md_text(b['shares_with'])}"
                 if b["displaces"]:
-                    text += f", which would change the outcome of {markdown_text(b['displaces'])}"
+                    text += f", which would change the outcome of {md_text(b['displaces'])}"
                 text += (f"; {len(ok)} of {len(part)} indicators could do it alone"
                          if len(ok) > 1 else "; no other indicator could do it alone")
             else:
@@ -1226,14 +1227,14 @@ class Counterfactuals:
                                          & (self.changes["direction"] == r.direction)]
                     text += (f". The cheapest combination ({self.metric.upper()}) costs "
                              f"{r.effort:.1%} of a spread: " + "; ".join(
-                                 f"{markdown_text(c.indicator_name)} {markdown_text(format_change(c.change, c.unit_of_measure))}"
+                                 f"{md_text(c.indicator_name)} {md_text(format_change(c.change, c.unit_of_measure), inline=True)}"
                                  for c in parts.itertuples(index=False)))
                 else:
                     text += ". No combination is cheaper than the best single change"
             else:
                 text += ". No change within the bounds and the search range achieves it"
                 if bool(s["vetoed"]):
-                    text += f" (vetoed, 一票否决: {markdown_text(s['veto_reason'])})"
+                    text += f" (vetoed, 一票否决: {md_text(s['veto_reason'])})"
             lines.append(head + text + ".")
         return "\n".join(lines)
 
@@ -1413,17 +1414,6 @@ def _round_away(x: float, digits: int) -> tuple[float, int]:
     decimals = max(0, -exponent)
     rounded = round(math.ceil(mag / step - 1e-9) * step, decimals)
     return math.copysign(rounded, x), decimals
-
-
-def markdown_text(text: object) -> str:
-    """Text from data made safe for Markdown: HTML escaped, Markdown punctuation backslashed
-    (as :func:`assesskit.analysis.raters.escape_markdown`, without importing that module's
-    statistics libraries)."""
-    out = html.escape(str(text), quote=False)
-    for ch in "\\`*_[]#|~$":
-        out = out.replace(ch, "\\" + ch)
-    return out
-
 
 
 def apply_change(data: Dataset, unit: str, changes: Mapping[str, float], periods) -> Dataset:

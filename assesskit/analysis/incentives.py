@@ -57,13 +57,13 @@ import pandas as pd
 from ..data.model import Dataset
 from ..engine.batch import ValueBatch
 from ..errors import DataError
+from ..escape import md_text
 from ..scheme.model import RELATIVE_METHODS
 from .counterfactual import (
     ChangeSpace,
     Counterfactuals,
     compile_level,
     counterfactuals,
-    markdown_text,
     run_batched,
 )
 
@@ -144,15 +144,15 @@ class Incentives:
             top = w.loc[w["effective"].idxmax()]
             over = w[w["ratio"] > 1.25].sort_values("ratio", ascending=False, kind="mergesort")
             under = w[w["ratio"] < 0.8].sort_values("ratio", kind="mergesort")
-            lines.append(f"- Per 1% of effort the scheme pays most for **{markdown_text(top['indicator_name'])}**: "
+            lines.append(f"- Per 1% of effort the scheme pays most for **{md_text(top['indicator_name'])}**: "
                          f"{top['effective']:.1%} of the points paid for effort, against a stated "
                          f"weight of {top['nominal']:.1%} (× {top['ratio']:.2f}).")
             if len(over):
                 lines.append("- Paid more than their weight (× ≥ 1.25): " + "、".join(
-                    f"{markdown_text(r.indicator_name)} (× {r.ratio:.2f})" for r in over.itertuples()) + ".")
+                    f"{md_text(r.indicator_name)} (× {r.ratio:.2f})" for r in over.itertuples()) + ".")
             if len(under):
                 lines.append("- Paid less than their weight (× ≤ 0.8): " + "、".join(
-                    f"{markdown_text(r.indicator_name)} (× {r.ratio:.2f})" for r in under.itertuples()) + ".")
+                    f"{md_text(r.indicator_name)} (× {r.ratio:.2f})" for r in under.itertuples()) + ".")
             if not len(over) and not len(under):
                 lines.append("- Every indicator pays within 20% of its stated weight.")
         ps = self.peer_summary().dropna(subset=["peer_to_own"])
@@ -161,13 +161,13 @@ class Incentives:
             lines.append(f"- Peer dependence: on average over indicators, a unit gains "
                          f"{ps['peer_to_own'].mean():.2f} times as many points when its best peer "
                          f"falls back by 1% of the spread as when it improves by 1% itself; most "
-                         f"on {markdown_text(most['indicator_name'])} ({most['peer_to_own']:.2f}).")
+                         f"on {md_text(most['indicator_name'])} ({most['peer_to_own']:.2f}).")
         elif len(ps):
             lines.append("- Peer dependence: none. Every indicator is scored against fixed "
                          "standards here: a peer's result never moves a unit's points.")
         for r in self.exposure_counts.itertuples():
             lines.append(f"- {r.units_within} of {r.units} units could "
-                         f"{'gain' if r.want == 'gain' else 'lose'} {markdown_text(r.target_label)} with a change "
+                         f"{'gain' if r.want == 'gain' else 'lose'} {md_text(r.target_label)} with a change "
                          f"of one indicator of at most {self.exposure_share:.0%} of its spread.")
         return "\n".join(lines)
 

@@ -52,9 +52,10 @@ from ..engine.ratings import (
 )
 from ..engine.review import review_result
 from ..errors import DataError
+from ..escape import md_text
 
 __all__ = ["RaterAnalysis", "agreement", "analyse", "grade_bootstrap", "group_removal",
-           "escape_markdown", "icc", "icc_forms", "kendall_w", "leniency", "narrative",
+           "icc", "icc_forms", "kendall_w", "leniency", "narrative",
            "ordinal_alpha"]
 
 #: Draws scored at once in the bootstrap; memory stays the same whatever ``n_draws``.
@@ -569,20 +570,12 @@ def analyse(review, data: Dataset, *, level: str | None = None, n_draws: int = 1
                          n_draws=n_draws, seed=seed, redraw_reporters=redraw_reporters)
 
 
-def escape_markdown(text: object) -> str:
-    """Text from data made safe for Markdown (HTML escaped, Markdown punctuation backslashed)."""
-    out = html.escape(str(text), quote=False)
-    for ch in "\\`*_[]#|~":
-        out = out.replace(ch, "\\" + ch)
-    return out
-
-
 def _provenance_sentence(kind: str) -> str:
     if kind == "synthetic":
         return ("The ratings are synthetic: the generator's leniency and noise are known, so "
                 "the analysis can be checked against them, but nothing here describes real "
                 "raters.")
-    return (f"The dataset is marked {escape_markdown(kind)}; no generator truth is known, so leniency "
+    return (f"The dataset is marked {md_text(kind)}; no generator truth is known, so leniency "
             "cannot be checked against a known value.")
 
 
@@ -633,20 +626,20 @@ def narrative(res: RaterAnalysis, data_kind: str = "synthetic") -> str:
         f"{len(ic1)} sessions); the grade rests on the mean of many sheets, whose reliability is "
         f"{level(icck['value'].median())} (median ICC(2,k) {icck['value'].median():.2f}, k = "
         f"{int(icck['raters'].min())}–{int(icck['raters'].max())} complete raters). Krippendorff's "
-        f"ordinal alpha runs from {alpha.min():.2f} ({escape_markdown(labels.get(worst, worst))}) to "
-        f"{alpha.max():.2f} ({escape_markdown(labels.get(best, best))}).",
-        f"**Leniency.** {escape_markdown(g.loc[most, 'label'])} rate most leniently: "
+        f"ordinal alpha runs from {alpha.min():.2f} ({md_text(labels.get(worst, worst))}) to "
+        f"{alpha.max():.2f} ({md_text(labels.get(best, best))}).",
+        f"**Leniency.** {md_text(g.loc[most, 'label'])} rate most leniently: "
         f"{g.loc[most, 'leniency']:+.1f} points [{g.loc[most, 'ci_low']:+.1f}, "
-        f"{g.loc[most, 'ci_high']:+.1f}] above the mean {escape_markdown(g['label'].iloc[0])} member for the same "
+        f"{g.loc[most, 'ci_high']:+.1f}] above the mean {md_text(g['label'].iloc[0])} member for the same "
         f"secretary. {len(sig)} of the {len(g) - 1} other rater group(s) differ from the "
-        f"{escape_markdown(g['label'].iloc[0])} beyond sampling error (95% interval excluding 0). With the scheme's group weights, leniency adds "
+        f"{md_text(g['label'].iloc[0])} beyond sampling error (95% interval excluding 0). With the scheme's group weights, leniency adds "
         f"{lift:+.1f} points to a secretary's score compared with a panel of "
-        f"{escape_markdown(g['label'].iloc[0])} alone.",
-        f"**Stability of the grades.** Removing the rater group {escape_markdown(remove_max)} changes the most grades "
+        f"{md_text(g['label'].iloc[0])} alone.",
+        f"**Stability of the grades.** Removing the rater group {md_text(remove_max)} changes the most grades "
         f"({int(removal.max())}); over {res.n_draws} bootstrap draws (seed {res.seed}) a "
         f"secretary's grade differs from the published one in {share:.0%} of draws on average, "
         f"and {len(unstable)} of {len(st)} change grade in at least a fifth of draws."
-        + (f" The {len(low)} graded {escape_markdown(lowest)} keep that grade in "
+        + (f" The {len(low)} graded {md_text(lowest)} keep that grade in "
            f"{low_p.min():.0%}–{low_p.max():.0%} of draws." if len(low) else ""),
         f"**What the example data can and cannot show.** {_provenance_sentence(data_kind)} The bootstrap treats the raters of a group as exchangeable across sessions: it "
         "cannot show what a different panel would really have said about a secretary, only how "
@@ -655,5 +648,5 @@ def narrative(res: RaterAnalysis, data_kind: str = "synthetic") -> str:
     ]
     notes = [n.message for n in r.notices]
     if notes:
-        parts.append("**Decisions taken by the scheme's policies.** " + "; ".join(escape_markdown(n) for n in notes) + ".")
+        parts.append("**Decisions taken by the scheme's policies.** " + "; ".join(md_text(n) for n in notes) + ".")
     return "\n\n".join(parts)

@@ -647,6 +647,23 @@ class Dataset:
         ps = self.values["period"].unique().tolist()
         return sorted(ps, key=lambda p: (pd.Period(p, freq=period_frequency(p)).start_time, p))
 
+    def latest_period(self, frequency: str = "Y") -> str:
+        """The latest period of one frequency in ``values``: ``"Y"`` (year), ``"Q"`` or ``"M"``.
+
+        A dataset may hold years and months together (Jincheng's monthly progress beside its
+        annual values); this picks the latest of the kind asked for.
+
+        Raises
+        ------
+        DataError
+            If no period of that frequency is present (the message lists those that are).
+        """
+        found = [p for p in self.periods if period_frequency(p) == frequency]
+        if not found:
+            raise DataError(f"dataset {self.name!r} has no period of frequency {frequency!r}; "
+                            f"periods: {', '.join(self.periods)}")
+        return found[-1]
+
     def level_units(self, level: str) -> pd.DataFrame:
         """The units of one level, in the order of the units table."""
         if level not in set(self.units["level"]):

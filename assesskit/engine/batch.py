@@ -37,6 +37,15 @@ from .review import refuse_review
 from .tree import aggregate
 
 
+def level_models(spec, data: Dataset, ev, subs: list, units: pd.DataFrame) -> list:
+    """The level compiled for each sub-period of an evaluation, as ``evaluate`` compiles it
+    (the levels it rolls up from at their nominal results; a year of a quarterly scheme counts
+    the year's negative-list incidents once)."""
+    over = list(subs) if len(subs) > 1 else None
+    return [LevelModel(spec, data, p, ev.sub_results[p], units=units, deductions_over=over)
+            for p in subs]
+
+
 class BatchResult:
     """Outcomes of a batch of draws (arrays of shape (d, n)).
 
@@ -117,9 +126,7 @@ class LevelBatch:
                 raise SchemeError(f"the units of level {level!r} differ between sub-periods "
                                   "(exclude_incomplete); an analysis over designs needs the same "
                                   "units in every sub-period", key=f"levels.{level}.units")
-        over = subs if len(subs) > 1 else None  # the year's incidents, as evaluate counts them
-        self.models = [LevelModel(spec, data, p, ev.sub_results[p], units=self.units,
-                                  deductions_over=over) for p in subs]
+        self.models = level_models(spec, data, ev, subs, self.units)
         self.tree = self.models[0].tree
         combine = scheme.spec.get("combine", {}) or {}
         cw = np.asarray((combine.get("weights") or [1.0] * len(subs)) if len(subs) > 1 else [1.0],
@@ -398,8 +405,7 @@ class ValueBatch:
                 raise SchemeError(f"the units of level {level!r} differ between sub-periods "
                                   "(exclude_incomplete); changing values needs the same units in "
                                   "every sub-period", key=f"levels.{level}.units")
-        self.models = [LevelModel(spec, data, p, ev.sub_results[p], units=self.units)
-                       for p in self.sub_periods]
+        self.models = level_models(spec, data, ev, self.sub_periods, self.units)
         self.tree = self.models[0].tree
         self.leaves = [j for j, nd in enumerate(self.tree.nodes) if nd.kind == "leaf"]
         self.nodes = [self.tree.nodes[j] for j in self.leaves]

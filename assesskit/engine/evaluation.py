@@ -120,6 +120,10 @@ class Evaluation:
         lines = [
             f"{row['name']} ({row['unit']}, {row['level']}) — {self.scheme.name}, period {self.period}",
             self._standing(row)]
+        mine = [n for n in self.notices if n.unit == str(row["unit"])
+                and n.level in (None, row["level"])]
+        if mine:
+            lines.append("decided by a documented policy: " + "; ".join(n.message for n in mine))
         if row["vetoed"]:
             lines.append(f"VETO (一票否决): {row['veto_reason']}")
         lines.extend(explain_lines(self, row))  # review session, linked consequences (issue 10)
@@ -373,7 +377,7 @@ def _evaluate(scheme: Scheme, data: Dataset, period, levels: list[str] | None) -
     if len(cw) != len(subs):
         raise SchemeError(f"combine.weights has {len(cw)} entries for {len(subs)} sub-periods", key="combine.weights")
     frames, long = [], []
-    notices = list(getattr(data, "notices", []) or [])
+    notices = list(data.notices)
     for level in scheme.spec["levels"]:  # output in the order the scheme lists its levels
         spec = scheme.levels[level]
         if level not in wanted:

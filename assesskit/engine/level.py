@@ -926,11 +926,13 @@ def _notices(model: LevelModel, leaf: LeafScores, plan: AggregationPlan) -> list
                               f"{level}, period {period}"))
     for note in plan.notes:
         out.append(Notice(f"missing_{note['policy']}", f"{note['node']}: {note['note']}",
-                          f"{model.spec.level} unit {note['unit']}, period {note['period']}"))
+                          f"{model.spec.level} unit {note['unit']}, period {note['period']}",
+                          unit=str(note["unit"]), level=model.spec.level))
     for note in model.notes:
         if note["policy"] == "excluded":
             out.append(Notice("unit_excluded", note["note"],
-                              f"{model.spec.level} unit {note['unit']}, period {note['period']}"))
+                              f"{model.spec.level} unit {note['unit']}, period {note['period']}",
+                              unit=str(note["unit"]), level=model.spec.level))
     for note in leaf.notes:  # a comparison group too small for a relative rule
         out.append(Notice(note["policy"].replace(" ", "_"), f"{note['node']}: {note['note']}",
                           f"{model.spec.level} unit {note['unit']}, period {note['period']}"))

@@ -27,99 +27,22 @@ characters and the single-quote prefix).
 from __future__ import annotations
 
 import hashlib
-import html
-import math
 import re
 from pathlib import Path
 
-import pandas as pd
-
 from ..errors import AssessKitError
+from ..escape import (  # noqa: F401 - the report layer's one place for escaping
+    FORMULA_START,
+    chart_text,
+    formula_safe,
+    formula_safe_frame,
+    html_text,
+    is_missing,
+    md_text,
+)
 
 #: Characters kept in a file name; anything else is replaced by ``_`` (then a hash is added).
 _UNSAFE_NAME = re.compile(r"[^\w.\-]+", re.UNICODE)
-#: Markdown characters that change the meaning of text anywhere (escaped with a backslash).
-_MD_SPECIAL = re.compile(r"([\\`*_\[\]|~])")
-#: ... and at the start of a line (a heading, a list item, a quote).
-_MD_LINE_START = re.compile(r"^(\s*)([#+\-=])")
-_MD_ORDERED = re.compile(r"^(\s*\d+)([.)])(?=\s|$)")
-#: First characters that make a spreadsheet cell a formula (OWASP).
-FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
-
-
-def is_missing(value: object) -> bool:
-    """True for None, NaN and pandas' NA (not for an empty string)."""
-    if value is None or value is pd.NA:
-        return True
-    return isinstance(value, float) and math.isnan(value)
-
-
-def html_text(value: object) -> str:
-    """Text for HTML: every ``& < > " '`` escaped, a missing value as an empty string.
-
-    Examples
-    --------
-    >>> html_text("<script>alert(1)</script>")
-    '&lt;script&gt;alert(1)&lt;/script&gt;'
-    """
-    return "" if is_missing(value) else html.escape(str(value), quote=True)
-
-
-def md_text(value: object) -> str:
-    """Text for a Markdown sentence or table cell, shown exactly as written.
-
-    HTML is escaped first (Markdown passes raw HTML through), then every Markdown special
-    character gets a backslash, ``|`` included, and line breaks become spaces so that a name
-    cannot end a table row.
-
-    Examples
-    --------
-    >>> md_text("a|b\\n<i>c</i>")
-    'a\\\\|b &lt;i&gt;c&lt;/i&gt;'
-    """
-    if is_missing(value):
-        return ""
-    text = " ".join(str(value).splitlines())
-    text = _MD_SPECIAL.sub(r"\\\1", html.escape(text, quote=False))
-    text = _MD_LINE_START.sub(r"\1\\\2", text)
-    return _MD_ORDERED.sub(r"\1\\\2", text)
-
-
-def chart_text(value: object) -> str:
-    """Text for a matplotlib label: ``$`` escaped so that it is never parsed as mathtext."""
-    return "" if is_missing(value) else str(value).replace("$", r"\$")
-
-
-def formula_safe(value: object) -> object:
-    """A spreadsheet cell that cannot run as a formula.
-
-    Text starting with ``=``, ``+``, ``-``, ``@``, a tab or a carriage return gets a leading
-    single quote (OWASP's advice for CSV injection); numbers and other text are returned
-    unchanged.
-
-    Examples
-    --------
-    >>> formula_safe("=HYPERLINK(\\"http://x\\")")
-    '\\'=HYPERLINK("http://x")'
-    >>> formula_safe(-2.5)
-    -2.5
-    """
-    if isinstance(value, str) and value.startswith(FORMULA_START):
-        return "'" + value
-    return value
-
-
-def formula_safe_frame(frame: pd.DataFrame) -> pd.DataFrame:
-    """A copy of ``frame`` with :func:`formula_safe` applied to every text cell (and to the
-    column names); numeric columns are unchanged."""
-    out = frame.copy()
-    for column in out.columns:
-        if out[column].dtype == object or pd.api.types.is_string_dtype(out[column]):
-            out[column] = out[column].map(formula_safe)
-    out.columns = [formula_safe(str(c)) for c in out.columns]
-    return out
-
-
 def short_hash(text: str, length: int = 10) -> str:
     """First ``length`` hex digits of the SHA-256 of ``text`` (UTF-8)."""
     return hashlib.sha256(text.encode("utf-8")).hexdigest()[:length]

@@ -324,12 +324,24 @@ class AnnualPage(_Page):
         return fig
 
     # assumptions and missing values ---------------------------------------------------------
+    def notices(self) -> None:
+        """Decisions the data loader and the engine took by a documented policy (other than the
+        missing values listed below): an assumed direction, a constant indicator, an indicator
+        absent in the period, a scheme file read as GBK ..."""
+        shown = [n for n in self.ev.notices if not n.kind.startswith("missing_")]
+        if not shown:
+            return
+        display(render.markdown("{n} decision(s) taken by a documented policy:", n=len(shown)))
+        display(render.bullet_list([f"{md_text(n.where)}: {md_text(n.message)}" if n.where
+                                    else md_text(n.message) for n in shown]))
+
     def assumptions(self) -> None:
         """The scheme's assumptions and every missing-value decision."""
         a = tables.assumptions(self.scheme)
         display(render.bullet_list([f"**{md_text(r.id)}**: {md_text(r.text)}"
                                     for r in a.itertuples()]) if len(a) else
                 Markdown("_The scheme lists no assumptions._"))
+        self.notices()
         missing = tables.missing_decisions(self.ev, self.units())
         if missing.empty:
             display(render.markdown("_No value was missing in {p} for these units._",
