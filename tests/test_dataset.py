@@ -14,7 +14,6 @@ import numpy as np
 import pandas as pd
 import pytest
 
-import assesskit.data.io
 from assesskit.data.io import load_dataset, read_metadata
 from assesskit.data.model import Dataset, normalise_period, shift_period, sub_periods
 from assesskit.errors import DataError
@@ -358,19 +357,21 @@ def test_bad_dataset_yaml(tmp_path, text, message, row):
     assert p.file == str(d / "dataset.yaml") and p.row == row
 
 
-def test_loader_outside_assesskit_is_refused(tmp_path):
+def test_a_loader_must_be_a_bundled_converter(tmp_path):
     d = _copy(tmp_path)
-    (d / "dataset.yaml").write_text("name: x\nloader: os:getcwd\n", encoding="utf-8")
-    (p,) = _problems(d)
-    assert p.column == "loader" and "inside the assesskit package" in p.message
-    (d / "dataset.yaml").write_text("name: x\nloader: assesskit_evil.mod:f\n", encoding="utf-8")
-    assert "inside the assesskit package" in _problems(d)[0].message
-    (d / "dataset.yaml").write_text("name: x\nloader: assesskit.no_such_module:f\n",
-                                    encoding="utf-8")
-    assert "cannot import the loader module" in _problems(d)[0].message
+    for spec in ("os:getcwd", "assesskit_evil.mod:f", "assesskit.no_such_module:f",
+                 "assesskit.data.io:load_dataset",  # would call itself without end
+                 "assesskit.data.reference:read_hdr"):  # a real function, but not a loader
+        (d / "dataset.yaml").write_text(f"name: x\nloader: {spec}\n", encoding="utf-8")
+        (p,) = _problems(d)
+        assert p.column == "loader" and p.value == spec
+        assert "assesskit.data.reference:load_hdr_2023" in p.message
+        assert p.file == str(d / "dataset.yaml")
 
 
-def test_loader_inside_assesskit_is_called(tmp_path, monkeypatch):
+def test_a_bundled_loader_is_called(tmp_path, monkeypatch):
+    from assesskit.data import reference
+
     d = _copy(tmp_path)
     calls = []
 
@@ -382,16 +383,16 @@ def test_loader_inside_assesskit_is_called(tmp_path, monkeypatch):
                                                  "indicator": ["hdi"], "value": [0.788]}),
                                    name="panel")
 
-    monkeypatch.setattr(assesskit.data.io, "_test_convert", convert, raising=False)
+    monkeypatch.setitem(reference.LOADERS, "load_test", convert)
     (d / "dataset.yaml").write_text("name: panel\nprovenance: converted at load time\n"
-                                    "loader: assesskit.data.io:_test_convert\n", encoding="utf-8")
+                                    "loader: assesskit.data.reference:load_test\n",
+                                    encoding="utf-8")
     ds = load_dataset(d)
     assert calls == [d]
     assert ds.wide(2022).loc["CHN", "hdi"] == 0.788
     assert ds.provenance == "converted at load time"  # filled in from dataset.yaml
 
-    monkeypatch.setattr(assesskit.data.io, "_test_convert", lambda directory: "not a dataset",
-                        raising=False)
+    monkeypatch.setitem(reference.LOADERS, "load_test", lambda directory: "not a dataset")
     assert "returned a str, not a Dataset" in _problems(d)[0].message
 
 

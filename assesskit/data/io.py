@@ -26,7 +26,6 @@ is ``docs/your-data.md``.
 from __future__ import annotations
 
 import dataclasses
-import importlib
 import io
 import os
 import re
@@ -699,23 +698,23 @@ def _read_workbook_tables(path: Path) -> tuple[dict[str, pd.DataFrame | None], l
 
 
 def _call_loader(meta: dict, directory: Path) -> Dataset:
-    """Run ``loader: assesskit.<module>:<function>`` from dataset.yaml, refusing other modules."""
-    spec = meta["loader"].strip()
+    """Run ``loader: assesskit.data.reference:<function>`` from dataset.yaml.
+
+    Only the converters listed in :data:`assesskit.data.reference.LOADERS` can be named: a data
+    file never makes assesskit import a module or call any other function (a loader pointing
+    at, say, ``assesskit.data.io:load_dataset`` would call itself without end).
+    """
+    from .reference import LOADERS
+
+    spec = str(meta["loader"]).strip()
     label = str(directory / "dataset.yaml")
-    m = re.fullmatch(r"(assesskit(?:\.[A-Za-z_]\w*)+):([A-Za-z_]\w*)", spec)
-    if not m:
-        raise DataError(Problem("loader must name a function inside the assesskit package, "
-                                "written 'assesskit.<module>:<function>'; other modules are "
-                                "never imported", file=label, column="loader", value=spec))
-    try:
-        module = importlib.import_module(m.group(1))
-    except ImportError as exc:
-        raise DataError(Problem(f"cannot import the loader module: {exc}", file=label,
-                                column="loader", value=spec)) from None
-    func = getattr(module, m.group(2), None)
-    if not callable(func):
-        raise DataError(Problem(f"module {m.group(1)} has no function {m.group(2)!r}",
-                                file=label, column="loader", value=spec))
+    module, _, name = spec.partition(":")
+    if module != "assesskit.data.reference" or name not in LOADERS:
+        allowed = ", ".join(f"assesskit.data.reference:{n}" for n in LOADERS)
+        raise DataError(Problem(f"loader must be one of the bundled converters ({allowed}); "
+                                "a data file never names other code", file=label,
+                                column="loader", value=spec))
+    func = LOADERS[name]
     ds = func(directory)
     if not isinstance(ds, Dataset):
         raise DataError(Problem(f"the loader returned a {type(ds).__name__}, not a Dataset",

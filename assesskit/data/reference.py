@@ -624,3 +624,8 @@ def load_gapminder(dataset_dir: str | Path) -> Dataset:
     return read_gapminder(_raw_path(dataset_dir, GAPMINDER_FILE),
                           provenance=_yaml_provenance(dataset_dir),
                           label=GAPMINDER_FILE.as_posix())
+
+
+#: The loaders a dataset folder may name in its ``dataset.yaml`` (``loader:``): nothing else is
+#: ever imported or called from a data file.
+LOADERS = {f.__name__: f for f in (load_hdr_2023, load_epi_2020, load_gapminder)}
