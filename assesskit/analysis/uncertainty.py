@@ -77,6 +77,7 @@ from ..engine.batch import LevelBatch
 from ..engine.consequences import praised_and_summoned, quota_level
 from ..engine.design import OFFICIAL as DESIGN_OFFICIAL
 from ..engine.evaluation import evaluate
+from ..engine.review import refuse_review
 from ..engine.tree import Tree
 from ..errors import DataError, Problem, SchemeError
 from ..scheme.model import AGGREGATIONS, MISSING_POLICIES, Scheme, load_scheme
@@ -1120,6 +1121,7 @@ def default_factors(scheme, data: Dataset, period, level: str | None = None, *,
     scheme = scheme if isinstance(scheme, Scheme) else load_scheme(scheme)
     level = level or quota_level(scheme)
     spec = scheme.levels[level]
+    refuse_review(scheme, level, "the uncertainty analysis")  # issue 10
     ev = evaluate(scheme, data, period, levels=[level])
     factors, reasons = [vary_weights(0.25)], ["weights: ±25% on every node"]
     leaves = [nd for nd in spec.root.walk() if nd.kind == "leaf"]
@@ -1248,6 +1250,7 @@ def uncertainty(scheme, data: Dataset, period, *, factors=None, n: int = 1000, s
     if level not in scheme.levels:
         raise SchemeError(f"scheme {scheme.name!r} has no level {level!r}; levels: "
                           f"{list(scheme.levels)}", key="levels")
+    refuse_review(scheme, level, "the uncertainty analysis")  # issue 10
     if factors is None:
         factors = default_factors(scheme, data, period, level)
     if isinstance(factors, SchemeFactor | str | Mapping):
