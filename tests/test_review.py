@@ -592,3 +592,22 @@ def test_linked_consequence_triggered_by_an_outcome():
     assert s.loc["K1", "linked_outcomes"] == "扣减县考核分、县不得评优"
     because = ev.consequences.query("unit == 'K1'")["because"]
     assert (because == "A1 (镇A1), A2 (镇A2) received warned in level 'town'").all()
+
+
+def test_report_header_names_the_plenary_draw_and_its_seed():
+    """The report's front matter shows the random draw: seed, k of n and the drawn ids, which
+    are redone here from the rule the scheme documents (default_rng(seed).choice over the sorted
+    ids), not read from the engine."""
+    import re
+
+    from assesskit.report.sections import AnnualPage
+
+    facts = AnnualPage("yingshan-first-secretaries", str(ROOT / "data" / "yingshan"),
+                       "2015").header_facts().data
+    line = next(x for x in facts.splitlines() if "Plenary draw" in x)
+    units = load_dataset(ROOT / "data" / "yingshan").units
+    ids = sorted(units.loc[units["unit"].str.startswith("YS"), "unit"])
+    expected = {ids[i] for i in np.random.default_rng(20160309).choice(len(ids), 15,
+                                                                       replace=False)}
+    assert f"15 of {len(ids)} drawn with seed 20160309" in line
+    assert set(re.findall(r"\((YS\d+)\)", line)) == expected
