@@ -13,8 +13,8 @@ nominal evaluation, compiling the level) and peak memory (tracemalloc).
 from __future__ import annotations
 
 import argparse
-import time
-import tracemalloc
+
+from common import best_of
 
 import assesskit as ak
 from assesskit.analysis.counterfactual import counterfactuals
@@ -23,19 +23,6 @@ from assesskit.analysis.incentives import incentives
 TASK = ["gdp_per_capita", "fiscal_self_sufficiency", "urban_income", "rural_income",
         "lifted_income_growth", "urbanization_rate", "sewage_garbage_rate",
         "sanitary_toilet_rate", "new_enterprise_share", "water_source_quality"]
-
-
-def timed(fn, repeat: int):
-    best = float("inf")
-    for _ in range(repeat):
-        t0 = time.perf_counter()
-        out = fn()
-        best = min(best, time.perf_counter() - t0)
-    tracemalloc.start()
-    fn()
-    _, peak = tracemalloc.get_traced_memory()
-    tracemalloc.stop()
-    return out, best, peak / 2**20
 
 
 def main() -> None:
@@ -61,7 +48,7 @@ def main() -> None:
     ]
     print(f"what it would take — best of {args.repeat} run(s), everything included")
     for label, fn in runs:
-        out, seconds, peak = timed(fn, args.repeat)
+        out, seconds, peak = best_of(fn, args.repeat)
         if hasattr(out, "single"):
             problems = len(out.single)
             found = int((out.single["status"] == "found").sum())

@@ -24,10 +24,9 @@ import argparse
 import platform
 import resource
 import sys
-import time
-import tracemalloc
 
 import numpy as np
+from common import national_scheme, timed, traced_peak
 
 import assesskit as ak
 from assesskit.analysis.grouping import (
@@ -45,29 +44,6 @@ from assesskit.analysis.uncertainty import vary_normalisation, vary_weights
 from assesskit.data.synthetic import national_panel
 
 
-def national_scheme(codes: list[str], dimensions: int = 6):
-    """A scheme for the national panel: 6 dimensions of 10 indicators, ranked by province,
-    3 praised and 1 summoned per province."""
-    per = len(codes) // dimensions
-    tree = {
-        f"dim{d + 1}": {"weight": 1, "normalise_weights": True,
-                        "children": {c: {"weight": 1} for c in codes[d * per:(d + 1) * per]}}
-        for d in range(dimensions)
-    }
-    spec = {
-        "name": "national-benchmark", "max_points": 100,
-        "defaults": {"scoring": {"method": "minmax", "within": "group", "range": [60, 100]},
-                     "missing": "renormalise"},
-        "levels": {"county": {
-            "units": {"level": "county"}, "normalise_weights": True, "tree": tree,
-            "ranking": {"group_by": "group", "ties": {"method": "min", "decimals": 2}},
-            "consequences": {"praised": {"label": "通报表扬", "top": 3},
-                             "summoned": {"label": "约谈", "bottom": 1}},
-        }},
-    }
-    return ak.load_scheme(spec)
-
-
 def alternatives(data, seed: int) -> list:
     """Ten groupings of the national counties."""
     counties = data.level_units("county")
@@ -78,22 +54,6 @@ def alternatives(data, seed: int) -> list:
     return [official(), official("equal", name="official/equal"), pooled(),
             by_column("subgroup", name="region type"), kmeans(4), kmeans(8), ward(4), ward(8),
             quantiles("x01", 3), mapping(random_groups, name="random-20")]
-
-
-def timed(fn):
-    start = time.perf_counter()
-    out = fn()
-    return out, time.perf_counter() - start
-
-
-def traced_peak(fn) -> float:
-    """Peak traced memory (MB) of one call of ``fn``."""
-    tracemalloc.start()
-    tracemalloc.reset_peak()
-    fn()
-    _, peak = tracemalloc.get_traced_memory()
-    tracemalloc.stop()
-    return peak / 2**20
 
 
 def main(argv=None) -> int:

@@ -14,28 +14,14 @@ from __future__ import annotations
 
 import argparse
 import tempfile
-import time
-import tracemalloc
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
+from common import best_of
 
 import assesskit as ak
 from assesskit.data.synthetic import national_panel
-
-
-def timed(fn, repeat: int):
-    best = float("inf")
-    for _ in range(repeat):
-        t0 = time.perf_counter()
-        out = fn()
-        best = min(best, time.perf_counter() - t0)
-    tracemalloc.start()
-    fn()
-    _, peak = tracemalloc.get_traced_memory()
-    tracemalloc.stop()
-    return out, best, peak / 2**20
 
 
 def as_typed(ds: ak.Dataset) -> dict[str, pd.DataFrame]:
@@ -82,7 +68,7 @@ def main() -> None:
         }
         for label, folder in cases.items():
             layout = "wide" if "wide" in label else "long"
-            ds, seconds, peak = timed(lambda f=folder, lay=layout: ak.load_dataset(
+            ds, seconds, peak = best_of(lambda f=folder, lay=layout: ak.load_dataset(
                 f, values_layout=lay), args.repeat)
             assert len(ds.values) == n
             print(f"{label:18s} {seconds:6.2f} s  peak {peak:7.1f} MiB  "
@@ -98,7 +84,7 @@ def main() -> None:
             for name, frame in small.items():
                 frame.to_excel(writer, sheet_name=name, index=False)
         m = len(small["values"])
-        ds, seconds, peak = timed(lambda: ak.load_dataset(book), args.repeat)
+        ds, seconds, peak = best_of(lambda: ak.load_dataset(book), args.repeat)
         assert len(ds.values) == m and np.isfinite(ds.values["value"]).sum() > 0
         print(f"{'xlsx, long':18s} {seconds:6.2f} s  peak {peak:7.1f} MiB  "
               f"({m / seconds / 1e3:.0f} k values/s, {m:,} values)")

@@ -1,6 +1,6 @@
-"""Benchmark: the grade bootstrap of a rater-based review (assesskit.analysis.raters).
+"""Benchmark: evaluating a rater-based review, and its grade bootstrap (assesskit.analysis.raters).
 
-Prints the time per 1,000 draws and the peak memory traced, for increasing numbers of draws:
+Prints the time of ``evaluate`` on the Yingshan review, then the time per 1,000 draws and the peak memory traced, for increasing numbers of draws:
 the draws are scored in chunks, so peak memory should not grow with the number of draws.
 
     .venv/bin/python benchmarks/bench_raters.py
@@ -11,14 +11,18 @@ from __future__ import annotations
 import time
 import tracemalloc
 
-from assesskit import datasets
+import assesskit as ak
 from assesskit.analysis.raters import CHUNK, grade_bootstrap
-from assesskit.engine.ratings import evaluate_review, review_spec
+from assesskit.engine.review import review_result
 
 
 def main() -> None:
-    data = datasets.load("yingshan")
-    review = evaluate_review(review_spec("yingshan-first-secretaries"), data, 2015)
+    data = ak.datasets.load("yingshan")
+    t0 = time.perf_counter()
+    ev = ak.evaluate("yingshan-first-secretaries", data, 2015)
+    print(f"evaluate yingshan-first-secretaries (draw, 12,500 ratings, linked sending units): "
+          f"{time.perf_counter() - t0:.3f} s")
+    review = review_result(ev)
     n, r = review.usable.shape
     print(f"yingshan: {n} ratees, {r} raters, chunk {CHUNK} draws")
     for n_draws in (500, 2000, 8000):

@@ -24,10 +24,9 @@ import argparse
 import platform
 import resource
 import sys
-import time
-import tracemalloc
 
 import numpy as np
+from common import national_scheme, repeated, timed, traced_peak
 
 import assesskit as ak
 from assesskit.analysis.uncertainty import uncertainty
@@ -37,28 +36,6 @@ from assesskit.analysis.uncertainty import vary_weights as weights
 from assesskit.data.synthetic import national_panel
 
 CHUNK = 500
-
-
-def national_scheme(codes: list[str], dimensions: int = 6):
-    """A scheme for the national panel: 6 dimensions of 10 indicators, ranked by province."""
-    per = len(codes) // dimensions
-    tree = {
-        f"dim{d + 1}": {"weight": 1, "normalise_weights": True,
-                        "children": {c: {"weight": 1} for c in codes[d * per:(d + 1) * per]}}
-        for d in range(dimensions)
-    }
-    spec = {
-        "name": "national-benchmark", "max_points": 100,
-        "defaults": {"scoring": {"method": "minmax", "within": "group", "range": [60, 100]},
-                     "missing": "renormalise"},
-        "levels": {"county": {
-            "units": {"level": "county"}, "normalise_weights": True, "tree": tree,
-            "ranking": {"group_by": "group", "ties": {"method": "min", "decimals": 2}},
-            "consequences": {"praised": {"label": "通报表扬", "top": 3},
-                             "summoned": {"label": "约谈", "bottom": 1}},
-        }},
-    }
-    return ak.load_scheme(spec)
 
 
 def factors():
@@ -71,33 +48,8 @@ def base_rows(draws: int, k: int) -> int:
     return max(2, draws // (k + 2))
 
 
-def timed(fn):
-    start = time.perf_counter()
-    out = fn()
-    return out, time.perf_counter() - start
-
-
-def repeated(fn, repeat: int):
-    """Result of the last call, best wall time, and every call's time (the first is cold)."""
-    times = []
-    for _ in range(repeat):
-        out, t = timed(fn)
-        times.append(t)
-    return out, min(times), times
-
-
 def listed(times) -> str:
     return ", ".join(f"{t:.2f}" for t in times)
-
-
-def traced_peak(fn) -> float:
-    """Peak traced memory (MB) of one call of ``fn``."""
-    tracemalloc.start()
-    tracemalloc.reset_peak()
-    fn()
-    _, peak = tracemalloc.get_traced_memory()
-    tracemalloc.stop()
-    return peak / 2**20
 
 
 def floor_loop(scores: np.ndarray, groups: np.ndarray, weights: np.ndarray, draws: int,

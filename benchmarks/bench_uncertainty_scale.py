@@ -24,13 +24,13 @@ own process, so that their peaks do not mix).
 from __future__ import annotations
 
 import argparse
-import resource
 import subprocess
 import sys
 import time
 import tracemalloc
 
-import assesskit as ak
+from common import national_scheme, rss_mb
+
 from assesskit.analysis.uncertainty import (
     uncertainty,
     vary_aggregation,
@@ -40,32 +40,6 @@ from assesskit.analysis.uncertainty import (
 from assesskit.data.synthetic import national_panel
 
 SCENARIOS = ("pooled", "township", "scale4")
-
-
-def scheme_for(codes: list[str], grouped: bool, dimensions: int = 6):
-    per = len(codes) // dimensions
-    tree = {f"dim{d + 1}": {"weight": 1, "normalise_weights": True,
-                            "children": {c: {"weight": 1} for c in codes[d * per:(d + 1) * per]}}
-            for d in range(dimensions)}
-    ranking = {"ties": {"method": "min", "decimals": 2}}
-    top, bottom = 3, 1
-    if grouped:
-        ranking["group_by"] = "group"
-    else:
-        top, bottom = 90, 30  # about the same share of the 2,850 as 3 and 1 per province
-    return ak.load_scheme({
-        "name": "scale-benchmark", "max_points": 100,
-        "defaults": {"scoring": {"method": "minmax", "within": "group", "range": [60, 100]},
-                     "missing": "renormalise"},
-        "levels": {"county": {
-            "units": {"level": "county"}, "normalise_weights": True, "tree": tree,
-            "ranking": ranking,
-            "consequences": {"praised": {"label": "通报表扬", "top": top},
-                             "summoned": {"label": "约谈", "bottom": bottom}}}}})
-
-
-def rss_mb() -> float:
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
 def run(scenario: str, seed: int) -> None:
@@ -81,7 +55,7 @@ def run(scenario: str, seed: int) -> None:
         factors = [vary_weights(0.25), vary_normalisation(["minmax", "zscore"]),
                    vary_aggregation(["arithmetic", "geometric"])]
     codes = data.indicators["indicator"].tolist()
-    scheme = scheme_for(codes, grouped)
+    scheme = national_scheme(codes, grouped, name="scale-benchmark")
     n = max(2, draws // (len(factors) + 2))
     period = data.periods[-1]
     units = len(data.level_units("county"))

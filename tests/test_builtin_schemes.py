@@ -25,7 +25,8 @@ def sichuan_2024(sichuan):
 
 
 def test_builtin_names():
-    assert {"sichuan-39", "jincheng-1plus4", "dingxi", "undp-hdi"} <= set(ak.builtin_schemes())
+    assert {"sichuan-39", "jincheng-1plus4", "dingxi", "undp-hdi", "yingshan-first-secretaries",
+            "jiange-five-musts"} <= set(ak.builtin_schemes())
 
 
 def _minmax_in_group(values: pd.Series, groups: pd.Series, lo=60.0, hi=100.0) -> pd.Series:
@@ -106,7 +107,9 @@ def test_sichuan_missing_value_is_renormalised_and_explained(sichuan):
 
 def test_contributions_add_up_for_every_builtin_scheme():
     cases = [("sichuan-39", "sichuan-39", 2025), ("jincheng-1plus4", "jincheng", 2024),
-             ("dingxi", "dingxi", 2025), ("dingxi", "dingxi", "2025Q3")]
+             ("dingxi", "dingxi", 2025), ("dingxi", "dingxi", "2025Q3"),
+             ("yingshan-first-secretaries", "yingshan", 2015),
+             ("jiange-five-musts", "jiange", 2016)]
     for scheme, data, period in cases:
         ev = ak.evaluate(scheme, ak.datasets.load(data), period)
         c = ev.contributions
@@ -463,6 +466,73 @@ def test_change_rule_without_the_previous_period_is_an_error(sichuan):
         ak.evaluate("sichuan-39", sichuan, 2019)
 
 
+def test_yingshan_scores_grades_and_sending_units_recomputed_independently():
+    # The scheme's assumptions, with plain pandas: points 100/80/60/40; a sheet is the
+    # aspect-weighted mean (0.16 overall, 0.12 each other aspect) over the aspects rated; a
+    # secretary's rating of themself is left out; group means weighted 0.4/0.3/0.3; grades at
+    # 90/70/60. Sending units: 60% key tasks + 40% service rating, minus 2 points per 不称职
+    # secretary sent (at most 6), graded 好/较好/一般/差 at 90/80/70 but never 好 with one.
+    data = ak.datasets.load("yingshan")
+    ev = ak.evaluate("yingshan-first-secretaries", data, 2015)
+    r = data.ratings.copy()
+    r = r[r["rater"] != r["unit"]]
+    r["points"] = r["grade"].map({"好": 100, "较好": 80, "一般": 60, "差": 40})
+    r["w"] = np.where(r["aspect"] == "overall", 0.16, 0.12)
+    r["wp"] = r["w"] * r["points"]
+    sheet = r.groupby(["unit", "rater", "rater_group"])[["wp", "w"]].sum()
+    sheet = (sheet["wp"] / sheet["w"]).rename("p").reset_index()
+    group = sheet.groupby(["unit", "rater_group"])["p"].mean().unstack()
+    gw = pd.Series({"team": 0.4, "township_leaders": 0.3, "peers": 0.3})
+    have = group[gw.index].notna()
+    expected = (group[gw.index].fillna(0) * gw).sum(axis=1) / (have * gw).sum(axis=1)
+    s = ev.scores.set_index("unit")
+    np.testing.assert_allclose(s.loc[expected.index, "score"], expected, atol=1e-9)
+    grade = pd.cut(expected, [-np.inf, 60, 70, 90, np.inf], right=False,
+                   labels=["不称职", "基本称职", "称职", "优秀"]).astype(str)
+    assert (s.loc[expected.index, "grade"] == grade).all()
+    assert s.loc["YS17", "grade"] == "不称职"  # weak by construction
+
+    units = data.units.set_index("unit")
+    failed = units.loc[grade[grade == "不称职"].index, "sending_unit"].value_counts()
+    w = data.wide(2015)
+    depts = data.level_units("department")["unit"]
+    base = 0.6 * w.loc[depts, "dept_key_tasks"] + 0.4 * w.loc[depts, "dept_service_rating"]
+    cut = np.minimum(6.0, 2.0 * failed.reindex(depts).fillna(0))
+    np.testing.assert_allclose(s.loc[depts, "score"], base - cut, atol=1e-9)
+    dept_grade = pd.cut(base - cut, [-np.inf, 70, 80, 90, np.inf], right=False,
+                        labels=["差", "一般", "较好", "好"]).astype(str)
+    dept_grade[(cut > 0) & (dept_grade == "好")] = "较好"
+    assert (s.loc[depts, "grade"] == dept_grade).all()
+    assert "YD05" in failed.index and s.loc["YD05", "linked_outcomes"] != ""
+    draw = next(e for e in ev.log if e["step"] == "draw")
+    assert draw["seed"] == 20160309 and len(draw["drawn"]) == 15
+
+
+def test_jiange_musts_recomputed_independently():
+    # The source's five musts with the scheme's assumptions: 整合资金 vetoes (score 0), any other
+    # failed must costs 5 points off 60% household target + 40% village exits (target 100%).
+    data = ak.datasets.load("jiange")
+    ev = ak.evaluate("jiange-five-musts", data, 2016)
+    w = data.wide(2016).loc[data.level_units("town")["unit"]]
+    fails = pd.DataFrame({
+        "staffing": (w["joint_leaders"] < 1) | (w["member_in_charge"] < 1)
+        | (w["fulltime_staff"] < 1) | (w["fulltime_staff"] > 2) | (w["office_staff"] < 3)
+        | (w["office_staff"] > 5),
+        "monthly_study": (w["months_studied"] < 12) | (w["months_recorded"] < 12),
+        "households_met": (w["households_met_midyear"] < 100)
+        | (w["households_met_yearend"] < 100),
+        "supervision": w["odd_months_covered"] < 6})
+    vetoed = (w["agri_funds_share_poor"] < 50) | (w["gov_input_min_per_poor_village"] < 500) \
+        | (w["total_input_min_per_village"] < 1000)
+    base = 0.6 * np.minimum(100, w["households_lifted"]) \
+        + 0.4 * np.minimum(100, w["villages_exited"])
+    expected = (base - 5 * fails.sum(axis=1)).where(~vetoed, 0.0)
+    s = ev.scores.set_index("unit")
+    np.testing.assert_allclose(s.loc[w.index, "score"], expected, atol=1e-9)
+    assert s["vetoed"].sum() == 1 and s.loc["JG21", "vetoed"]
+    assert sorted(fails.index[fails.any(axis=1)]) == ["JG03", "JG07", "JG11", "JG14", "JG18",
+                                                      "JG25", "JG28"]
+    assert "office_staff = 2 (must be >= 3)" in ev.explain("JG07").text
 @pytest.mark.parametrize("name, data, period, level", [
     ("jincheng-1plus4", "jincheng", 2025, "town"),    # coefficient on the traction part
     ("jincheng-1plus4", "jincheng", 2024, "department"),  # applies_to, grades, ties at 100

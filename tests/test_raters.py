@@ -14,12 +14,12 @@ import numpy as np
 import pandas as pd
 import pytest
 
+import assesskit as ak
 from assesskit import datasets
 from assesskit.analysis import raters as A
-from assesskit.engine import ratings as R
+from assesskit.engine.review import review_result
 
 ROOT = Path(__file__).resolve().parents[1]
-YS_SCHEME = ROOT / "docs" / "drafts" / "yingshan-first-secretaries.yaml"
 
 
 @pytest.fixture(scope="module")
@@ -29,7 +29,7 @@ def data():
 
 @pytest.fixture(scope="module")
 def review(data):
-    return R.evaluate_review(R.review_spec(YS_SCHEME), data, 2015)
+    return review_result(ak.evaluate("yingshan-first-secretaries", data, 2015))
 
 
 @pytest.fixture(scope="module")

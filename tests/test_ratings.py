@@ -1,6 +1,7 @@
-"""Tests of rater-based reviews and pass/fail constraints (assesskit.engine.ratings) and of
-the ratings table of the data model. Every expected number is worked out by hand below or
-recomputed from the CSV files with plain pandas, never taken from the kernel's own output."""
+"""Tests of the kernels of rater-based reviews and pass/fail constraints
+(assesskit.engine.ratings) and of the ratings table of the data model. Every expected number is
+worked out by hand below or recomputed from the CSV files with plain pandas, never taken from the
+kernel's own output. The wiring into ``evaluate`` is tested in tests/test_review.py."""
 
 from __future__ import annotations
 
@@ -11,21 +12,25 @@ import numpy as np
 import pandas as pd
 import pytest
 
+import assesskit as ak
 from assesskit import datasets
 from assesskit.data.io import load_dataset
 from assesskit.data.model import Dataset
 from assesskit.data.synthetic_review import DRAW_SEED, K_DRAWN, WEAK_SECRETARY
 from assesskit.engine import ratings as R
+from assesskit.engine.consequences import GradeRule
 from assesskit.errors import DataError, SchemeError
+from assesskit.scheme.review import empty_grade
 
 ROOT = Path(__file__).resolve().parents[1]
-YS_SCHEME = ROOT / "docs" / "drafts" / "yingshan-first-secretaries.yaml"
-JG_SCHEME = ROOT / "docs" / "drafts" / "jiange-five-musts.yaml"
+BUILTIN = ROOT / "assesskit" / "scheme" / "builtin"
+YS_SCHEME = BUILTIN / "yingshan-first-secretaries.yaml"
+JG_SCHEME = BUILTIN / "jiange-five-musts.yaml"
 
 
 @pytest.fixture(scope="module")
 def spec() -> R.ReviewSpec:
-    return R.review_spec(YS_SCHEME)
+    return ak.load_scheme("yingshan-first-secretaries").levels["secretary"].review
 
 
 @pytest.fixture(scope="module")
@@ -67,30 +72,31 @@ def test_review_scores_group_means_missing_group_and_weights():
     assert s2[0].tolist() == pytest.approx([0.6 * 100 + 0.4 * 80, 64, 100])
 
 
-def test_grade_by_threshold_and_bands_that_leave_a_grade_empty():
-    bands = [(90, "优秀"), (70, "称职"), (60, "基本称职"), (0, "不称职")]
-    assert R.grade_by_threshold([[100, 90, 89.99, 70, 60, 59.9, 40]], bands).tolist() == [
+def test_grades_by_the_engines_rule_and_bands_that_leave_a_grade_empty(spec):
+    rule = R.grade_rule(spec)
+    assert rule.labels == ("优秀", "称职", "基本称职", "不称职")
+    assert rule.score_index(np.array([[100, 90, 89.99, 70, 60, 59.9, 40]])).tolist() == [
         [0, 0, 1, 1, 2, 3, 3]]
-    R.check_grade_bands(bands, 40, 100)
-    with pytest.raises(SchemeError, match="不称职.*can never be given"):      # 40 >= 30
-        R.check_grade_bands([(90, "优秀"), (70, "称职"), (30, "基本称职"), (0, "不称职")],
-                            40, 100, key="levels.secretary.grades.bands")
-    with pytest.raises(SchemeError, match="优秀.*above the highest"):
-        R.check_grade_bands([(101, "优秀"), (70, "称职"), (0, "不称职")], 40, 100)
-    with pytest.raises(SchemeError, match="基本称职.*already covers"):
-        R.check_grade_bands([(90, "优秀"), (40, "称职"), (20, "基本称职"), (0, "不称职")],
-                            40, 100)
-    with pytest.raises(SchemeError, match="decrease"):
-        R.check_grade_bands([(70, "A"), (90, "B"), (0, "C")], 40, 100)
+    bands = [(90, "优秀"), (70, "称职"), (60, "基本称职"), (0, "不称职")]
+    assert empty_grade(bands, 40, 100) is None
+    # scores run from 40 to 100: with 基本称职 at 30, nobody can be 不称职
+    assert empty_grade([(90, "优秀"), (70, "称职"), (30, "基本称职"), (0, "不称职")],
+                       40, 100)[0] == "不称职"
+    assert "above the highest" in empty_grade([(101, "优秀"), (70, "称职"), (0, "不称职")],
+                                              40, 100)[1]
+    assert "already covers" in empty_grade([(90, "优秀"), (40, "称职"), (20, "基本称职"),
+                                            (0, "不称职")], 40, 100)[1]
 
 
-def test_grade_threshold_error_names_the_key(tmp_path):
+def test_grade_threshold_error_names_the_key_and_line(tmp_path):
     text = YS_SCHEME.read_text(encoding="utf-8").replace("[60, 基本称职]", "[30, 基本称职]")
     path = tmp_path / "s.yaml"
     path.write_text(text, encoding="utf-8")
     with pytest.raises(SchemeError) as err:
-        R.review_spec(path)
+        ak.load_scheme(path)
     assert err.value.key == "levels.secretary.grades.bands"
+    line = next(i for i, t in enumerate(text.splitlines(), 1) if "bands: [[90, 优秀]" in t)
+    assert err.value.line == line
     assert "不称职" in str(err.value) and "s.yaml" in str(err.value)
 
 
@@ -130,7 +136,9 @@ def test_linked_deductions_and_grade_cap():
                                      ["D1", "D2", "D3"], points=2, cap=3)
     assert cases.tolist() == [[2, 0, 1]]
     assert ded.tolist() == [[3.0, 0.0, 2.0]]            # 2 × 2 = 4 capped at 3
-    assert R.cap_grades([0, 1, 3, 0], [True, True, True, False], 1).tolist() == [1, 1, 3, 0]
+    # capped at grade 1 (较好) for the first three units, not the fourth
+    assert GradeRule.capped(np.array([0, 1, 3, 0]), np.array([1, 1, 1, 0])).tolist() == [
+        1, 1, 3, 0]
 
 
 def test_check_musts_by_hand():
@@ -143,12 +151,13 @@ def test_check_musts_by_hand():
 
 
 # ------------------------------------------------------------------ the Yingshan review
-def test_review_spec_reads_the_draft(spec):
+def test_review_spec_reads_the_builtin_scheme(spec):
     assert spec.draw_k == K_DRAWN and spec.draw_seed == DRAW_SEED
     assert list(spec.points) == ["好", "较好", "一般", "差"]
     assert spec.score_range == (40.0, 100.0)
     assert sum(a["weight"] for a in spec.aspects.values()) == pytest.approx(1)
-    assert spec.link["sending_unit_penalty"]["via"] == "sending_unit"
+    linked = ak.load_scheme("yingshan-first-secretaries").levels["secretary"].linked
+    assert linked["sending_unit_penalty"].via == "sending_unit"
 
 
 def test_draw_and_sessions_in_the_log(review, yingshan):
@@ -268,10 +277,12 @@ def test_draw_larger_than_the_number_of_secretaries(tmp_path, yingshan):
     path = tmp_path / "s.yaml"
     path.write_text(text, encoding="utf-8")
     with pytest.raises(DataError) as err:
-        R.evaluate_review(R.review_spec(path), yingshan, 2015)
+        ak.evaluate(ak.load_scheme(path), yingshan, 2015)
     p = err.value.problems[0]
-    assert p.column == "levels.secretary.review.draw.k" and p.value == 61
-    assert "only 60 units" in p.message and p.file.endswith("units.csv")
+    line = next(i for i, t in enumerate(text.splitlines(), 1) if "draw: {k: 61," in t)
+    assert p.value == 61 and p.file.endswith("units.csv")
+    assert "only 60 units" in p.message
+    assert f"s.yaml, line {line}, key 'levels.secretary.review.draw.k'" in p.message
 
 
 def test_missing_sheet_error_policy(spec, yingshan):
@@ -308,7 +319,7 @@ def test_incompetent_secretary_reaches_the_sending_unit(review, yingshan):
     assert got[got > 0].sort_index().to_dict() == by_hand.sort_index().to_dict()
     assert ded[depts.index("YD05")] == 2.0 * by_hand["YD05"]
     # the leadership team of a sending unit with a 不称职 secretary cannot be graded 好 (0)
-    capped = R.cap_grades(np.zeros(len(depts), dtype=int), cases > 0, 1)
+    capped = GradeRule.capped(np.zeros(len(depts), dtype=int), np.where(cases > 0, 1, 0))
     assert (capped[cases > 0] == 1).all() and (capped[cases == 0] == 0).all()
 
 
@@ -327,13 +338,12 @@ def test_linked_unit_missing(tmp_path, yingshan):
 # ------------------------------------------------------------------ Jiange five musts
 @pytest.fixture(scope="module")
 def musts():
-    spec = R.musts_spec(JG_SCHEME)
-    return R.evaluate_musts(spec, datasets.load("jiange"), 2016, "town",
-                            base_scores=np.full(30, 90.0))
+    ev = ak.evaluate("jiange-five-musts", datasets.load("jiange"), 2016)
+    return ev.level_results["town"].adjustments.musts
 
 
 def test_failures_by_construction(musts):
-    m = musts["musts"]
+    m = musts.musts
     failed = sorted(zip(m.loc[~m["passed"], "unit"], m.loc[~m["passed"], "must"], strict=True))
     assert failed == [("JG03", "staffing"), ("JG07", "staffing"), ("JG11", "monthly_study"),
                       ("JG14", "monthly_study"), ("JG18", "households_met"),
@@ -341,14 +351,31 @@ def test_failures_by_construction(musts):
                       ("JG28", "staffing")]
 
 
-def test_veto_and_deductions_combine_with_a_score(musts):
-    units = list(musts["units"])
-    scores = dict(zip(units, musts["scores"], strict=True))
-    assert scores["JG21"] == 0.0                    # 整合资金 vetoes
-    assert scores["JG28"] == 80.0                   # two musts × 5 points off 90
-    assert scores["JG03"] == 85.0
-    assert scores["JG01"] == 90.0
-    assert musts["vetoed"].sum() == 1
+def test_deductions_and_veto_of_the_musts(musts):
+    units = list(musts.musts["unit"].unique())
+    ded = dict(zip(units, musts.deduction, strict=True))
+    assert ded["JG28"] == 10.0                      # two musts × 5 points
+    assert ded["JG03"] == 5.0 and ded["JG01"] == 0.0
+    assert ded["JG21"] == 0.0                       # 整合资金 vetoes, deducts nothing
+    assert dict(zip(units, musts.vetoed, strict=True))["JG21"]
+    assert musts.vetoed.sum() == 1
+
+
+def test_evaluate_musts_kernel_by_hand():
+    from assesskit.scheme.review import Must, MustCheck, MustsSpec
+
+    checks = (MustCheck("staff", 1, "staff", ">=", 1, "至少1人", "k"),
+              MustCheck("staff", 2, "staff", "<=", 2, "至多2人", "k"),
+              MustCheck("funds", 1, "share", ">=", 50, "不低于50%", "k"))
+    spec = MustsSpec({"staff": Must("staff", "专人专职", checks[:2], False, 5.0, "k"),
+                      "funds": Must("funds", "整合资金", checks[2:], True, 0.0, "k")})
+    res = R.evaluate_musts(spec, [[1, 1, 50], [3, 3, 60], [2, 2, 49.5]], ["A", "B", "C"])
+    assert res.deduction.tolist() == [0.0, 5.0, 0.0]
+    assert res.vetoed.tolist() == [False, False, True]
+    assert R.explain_musts(res, "B") == ("专人专职 (staff) failed: 至多2人 staff = 3 (must be "
+                                         "<= 2) → deduct 5 points")
+    assert "share = 49.5 (must be >= 50) → veto" in R.explain_musts(res, "C")
+    assert R.explain_musts(res, "A") == "A: every must passed"
 
 
 def test_explain_names_must_value_and_threshold(musts):
@@ -359,16 +386,21 @@ def test_explain_names_must_value_and_threshold(musts):
     assert R.explain_musts(musts, "JG01") == "JG01: every must passed"
 
 
-def test_musts_spec_errors(tmp_path):
+def test_musts_errors_name_key_and_line(tmp_path):
     text = JG_SCHEME.read_text(encoding="utf-8").replace(
         "{indicator: office_staff, at_most: 5,", "{indicator: office_staff, at_most: five,")
     path = tmp_path / "m.yaml"
     path.write_text(text, encoding="utf-8")
     with pytest.raises(SchemeError) as err:
-        R.musts_spec(path)
-    assert err.value.key == "levels.town.musts.staffing.checks[5]"
+        ak.load_scheme(path)
+    assert err.value.key == "levels.town.musts.staffing.checks[5].at_most"
+    assert err.value.line == next(i for i, t in enumerate(text.splitlines(), 1)
+                                  if "at_most: five" in t)
     bad = JG_SCHEME.read_text(encoding="utf-8").replace("on_fail: {veto: true}",
                                                         "on_fail: {veto: maybe}")
     path.write_text(bad, encoding="utf-8")
-    with pytest.raises(SchemeError, match="veto: true"):
-        R.musts_spec(path)
+    with pytest.raises(SchemeError, match="veto: true") as err:
+        ak.load_scheme(path)
+    assert err.value.key == "levels.town.musts.funds.on_fail"
+    assert err.value.line == next(i for i, t in enumerate(bad.splitlines(), 1)
+                                  if "veto: maybe" in t)

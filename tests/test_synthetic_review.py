@@ -2,7 +2,7 @@
 
 Byte-identical regeneration; the structure the issue asks for (about 60 secretaries in about 20
 townships, each with a sending unit; about 30 townships); the planted irregularities, counted
-from the CSV files with plain pandas; and the draft scheme's draw matching the data."""
+from the CSV files with plain pandas; and the built-in scheme's draw matching the data."""
 
 from __future__ import annotations
 
@@ -13,6 +13,7 @@ import pandas as pd
 import pytest
 import yaml
 
+import assesskit as ak
 from assesskit import datasets
 from assesskit.data.synthetic_review import (
     DRAW_SEED,
@@ -77,13 +78,11 @@ def test_yingshan_truth_file():
     assert np.allclose(t["leniency"], t["group_leniency"] + t["rater_leniency"], atol=2e-4)
 
 
-def test_draft_scheme_draw_matches_the_data():
+def test_builtin_scheme_draw_matches_the_data():
     meta = yaml.safe_load((DATA / "yingshan" / "dataset.yaml").read_text(encoding="utf-8"))
-    draft = yaml.safe_load((ROOT / "docs" / "drafts" / "yingshan-first-secretaries.yaml")
-                           .read_text(encoding="utf-8"))
-    draw = draft["levels"]["secretary"]["review"]["draw"]
-    assert draw["seed"] == meta["review_draw"]["seed"] == DRAW_SEED
-    assert draw["k"] == meta["review_draw"]["k"] == K_DRAWN
+    review = ak.load_scheme("yingshan-first-secretaries").levels["secretary"].review
+    assert review.draw_seed == meta["review_draw"]["seed"] == DRAW_SEED
+    assert review.draw_k == meta["review_draw"]["k"] == K_DRAWN
 
 
 def test_jiange_failures_by_construction():

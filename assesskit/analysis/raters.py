@@ -1,8 +1,8 @@
 """How reliable is a rater-based review? Agreement, leniency and the stability of the grades.
 
 Seed 003 criticises review-based scoring as subjective ("scoring by expert reading of reports and
-hearings"). For a review run by :func:`assesskit.engine.ratings.evaluate_review` (Yingshan's
-"双述双评" of village first secretaries), :func:`analyse` measures
+hearings"). For a level scored by a review in an evaluation (Yingshan's "双述双评" of village first
+secretaries, built-in scheme ``yingshan-first-secretaries``), :func:`analyse` measures
 
 * **agreement** between raters: Kendall's W per aspect and session (pingouin's Friedman test,
   tie-corrected), the intraclass correlation ICC(2,1) and ICC(2,k) of the sheet points per
@@ -22,11 +22,10 @@ here re-implements a scoring or grading rule.
 Examples
 --------
 >>> import assesskit as ak
->>> from assesskit.engine.ratings import review_spec, evaluate_review
 >>> from assesskit.analysis.raters import analyse
->>> spec = review_spec("docs/drafts/yingshan-first-secretaries.yaml")      # doctest: +SKIP
->>> review = evaluate_review(spec, ak.datasets.load("yingshan"), 2015)      # doctest: +SKIP
->>> res = analyse(review, ak.datasets.load("yingshan"), n_draws=1000, seed=1)  # doctest: +SKIP
+>>> data = ak.datasets.load("yingshan")
+>>> ev = ak.evaluate("yingshan-first-secretaries", data, 2015)
+>>> res = analyse(ev, data, n_draws=1000, seed=1)                           # doctest: +SKIP
 >>> print(res.summary())                                                    # doctest: +SKIP
 """
 
@@ -46,11 +45,12 @@ from ..data.model import Dataset
 from ..engine.ratings import (
     ReviewResult,
     bootstrap_weights,
-    grade_by_threshold,
+    grade_rule,
     panel_sizes,
     redraw_masks,
     review_scores,
 )
+from ..engine.review import review_result
 from ..errors import DataError
 from ..escape import md_text
 
@@ -348,7 +348,7 @@ def group_removal(review: ReviewResult) -> pd.DataFrame:
     rows = []
     for k, key in enumerate(s.groups):  # the rater groups (three)
         score, _ = review_scores(review.sheet_points, review.usable, s.rater_group, variants[k])
-        idx = grade_by_threshold(score, review.spec.grades)
+        idx = grade_rule(review.spec).score_index(score)
         rows.append(pd.DataFrame({
             "removed": key, "removed_label": review.spec.rater_groups[key]["label"],
             "unit": s.ratees, "name": base["name"].to_numpy(), "score": base["score"].to_numpy(),
@@ -400,7 +400,8 @@ def grade_bootstrap(review: ReviewResult, data: Dataset, n_draws: int = 1000, se
     s = review.sheets
     gw = np.array([g["weight"] for g in review.spec.rater_groups.values()])
     labels = _grade_labels(review)
-    observed = grade_by_threshold(review.scores["score"].to_numpy(), review.spec.grades)
+    rule = grade_rule(review.spec)
+    observed = rule.score_index(review.scores["score"].to_numpy())
     n = len(s.ratees)
     counts = np.zeros((n, len(labels)))
     changed = np.zeros(n)
@@ -413,7 +414,7 @@ def grade_bootstrap(review: ReviewResult, data: Dataset, n_draws: int = 1000, se
         size = np.broadcast_to(size, (b, *size.shape[1:]))
         w = bootstrap_weights(review.usable, s.rater_group, size, rng)
         score, _ = review_scores(review.sheet_points, review.usable, s.rater_group, gw, w)
-        idx = grade_by_threshold(score, review.spec.grades)
+        idx = rule.score_index(score)
         counts += (idx[..., None] == np.arange(len(labels))).sum(axis=0)
         changed += (idx != observed[None, :]).sum(axis=0)
         lo_hi.append(np.percentile(score, [5, 95], axis=0))
@@ -523,16 +524,19 @@ class RaterAnalysis:
         return f"<pre>{text}</pre>" + self.to_frame().to_html(index=False, escape=True)
 
 
-def analyse(review: ReviewResult, data: Dataset, *, n_draws: int = 1000, seed: int = 0,
-            redraw_reporters: bool = True) -> RaterAnalysis:
+def analyse(review, data: Dataset, *, level: str | None = None, n_draws: int = 1000,
+            seed: int = 0, redraw_reporters: bool = True) -> RaterAnalysis:
     """Agreement, leniency and grade stability of a rater-based review.
 
     Parameters
     ----------
-    review : ReviewResult
-        From :func:`assesskit.engine.ratings.evaluate_review`.
+    review : Evaluation or ReviewResult
+        An evaluation of a scheme with a level scored by a review (``ak.evaluate``), or the
+        review itself (:func:`assesskit.engine.review.review_result`).
     data : Dataset
         The dataset the review ran on.
+    level : str, optional
+        The level scored by the review (default: the first such level of the scheme).
     n_draws : int
         Bootstrap draws for the grade stability.
     seed : int
@@ -543,7 +547,18 @@ def analyse(review: ReviewResult, data: Dataset, *, n_draws: int = 1000, seed: i
     Returns
     -------
     RaterAnalysis
+
+    Examples
+    --------
+    >>> import assesskit as ak
+    >>> data = ak.datasets.load("yingshan")
+    >>> ev = ak.evaluate("yingshan-first-secretaries", data, 2015)
+    >>> res = analyse(ev, data, n_draws=50, seed=1)
+    >>> res.review.spec.draw_k, len(res.to_frame())
+    (15, 60)
     """
+    if not isinstance(review, ReviewResult):
+        review = review_result(review, level)
     if not review.spec.grades:
         raise DataError("the review has no grade bands (levels.<level>.grades); the analysis of "
                         "grades needs them")

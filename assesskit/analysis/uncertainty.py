@@ -79,6 +79,7 @@ from ..engine.batch import LevelBatch
 from ..engine.consequences import praised_and_summoned, quota_level
 from ..engine.design import OFFICIAL as DESIGN_OFFICIAL
 from ..engine.evaluation import evaluate
+from ..engine.review import refuse_review
 from ..engine.tree import Tree
 from ..errors import DataError, Problem, SchemeError
 from ..scheme.model import AGGREGATIONS, MISSING_POLICIES, Scheme, load_scheme
@@ -260,7 +261,7 @@ def _rule_label(rule: Mapping) -> str:
 
 
 def vary_weights(spread: float | None = 0.25, *, concentration: float | None = None,
-            nodes: Sequence[str] | None = None, name: str = "weights") -> SchemeFactor:
+                 nodes: Sequence[str] | None = None, name: str = "weights") -> SchemeFactor:
     """Uncertain weights: a random multiplier on the weight of each node.
 
     Parameters
@@ -302,7 +303,7 @@ def vary_weights(spread: float | None = 0.25, *, concentration: float | None = N
 
 
 def vary_normalisation(options=("minmax", "zscore"), probs=None, *,
-                  name: str = "normalisation") -> SchemeFactor:
+                       name: str = "normalisation") -> SchemeFactor:
     """Uncertain normalisation rule of the leaves scored relative to other units.
 
     Parameters
@@ -329,7 +330,7 @@ def vary_normalisation(options=("minmax", "zscore"), probs=None, *,
 
 
 def vary_aggregation(options=("arithmetic", "geometric"), probs=None, *,
-                nodes: Sequence[str] | None = None, name: str = "aggregation") -> SchemeFactor:
+                     nodes: Sequence[str] | None = None, name: str = "aggregation") -> SchemeFactor:
     """Uncertain aggregation at the group nodes (加权算术/几何/调和平均, 最小值).
 
     Parameters
@@ -352,7 +353,7 @@ def vary_aggregation(options=("arithmetic", "geometric"), probs=None, *,
 
 
 def vary_missing(options=("renormalise", "zero", "impute_group_mean"), probs=None, *,
-            nodes: Sequence[str] | None = None, name: str = "missing") -> SchemeFactor:
+                 nodes: Sequence[str] | None = None, name: str = "missing") -> SchemeFactor:
     """Uncertain missing-value policy at the group nodes.
 
     Parameters
@@ -400,7 +401,7 @@ def vary_grouping(options=(OFFICIAL, POOL), probs=None, *, name: str = "grouping
 
 
 def vary_quota(options=(0.5, 1.0, 1.5), probs=None, *, consequence: str | None = None,
-          name: str | None = None) -> SchemeFactor:
+               name: str | None = None) -> SchemeFactor:
     """Uncertain quota size: a multiplier on the quotas of one consequence.
 
     Parameters
@@ -1128,6 +1129,7 @@ def default_factors(scheme, data: Dataset, period, level: str | None = None, *,
     scheme = scheme if isinstance(scheme, Scheme) else load_scheme(scheme)
     level = level or quota_level(scheme)
     spec = scheme.levels[level]
+    refuse_review(scheme, level, "the uncertainty analysis")  # issue 10
     ev = evaluate(scheme, data, period, levels=[level])
     factors, reasons = [vary_weights(0.25)], ["weights: ±25% on every node"]
     leaves = [nd for nd in spec.root.walk() if nd.kind == "leaf"]
@@ -1265,6 +1267,7 @@ def uncertainty(scheme, data: Dataset, period, *, factors=None, n: int = 1000, s
     if level not in scheme.levels:
         raise SchemeError(f"scheme {scheme.name!r} has no level {level!r}; levels: "
                           f"{list(scheme.levels)}", key="levels")
+    refuse_review(scheme, level, "the uncertainty analysis")  # issue 10
     if factors is None:
         factors = default_factors(scheme, data, period, level)
     if isinstance(factors, SchemeFactor | str | Mapping):

@@ -197,8 +197,10 @@ def draw_reporters(ids: Sequence[str], k: int, seed: int, *, key: str = "review.
         How many are drawn.
     seed : int
         Seed of :func:`numpy.random.default_rng`.
-    key, file : str
-        Where ``k`` is written and the file listing the ratees, for the error message.
+    key : str
+        Where ``k`` is written (the scheme file, line and key), for the error message.
+    file : str
+        The file listing the ratees (the units table), for the error message.
 
     Returns
     -------
@@ -222,8 +224,8 @@ def draw_reporters(ids: Sequence[str], k: int, seed: int, *, key: str = "review.
     """
     pool = sorted(map(str, ids))
     if k > len(pool):
-        raise DataError(Problem(f"the draw asks for {k} reporters ({key}) but only {len(pool)} "
-                                "units are rated; lower k or add the missing units",
-                                file=file, column=key, value=k))
+        raise DataError(Problem(f"the draw asks for {k} reporters ({key}) but the units table "
+                                f"lists only {len(pool)} units to rate; lower k in the scheme or "
+                                "add the missing units", file=file, value=k))
     picked = np.random.default_rng(seed).choice(len(pool), size=k, replace=False)
     return [pool[i] for i in picked]

@@ -33,6 +33,7 @@ from .design import OFFICIAL, Design, apply_design
 from .evaluation import evaluate
 from .level import LevelModel, Scorer, grouping_for, with_scheme_groups
 from .ranking import ranks_within, score_keys
+from .review import refuse_review
 from .tree import aggregate
 
 
@@ -111,6 +112,7 @@ class LevelBatch:
                         "quota_scale": list(quota_scales)}
         self.quota_rule = quota_rule
         spec = scheme.levels[level]
+        refuse_review(scheme, level, "the Monte Carlo over designs")  # no tree to vary (issue 10)
         ev = nominal if nominal is not None else evaluate(scheme, data, period)
         self.nominal = ev
         self.nominal_table = ev.scores[ev.scores["level"] == level].reset_index(drop=True)
@@ -156,7 +158,7 @@ class LevelBatch:
             self._decisions[(gi, qi)] = LevelDecisions(
                 qspec, self.ids, pd.Series(grouping.group) if grouping.group is not None else None,
                 pd.Series(grouping.subgroup) if grouping.subgroup is not None else None,
-                self.tree.index)
+                self.tree.index, grade_cap=self.models[0].grade_cap)  # linked (issue 10)
         official = grouping_for(self.units, spec.ranking)
         self.official_groups = official.groups()
         self.official_index = next((gi for gi, g in enumerate(groupings)

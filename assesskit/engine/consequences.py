@@ -290,6 +290,37 @@ class GradeRule:
         idx = np.where(np.broadcast_to(vetoed, np.shape(total)), last, np.minimum(idx, last))
         return np.where(np.isfinite(total), idx, -1)
 
+    def score_index(self, total: np.ndarray, vetoed=False) -> np.ndarray:
+        """Grade numbers of scores (any shape, e.g. (draws, n)) under a by-score rule.
+
+        The same rule as :meth:`index` without ranks (grades by score need none): used by the
+        bootstrap of a rater-based review, which grades many draws of scores at once.
+
+        Examples
+        --------
+        >>> rule = GradeRule("score", ("优秀", "称职", "不称职"), np.array([90.0, 70.0, 0.0]))
+        >>> rule.score_index(np.array([[95, 90, 89.9, 10]])).tolist()
+        [[0, 0, 1, 2]]
+        """
+        if self.by != "score":
+            raise SchemeError("grades by share need the ranks of the units (use index)",
+                              key="grades.by")
+        return self.index(np.asarray(total, float), None, None, vetoed)
+
+    @staticmethod
+    def capped(index: np.ndarray, cap: np.ndarray) -> np.ndarray:
+        """Grade numbers no better than ``cap`` (per unit; 0 = no cap, the best grade allowed).
+
+        ``max(index, cap)`` where a grade was given (``index >= 0``): a sending unit whose first
+        secretary was graded 不称职 cannot be graded 好 (cap 1: 较好 at best).
+
+        Examples
+        --------
+        >>> GradeRule.capped(np.array([[0, 2, 0, -1]]), np.array([1, 1, 0, 1])).tolist()
+        [[1, 2, 0, -1]]
+        """
+        return np.where(index >= 0, np.maximum(index, cap), index)
+
 
 # ---------------------------------------------------------------------- several periods
 def streaks(condition: np.ndarray) -> np.ndarray:
@@ -359,10 +390,13 @@ class LevelDecisions:
         Group and subgroup label of each unit (None: none).
     node_index : callable
         Node id -> column in the node scores (for ``ties.break_by``).
+    grade_cap : ndarray of int, shape (n,), optional
+        The best grade number each unit can get (0: no cap), from a consequence on a linked
+        unit of another level (:mod:`assesskit.engine.review`).
     """
 
     def __init__(self, spec, ids, groups: pd.Series | None, subgroups: pd.Series | None,
-                 node_index):
+                 node_index, grade_cap: np.ndarray | None = None):
         from .ranking import SCORE_DECIMALS, id_order
 
         self.spec = spec
@@ -403,6 +437,7 @@ class LevelDecisions:
                     self.sides.append(QuotaSide.build(c, table, groups, subgroups, n))
         check_overlap(self.sides, self.groups, self.subgroups, where)
         self.grade_rule = GradeRule.from_spec(spec.grades) if spec.grades else None
+        self.grade_cap = grade_cap if grade_cap is not None and np.any(grade_cap) else None
         self.grade_consequences = {}
         for c, key in enumerate(self.keys):
             wanted = spec.consequences[key].get("grades")
@@ -447,6 +482,8 @@ class LevelDecisions:
         if self.grade_rule is not None:
             group_rank = s.scatter(s.ranked)
             grade = self.grade_rule.index(total, group_rank, self.groups.unit_size, vetoed)
+            if self.grade_cap is not None:  # a linked consequence caps the grade
+                grade = self.grade_rule.capped(grade, self.grade_cap)
             for c, mask in self.grade_consequences.items():
                 hit = (grade >= 0) & mask[np.maximum(grade, 0)]
                 outcome |= np.where(hit, self.bits(1 << c), self.bits(0))
@@ -496,6 +533,8 @@ class LevelDecisions:
         grade = None
         if self.grade_rule is not None:
             grade = self.grade_rule.index(total, group_rank, self.groups.unit_size, vetoed)
+            if self.grade_cap is not None:  # a linked consequence caps the grade
+                grade = self.grade_rule.capped(grade, self.grade_cap)
         outcome = np.zeros((d, n), self.bits)
         quota_taken = np.zeros((d, n), bool)
         quota_key = np.full((d, n), -1, np.int64)

@@ -20,6 +20,14 @@ from .consequences import LevelDecisions, streaks
 from .inputs import view
 from .level import UNIT_OUT_COLUMNS, LevelResult, score_level
 from .ranking import SCORE_DECIMALS
+from .review import (
+    explain_lines,
+    extra_columns,
+    level_log,
+    level_outputs,
+    score_review_level,
+    summary_lines,
+)
 
 NOT_APPLICABLE = "does not apply to this unit"
 __all__ = ["SCORE_DECIMALS", "Evaluation", "Explanation", "PeriodEvaluations", "evaluate",
@@ -56,7 +64,10 @@ class Evaluation:
         One row per assessed unit: unit, name, name_en, level, parent, group, subgroup, score,
         base_score (before deductions and coefficient), deductions, coefficient, vetoed, rank
         (within the level), group_rank, subgroup_rank, grade, outcome ("praised", "summoned" ... or
-        ""), outcome_label (the scheme's Chinese label).
+        ""), outcome_label (the scheme's Chinese label). ``level`` is the scheme's level.
+        A scheme with a level scored by a review adds session, drawn and sheets; one with
+        linked consequences adds linked_outcomes (see :mod:`assesskit.engine.review`);
+        ``deductions`` holds negative-list, failed-must and linked deductions together.
     log : list of dict
         Every rule and parameter applied, the full scheme and a fingerprint of the data.
     traffic_lights : DataFrame
@@ -115,6 +126,7 @@ class Evaluation:
             lines.append("decided by a documented policy: " + "; ".join(n.message for n in mine))
         if row["vetoed"]:
             lines.append(f"VETO (一票否决): {row['veto_reason']}")
+        lines.extend(explain_lines(self, row))  # review session, linked consequences (issue 10)
         subs = [p for p, res in self.sub_results.items() if row["level"] in res]
         if len(subs) > 1:
             lines.append(f"annual result: weighted mean of {', '.join(subs)}; values shown are "
@@ -124,7 +136,7 @@ class Evaluation:
             indent = "  " * int(depth.get(r["node"], 1))
             if r["reason"] == NOT_APPLICABLE:
                 continue  # a node that does not concern this unit (applies_to, applies_if, shared)
-            if r["kind"] in ("deduction", "coefficient", "veto"):
+            if r["kind"] in ("deduction", "coefficient", "veto", "must", "linked"):
                 lines.append(f"{indent}{r['kind']}: {r['points']:+.2f} points — {r['reason']}")
                 continue
             raw = "" if pd.isna(r["raw_value"]) or r["kind"] == "group" else f"value {_fmt(r['raw_value'])} → "
@@ -164,6 +176,7 @@ class Evaluation:
         lines = [f"{self.scheme.name} — {self.dataset}, period {self.period}"]
         for level, frame in self.scores.groupby("level", sort=False):
             lines.append(f"[{level}] {len(frame)} units")
+            lines.extend(summary_lines(self, level))  # the plenary draw, failed musts (issue 10)
             cons = self.consequences[self.consequences["level"] == level]
             if cons.empty:
                 continue
@@ -355,7 +368,10 @@ def _evaluate(scheme: Scheme, data: Dataset, period, levels: list[str] | None) -
     over = subs if len(subs) > 1 else None
     for level, spec in scheme.levels.items():
         for p in subs:
-            per_sub[p][level] = score_level(scheme, spec, data, p, per_sub[p], over)
+            if spec.review is not None:  # scored from rating sheets (issue 10)
+                per_sub[p][level] = score_review_level(scheme, spec, data, p, per_sub[p])
+            else:
+                per_sub[p][level] = score_level(scheme, spec, data, p, per_sub[p], over)
     combine = scheme.spec.get("combine", {}) or {}
     cw = (combine.get("weights") or [1.0] * len(subs)) if len(subs) > 1 else [1.0]
     if len(cw) != len(subs):
@@ -374,7 +390,7 @@ def _evaluate(scheme: Scheme, data: Dataset, period, levels: list[str] | None) -
         long.append(cons)
         notices.extend(res.notices)
         _log_level(log, spec, res, subs, cw)
-    scores = _stack(frames)
+    scores = extra_columns(_stack(frames), combined)  # review sessions, linked (issue 10)
     consequences = pd.DataFrame({c: [x for part in long for x in part[c]]
                                  for c in CONSEQUENCE_COLUMNS}, columns=CONSEQUENCE_COLUMNS)
     lights = _traffic_lights(scheme, data, per_sub)
@@ -384,7 +400,8 @@ def _evaluate(scheme: Scheme, data: Dataset, period, levels: list[str] | None) -
 
 def level_decisions(spec: LevelSpec, res: LevelResult) -> LevelDecisions:
     """The compiled ranking, quota, grade and consequence rules of a scored level."""
-    if res.template is not None and res.template.spec is spec:
+    cap = getattr(res.adjustments, "grade_cap", None)  # a linked consequence caps (issue 10)
+    if res.template is not None and res.template.spec is spec and (cap is None or not cap.any()):
         return res.template.decisions()
     gb, sb = spec.ranking.get("group_by"), spec.ranking.get("subgroup_by")
     ids = [n.id for n in res.nodes]
@@ -397,7 +414,7 @@ def level_decisions(spec: LevelSpec, res: LevelResult) -> LevelDecisions:
 
     return LevelDecisions(spec, res.units["unit"].astype(str).tolist(),
                           res.units[gb] if gb else None, res.units[sb] if sb else None,
-                          node_index)
+                          node_index, grade_cap=cap)
 
 
 def _level_table(res: LevelResult, spec: LevelSpec, log: list) -> tuple[dict, dict]:
@@ -415,6 +432,7 @@ def _level_table(res: LevelResult, spec: LevelSpec, log: list) -> tuple[dict, di
     tiebreak = [res.score[None, :, j] for j in rules.break_by]
     dec = rules.decide(res.total[None, :], tiebreak, np.asarray(res.vetoed, bool))
     columns = dict(cols)
+    columns["level"] = np.full(n, spec.level, dtype=object)  # the scheme's level (issue 10)
     columns.update(score=res.total, base_score=res.base_score, deductions=ded,
                    coefficient=res.coefficient, vetoed=np.asarray(res.vetoed, bool),
                    veto_reason=np.asarray(res.veto_reason, dtype=object))
@@ -463,7 +481,7 @@ def _level_table(res: LevelResult, spec: LevelSpec, log: list) -> tuple[dict, di
             "consequence": [k for _, k, _, _ in rows],
             "label": [label_of[k] for _, k, _, _ in rows],
             "kind": [kind for _, _, kind, _ in rows], "because": [why for *_, why in rows]}
-    return columns, long
+    return level_outputs(res, spec, columns, long)  # review, linked consequences (issue 10)
 
 
 CONSEQUENCE_COLUMNS = ["unit", "name", "level", "group", "consequence", "label", "kind", "because"]
@@ -501,6 +519,7 @@ def _log_level(log, spec, res, subs, cw):
     if spec.deductions:
         log.append({"step": "deductions", "level": spec.level, "rules": spec.deductions})
     log.append({"step": "ranking", "level": spec.level, **spec.ranking})
+    log.extend(level_log(spec, res))  # the draw of a review, musts, linked (issue 10)
 
 
 LIGHT_COLUMNS = ["unit", "name", "level", "period", "indicator", "actual", "expected", "ratio",
@@ -621,9 +640,12 @@ def _contributions(ev: Evaluation) -> pd.DataFrame:
         extras = []
         if len(res.deductions):
             d = res.deductions
-            extras.append(pd.DataFrame({"unit": d["unit"], "level": level, "node": "deduction:" + d["item"],
-                                        "parent_node": "total", "depth": 1, "label": d["item"],
-                                        "kind": "deduction", "indicator": d["item"], "raw_value": d["value"],
+            # negative list, failed musts and linked deductions (kind must / linked, issue 10)
+            kind = d["kind"].fillna("deduction") if "kind" in d else "deduction"
+            label = d["label"].fillna(d["item"]) if "label" in d else d["item"]
+            extras.append(pd.DataFrame({"unit": d["unit"], "level": level, "node": kind + ":" + d["item"],
+                                        "parent_node": "total", "depth": 1, "label": label,
+                                        "kind": kind, "indicator": d["item"], "raw_value": d["value"],
                                         "score": np.nan, "weight": np.nan, "points": d["points"],
                                         "max_points": 0.0, "points_lost": -d["points"], "reason": d["reason"]}))
         adj = res.coefficient_points if res.coefficient_points is not None else \

@@ -30,6 +30,7 @@ from ..data.model import Dataset, period_frequency, shift_period
 from ..errors import DataError, Notice, Problem, SchemeError
 from ..scheme.model import MIN_GROUP, LevelSpec, Node, Scheme
 from . import scoring as sc
+from .adjustments import level_adjustments
 from .inputs import view
 from .ranking import Groups
 from .tree import AggregationPlan, Tree, aggregate, effective_weights, plan_aggregation
@@ -611,6 +612,11 @@ class LevelModel:
             self.raw[:, j] = np.where(self.applies[:, j], attained, np.nan)
         self.deductions_scope = list(deductions_over or [period])
         self.deductions = _deductions(spec, scorer, self.units, self.deductions_scope)
+        # musts (硬约束) of the level and consequences reaching it from a linked level (issue 10)
+        self.adjustments = level_adjustments(spec, data, self.units, period, upstream,
+                                             lambda code, key: scorer.values(code, period, key))
+        self.deductions = self.adjustments.add_deductions(self.deductions)
+        self.grade_cap = self.adjustments.grade_cap
         self.deduction_points = self.deductions.groupby("unit", sort=False)["points"].sum() \
             .reindex(self.ids).fillna(0.0).to_numpy() if len(self.deductions) else np.zeros(self.n)
         self.coefficient, self.coefficient_text = _coefficients(spec, scorer, self.units)
@@ -744,6 +750,7 @@ class LevelModel:
             for i in np.flatnonzero(veto & self.applies[:, j]):
                 vetoed[i] = True
                 reason[i] = f"{nd.id} ({nd.label or nd.indicator}) failed"
+        vetoed, reason = self.adjustments.apply_veto(vetoed, reason)  # a failed must (issue 10)
         return LeafScores(scores, text, best, vetoed, reason, scorer.notes)
 
     def dynamic_scores(self, spec: LevelSpec | None, grouping: Grouping | None,
@@ -814,6 +821,10 @@ class LevelResult:
     template: LevelTemplate | None = field(default=None, repr=False)  # the compiled level
     coefficient_points: np.ndarray | None = None  # (n,) points the coefficient adds
     deductions_scope: tuple = ()  # the (sub-)periods whose negative-list incidents count
+    # issue 10: failed musts and linked consequences (engine/adjustments.py); the rating sheets
+    # of a level scored by a review (engine/review.py)
+    adjustments: object = None
+    review: object = None
 
 
 def score_level(scheme: Scheme, spec: LevelSpec, data: Dataset, period: str,
@@ -882,7 +893,7 @@ def score_level(scheme: Scheme, spec: LevelSpec, data: Dataset, period: str,
                        model.notes + leaf.notes + plan.notes, rule_text,
                        leaf.best, model.applies, _notices(model, leaf, plan), model.template,
                        model.coefficient_points(points[None, :, 0], part)[0],
-                       tuple(model.deductions_scope))
+                       tuple(model.deductions_scope), adjustments=model.adjustments)
 
 
 def _notices(model: LevelModel, leaf: LeafScores, plan: AggregationPlan) -> list[Notice]:
@@ -925,6 +936,7 @@ def _notices(model: LevelModel, leaf: LeafScores, plan: AggregationPlan) -> list
     for note in leaf.notes:  # a comparison group too small for a relative rule
         out.append(Notice(note["policy"].replace(" ", "_"), f"{note['node']}: {note['note']}",
                           f"{model.spec.level} unit {note['unit']}, period {note['period']}"))
+    out.extend(model.adjustments.notices)  # musts without a value (issue 10)
     return out
 
 

@@ -22,391 +22,69 @@ leader the plenary and the session of their own township's group, a fellow secre
 session they reported in. A rating outside these sessions is an error naming the file row
 ("a rater rating someone not in the draw").
 
-Interim status
---------------
-The scheme layer does not parse the ``review:``, ``musts:`` and ``linked:`` keys yet (proposed in
-``docs/drafts/review-and-constraints.md``). Until it does, :func:`review_spec` and
-:func:`musts_spec` check those blocks here (raising :class:`~assesskit.errors.SchemeError` with
-the key) and :func:`grade_by_threshold` holds the minimal grade-by-threshold rule for arrays
-with a draws axis; the engine's own grade rule should take it over.
+Specs
+-----
+The ``review:`` and ``musts:`` blocks of a scheme are parsed and checked once, at load, by the
+scheme layer (:mod:`assesskit.scheme.review`: :class:`ReviewSpec`, :class:`MustsSpec`); these
+kernels take the parsed specs. Grades are given by the engine's one grade rule
+(:class:`~assesskit.engine.consequences.GradeRule`); :mod:`assesskit.engine.review` wires the
+kernels into :func:`~assesskit.engine.evaluation.evaluate`.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
-import yaml
 
 from ..data.model import Dataset, normalise_period
 from ..data.ratings import draw_reporters  # the draw is part of the data's procedure
-from ..errors import DataError, Notice, Problem, SchemeError
+from ..errors import DataError, Notice, Problem
+from ..scheme.review import ATTENDS, MISSING_SHEET_POLICIES, PLENARY, MustsSpec, ReviewSpec
+from .consequences import GradeRule
 from .scoring import passfail
 
 __all__ = [
     "ATTENDS",
     "MISSING_SHEET_POLICIES",
+    "MustResults",
+    "MustsSpec",
     "Panel",
     "ReviewResult",
     "ReviewSpec",
     "Sheets",
-    "MustsSpec",
     "bootstrap_weights",
-    "check_grade_bands",
     "check_musts",
     "draw_reporters",
     "evaluate_musts",
     "evaluate_review",
-    "grade_by_threshold",
+    "explain_musts",
+    "grade_rule",
     "identical_raters",
     "linked_deductions",
     "linked_units",
-    "cap_grades",
-    "musts_spec",
+    "panel_sizes",
     "redraw_masks",
     "review_panel",
     "review_scores",
-    "review_spec",
-    "scheme_path",
     "sheet_points",
     "sheets_from_ratings",
 ]
 
-#: Which sessions a rater group attends (rates): ``all`` every session; ``plenary_and_own`` the
-#: plenary and the session of the group of the rater's own unit (a township leader); ``own`` only
-#: the session the rater's own unit reported in (a fellow secretary).
-ATTENDS = ("all", "plenary_and_own", "own")
 
-#: What happens when an expected rating sheet is absent, or a sheet lacks an aspect:
-#: ``renormalise`` — the mean is taken over the sheets (aspects) present, and a rater group with
-#: no sheet at all for a ratee is left out with the other group weights re-normalised; ``error``
-#: — a :class:`DataError` listing every missing sheet.
-MISSING_SHEET_POLICIES = ("renormalise", "error")
+def grade_rule(spec: ReviewSpec) -> GradeRule | None:
+    """The engine's grade rule of a review's bands on its scores (0–100), or None.
 
-PLENARY = "plenary"
-
-
-# ============================================================================ specification
-@dataclass(frozen=True)
-class ReviewSpec:
-    """A rater-based review, as plain data (the ``review:`` block of a level plus its grades).
-
-    Attributes
-    ----------
-    level : str
-        Dataset level of the rated units (``official``).
-    points : dict
-        Grade -> points, best grade first (``{好: 100, 较好: 80, 一般: 60, 差: 40}``).
-    aspects : dict
-        Aspect code -> ``{label, weight}``.
-    rater_groups : dict
-        Group key -> ``{label, weight, attends}``.
-    draw_k, draw_seed : int
-        Number of reporters drawn for the plenary and the seed of the draw.
-    session_by : str
-        Units column whose value names a non-drawn ratee's group session.
-    exclude_self : bool
-        Leave out a rater's rating of their own unit (a secretary rating themself).
-    missing_sheet : str
-        One of :data:`MISSING_SHEET_POLICIES`.
-    identical_raters : str
-        ``flag`` (list raters who give everyone the same grade) or ``exclude`` (also leave them
-        out of the scores).
-    grades : list of (float, str)
-        Grade bands ``[[threshold, label], ...]`` best first, by score.
-    link : dict
-        ``{column, level, when, bar_awards, cap_grade, deduct, cap}`` of the consequence on a
-        linked unit, or empty.
-    source : str
-        File the spec came from, for messages.
+    The bands apply to a unit's total, ``score × max_points / 100``; on the review score their
+    thresholds are ``t × 100 / max_points`` (the same grades).
     """
-
-    level: str
-    points: dict
-    aspects: dict
-    rater_groups: dict
-    draw_k: int
-    draw_seed: int
-    session_by: str = "group"
-    exclude_self: bool = True
-    missing_sheet: str = "renormalise"
-    identical_raters: str = "flag"
-    grades: list = field(default_factory=list)
-    link: dict = field(default_factory=dict)
-    source: str | None = None
-    key: str = "review"
-
-    @property
-    def score_range(self) -> tuple[float, float]:
-        """Lowest and highest score a ratee can get: the points of the worst and best grade."""
-        p = list(self.points.values())
-        return float(min(p)), float(max(p))
-
-
-def _need(body: Mapping, name: str, key: str, source, kind=None):
-    if name not in body:
-        raise SchemeError(f"missing key {name!r}", key=f"{key}.{name}", source=source)
-    value = body[name]
-    if kind is not None and not isinstance(value, kind):
-        raise SchemeError(f"{name!r} must be a {kind.__name__ if isinstance(kind, type) else kind}",
-                          key=f"{key}.{name}", source=source)
-    return value
-
-
-def _number(value, key: str, source, *, positive=False, integer=False) -> float:
-    if isinstance(value, bool) or not isinstance(value, int | float):
-        raise SchemeError(f"must be a number, not {value!r}", key=key, source=source)
-    if integer and int(value) != value:
-        raise SchemeError(f"must be a whole number, not {value!r}", key=key, source=source)
-    if positive and value <= 0:
-        raise SchemeError(f"must be positive, not {value!r}", key=key, source=source)
-    if value < 0:
-        raise SchemeError(f"must not be negative, not {value!r}", key=key, source=source)
-    return value
-
-
-def scheme_path(scheme: str | Path) -> Path:
-    """A scheme file: a path, or a name looked up in the built-in schemes, then in the drafts.
-
-    Interim: the draft schemes of rater-based reviews and musts live in ``docs/drafts/`` of a
-    source checkout until the scheme layer can load them as built-ins.
-
-    Raises
-    ------
-    SchemeError
-        If no such file exists (the places searched are named).
-    """
-    path = Path(scheme)
-    if path.is_file():
-        return path
-    name = path.name if path.suffix == ".yaml" else f"{path.name}.yaml"
-    package = Path(__file__).resolve().parents[1]
-    places = [package / "scheme" / "builtin" / name, package.parent / "docs" / "drafts" / name]
-    for place in places:
-        if place.is_file():
-            return place
-    raise SchemeError(f"no scheme file {str(scheme)!r}; looked for a path and for {name} among "
-                      "the built-in schemes and docs/drafts")
-
-
-def review_spec(scheme: Mapping | str | Path, level: str | None = None) -> ReviewSpec:
-    """Read and check the ``review:`` block of a level of a scheme (interim parser).
-
-    Parameters
-    ----------
-    scheme : mapping, str or Path
-        A scheme as a dict, the path of a YAML file (read with :func:`yaml.safe_load`) or a
-        scheme name (:func:`scheme_path`).
-    level : str, optional
-        The level holding ``review:``; default the first level that has one.
-
-    Returns
-    -------
-    ReviewSpec
-
-    Raises
-    ------
-    SchemeError
-        Naming the key: a missing or malformed key, an unknown ``attends`` or policy, weights
-        that do not sum to 1, points that do not decrease, and grade bands that leave a grade
-        empty by construction (see :func:`check_grade_bands`).
-    """
-    source = None
-    if isinstance(scheme, str | Path):
-        path = scheme_path(scheme)
-        source = path.name
-        try:
-            scheme = yaml.safe_load(path.read_text(encoding="utf-8"))
-        except yaml.YAMLError as exc:
-            raise SchemeError(f"malformed YAML: {exc}", source=source) from None
-    levels = scheme.get("levels") or {}
-    if level is None:
-        level = next((k for k, v in levels.items() if isinstance(v, Mapping) and "review" in v),
-                     None)
-        if level is None:
-            raise SchemeError("no level has a 'review:' block", key="levels", source=source)
-    lv = levels.get(level)
-    if not isinstance(lv, Mapping) or "review" not in lv:
-        raise SchemeError(f"level {level!r} has no 'review:' block", key=f"levels.{level}",
-                          source=source)
-    key = f"levels.{level}.review"
-    body = lv["review"]
-    known = {"draw", "points", "aspects", "rater_groups", "exclude_self", "missing_sheet",
-             "identical_raters", "note"}
-    unknown = sorted(set(body) - known)
-    if unknown:
-        raise SchemeError(f"unknown key(s) {unknown}; a review takes {sorted(known)}",
-                          key=f"{key}.{unknown[0]}", source=source)
-
-    draw = _need(body, "draw", key, source, Mapping)
-    k = int(_number(_need(draw, "k", f"{key}.draw", source), f"{key}.draw.k", source,
-                    positive=True, integer=True))
-    seed = int(_number(_need(draw, "seed", f"{key}.draw", source), f"{key}.draw.seed", source,
-                       integer=True))
-    session_by = str(draw.get("session_by", "group"))
-
-    points = _need(body, "points", key, source, Mapping)
-    if len(points) < 2:
-        raise SchemeError("give points for at least two grades", key=f"{key}.points",
-                          source=source)
-    pts = [_number(v, f"{key}.points.{g}", source) for g, v in points.items()]
-    if any(a <= b for a, b in zip(pts, pts[1:], strict=False)):
-        raise SchemeError("points per grade must decrease, best grade first "
-                          f"(got {dict(points)})", key=f"{key}.points", source=source)
-
-    aspects = {}
-    for code, a in _need(body, "aspects", key, source, Mapping).items():
-        a = a if isinstance(a, Mapping) else {"weight": a}
-        w = _number(a.get("weight", 1), f"{key}.aspects.{code}.weight", source)
-        aspects[str(code)] = {"label": str(a.get("label", code)), "weight": float(w)}
-    _weights_sum(aspects, f"{key}.aspects", source)
-
-    groups = {}
-    for g, body_g in _need(body, "rater_groups", key, source, Mapping).items():
-        if not isinstance(body_g, Mapping):
-            raise SchemeError("a rater group is a mapping {label, weight, attends}",
-                              key=f"{key}.rater_groups.{g}", source=source)
-        attends = body_g.get("attends", "all")
-        if attends not in ATTENDS:
-            raise SchemeError(f"attends must be one of {', '.join(ATTENDS)}, not {attends!r}",
-                              key=f"{key}.rater_groups.{g}.attends", source=source)
-        w = _number(_need(body_g, "weight", f"{key}.rater_groups.{g}", source),
-                    f"{key}.rater_groups.{g}.weight", source)
-        groups[str(g)] = {"label": str(body_g.get("label", g)), "weight": float(w),
-                          "attends": attends}
-    _weights_sum(groups, f"{key}.rater_groups", source)
-
-    missing = body.get("missing_sheet", "renormalise")
-    if missing not in MISSING_SHEET_POLICIES:
-        raise SchemeError(f"missing_sheet must be one of {', '.join(MISSING_SHEET_POLICIES)}, "
-                          f"not {missing!r}", key=f"{key}.missing_sheet", source=source)
-    identical = body.get("identical_raters", "flag")
-    if identical not in ("flag", "exclude"):
-        raise SchemeError(f"identical_raters must be flag or exclude, not {identical!r}",
-                          key=f"{key}.identical_raters", source=source)
-
-    spec = ReviewSpec(level=str((lv.get("units") or {}).get("level", level)), points=dict(points),
-                      aspects=aspects, rater_groups=groups, draw_k=k, draw_seed=seed,
-                      session_by=session_by, exclude_self=bool(body.get("exclude_self", True)),
-                      missing_sheet=missing, identical_raters=identical, source=source, key=key)
-    grades = lv.get("grades")
-    if grades:
-        gkey = f"levels.{level}.grades"
-        if grades.get("by", "score") != "score":
-            raise SchemeError("a review grades by score thresholds (by: score)", key=f"{gkey}.by",
-                              source=source)
-        bands = [(float(_number(b[0], f"{gkey}.bands", source)), str(b[1]))
-                 for b in _need(grades, "bands", gkey, source, list)]
-        check_grade_bands(bands, *spec.score_range, key=f"{gkey}.bands", source=source)
-        spec = _replace(spec, grades=bands)
-    link = lv.get("linked")
-    if link:
-        spec = _replace(spec, link=dict(link))
-    return spec
-
-
-def _replace(spec: ReviewSpec, **changes) -> ReviewSpec:
-    from dataclasses import replace
-
-    return replace(spec, **changes)
-
-
-def _weights_sum(parts: Mapping, key: str, source) -> None:
-    total = sum(p["weight"] for p in parts.values())
-    if abs(total - 1.0) > 1e-6:
-        detail = ", ".join(f"{k}={p['weight']:g}" for k, p in parts.items())
-        raise SchemeError(f"weights sum to {total:g}, not 1 ({detail}); fix the weights",
-                          key=key, source=source)
-
-
-# ============================================================================ grades
-def check_grade_bands(bands: Sequence, lo: float, hi: float, *, key: str = "grades.bands",
-                      source: str | None = None) -> None:
-    """Refuse grade thresholds that leave a grade empty by construction.
-
-    Parameters
-    ----------
-    bands : sequence of (threshold, label)
-        Best grade first; the last band is the catch-all (its threshold is not used).
-    lo, hi : float
-        The lowest and highest score possible (points of the worst and best grade).
-    key, source : str
-        Where the bands are written, for the message.
-
-    Raises
-    ------
-    SchemeError
-        If thresholds do not strictly decrease, or a grade's score interval misses
-        ``[lo, hi]``: the best grade needs ``t_0 <= hi``; grade ``j`` covers ``[t_j, t_{j-1})``
-        and needs ``t_j <= hi`` and ``t_{j-1} > lo``; the last grade covers scores below
-        ``t_{m-2}`` and needs ``t_{m-2} > lo``.
-
-    Examples
-    --------
-    >>> check_grade_bands([(90, "优秀"), (75, "称职"), (60, "基本称职"), (0, "不称职")], 40, 100)
-    >>> check_grade_bands([(90, "优秀"), (75, "称职"), (30, "基本称职"), (0, "不称职")], 40, 100)
-    Traceback (most recent call last):
-    ...
-    assesskit.errors.SchemeError: key 'grades.bands': grade '不称职' can never be given: ...
-    """
-    if len(bands) < 2:
-        raise SchemeError("give at least two grades", key=key, source=source)
-    cuts = [float(b[0]) for b in bands]
-    labels = [b[1] for b in bands]
-    for a, b in zip(cuts[:-1], cuts[1:-1], strict=False):
-        if a <= b:
-            raise SchemeError(f"grade thresholds must decrease, best grade first (got {cuts})",
-                              key=key, source=source)
-    why = None
-    if cuts[0] > hi:
-        why = (labels[0], f"its threshold {cuts[0]:g} is above the highest possible score "
-                          f"{hi:g}")
-    for j in range(1, len(cuts) - 1):
-        if why is None and cuts[j - 1] <= lo:
-            why = (labels[j], f"the grade above it already covers every score down to the "
-                              f"lowest possible score {lo:g} (threshold {cuts[j - 1]:g})")
-    if why is None and cuts[-2] <= lo:
-        why = (labels[-1], f"the threshold of {labels[-2]!r} ({cuts[-2]:g}) is at or below the "
-                           f"lowest possible score {lo:g}, so no score falls below it")
-    if why is not None:
-        raise SchemeError(f"grade {why[0]!r} can never be given: {why[1]}; the scores run from "
-                          f"{lo:g} to {hi:g}. Move the threshold inside that range",
-                          key=key, source=source)
-
-
-def grade_by_threshold(scores, bands: Sequence) -> np.ndarray:
-    """Grade index of every score (0 = best band), vectorised over any leading axes.
-
-    Parameters
-    ----------
-    scores : array_like
-        Scores, any shape (``(draws, ratees)``).
-    bands : sequence of (threshold, label)
-        Best first; a score equal to a threshold reaches that grade; the last band catches every
-        score below the others (as the engine's ``grades: {by: score}``).
-
-    Returns
-    -------
-    ndarray of int
-        Same shape as ``scores``: the band index; NaN scores get ``-1``.
-
-    Notes
-    -----
-    ``index = #{j < m-1 : score < t_j}`` — the number of thresholds (all but the last band's)
-    the score does not reach.
-
-    Examples
-    --------
-    >>> grade_by_threshold([95, 90, 89.9, 10], [(90, "A"), (75, "B"), (0, "C")]).tolist()
-    [0, 0, 1, 2]
-    """
-    x = np.asarray(scores, dtype=float)
-    cuts = np.asarray([b[0] for b in bands[:-1]], dtype=float)
-    idx = (x[..., None] < cuts).sum(axis=-1)
-    return np.where(np.isfinite(x), idx, -1)
+    if not spec.grades:
+        return None
+    scale = 100.0 / spec.max_points
+    return GradeRule.from_spec({"by": "score",
+                                "bands": [[t * scale, label] for t, label in spec.grades]})
 
 
 # ============================================================================ the draw
@@ -476,7 +154,8 @@ class Sheets:
         return np.where(first == np.iinfo(np.int64).max, 0, first)
 
 
-def sheets_from_ratings(data: Dataset, spec: ReviewSpec, period) -> Sheets:
+def sheets_from_ratings(data: Dataset, spec: ReviewSpec, period,
+                        ratees: Sequence[str] | None = None) -> Sheets:
     """Arrays of the rating sheets of one period, every rating checked against the spec.
 
     Parameters
@@ -485,6 +164,9 @@ def sheets_from_ratings(data: Dataset, spec: ReviewSpec, period) -> Sheets:
         With a ``ratings`` table.
     spec : ReviewSpec
     period : int or str
+    ratees : sequence of str, optional
+        The rated units, in order (the units the scheme level assesses); default every unit of
+        the dataset level ``spec.level``, in the order of the units table.
 
     Returns
     -------
@@ -510,19 +192,21 @@ def sheets_from_ratings(data: Dataset, spec: ReviewSpec, period) -> Sheets:
                                 f"{', '.join(sorted(set(r['period'])))}", file=file))
     r, rows = r[sel].reset_index(drop=True), rows[sel]
     units = data.units
-    ratees = units.loc[units["level"] == spec.level, "unit"].to_numpy(dtype=object)
+    if ratees is None:
+        ratees = units.loc[units["level"] == spec.level, "unit"]
+    ratees = np.asarray(list(ratees), dtype=object)
     grades = list(spec.points)
     groups = list(spec.rater_groups)
     aspects = list(spec.aspects)
     problems = []
     checks = [("grade", grades, f"grade outside the scheme's scale {' / '.join(grades)} "
-                                f"({spec.key}.points); write one of these grades"),
+                                f"({spec.where('points')}); write one of these grades"),
               ("aspect", aspects, f"unknown aspect; the scheme rates {', '.join(aspects)} "
-                                  f"({spec.key}.aspects)"),
+                                  f"({spec.where('aspects')})"),
               ("rater_group", groups, f"unknown rater group; the scheme has "
-                                      f"{', '.join(groups)} ({spec.key}.rater_groups)"),
-              ("unit", list(ratees), f"the rated unit is not a unit of level {spec.level!r}, the "
-                                     "level the review grades")]
+                                      f"{', '.join(groups)} ({spec.where('rater_groups')})"),
+              ("unit", list(ratees), f"the rated unit is not one the review grades (units of level "
+                                     f"{spec.level!r} the scheme level selects)")]
     for col, known, msg in checks:
         bad = ~r[col].isin(known).to_numpy()
         for i in np.flatnonzero(bad):
@@ -613,9 +297,9 @@ def review_panel(sheets: Sheets, data: Dataset, spec: ReviewSpec) -> Panel:
     ufile = data.sources.get("units", "units")
     if spec.session_by not in units.columns:
         raise DataError(Problem(f"the units table has no column {spec.session_by!r}, which the "
-                                f"review uses for group sessions ({spec.key}.draw.session_by)",
+                                f"review uses for group sessions ({spec.where('draw.session_by')})",
                                 file=ufile, row=1))
-    drawn = draw_reporters(sheets.ratees, spec.draw_k, spec.draw_seed, key=f"{spec.key}.draw.k",
+    drawn = draw_reporters(sheets.ratees, spec.draw_k, spec.draw_seed, key=spec.where("draw.k"),
                            file=ufile)
     is_drawn = np.isin(sheets.ratees, drawn)
     own_group = units.loc[sheets.ratees, spec.session_by].astype(str).to_numpy(dtype=object)
@@ -662,7 +346,7 @@ def review_panel(sheets: Sheets, data: Dataset, spec: ReviewSpec) -> Panel:
         notices.append(Notice("self_rating_excluded",
                               f"{len(pairs)} self-rating sheet(s) left out by the rule that a "
                               f"rater does not rate themself: {', '.join(pairs)}",
-                              where=sheets.file))
+                              where=_file_name(sheets.file)))
 
     missing = expected & ~has
     partial = expected & has & (sheets.grade < 0).any(axis=-1)
@@ -685,12 +369,12 @@ def review_panel(sheets: Sheets, data: Dataset, spec: ReviewSpec) -> Panel:
             notices.append(Notice("missing_sheet_renormalised",
                                   f"{len(listed)} expected rating sheet(s) absent, left out (mean "
                                   f"over the sheets present): {', '.join(listed)}",
-                                  where=sheets.file))
+                                  where=_file_name(sheets.file)))
         if part:
             notices.append(Notice("incomplete_sheet_renormalised",
                                   f"{len(part)} sheet(s) lack an aspect; their score is the "
                                   f"weighted mean over the aspects rated: {', '.join(part)}",
-                                  where=sheets.file))
+                                  where=_file_name(sheets.file)))
     return Panel(drawn=drawn, session=session, expected=expected, self_rating=self_rating,
                  rater_sessions=rater_sessions, session_names=names, notices=notices)
 
@@ -927,7 +611,9 @@ class ReviewResult:
     sheet_points : ndarray, shape (n, R)
     scores : DataFrame
         One row per ratee: unit, name, session, drawn, score, one column per rater group
-        (``mean_<group>``), grade, sheets (number counted).
+        (``mean_<group>``), sheets (number counted), grade (the grade of the review score by
+        the engine's :class:`~assesskit.engine.consequences.GradeRule`; in an evaluation, musts
+        or linked consequences reaching the level can change the final grade in ``ev.scores``).
     flagged : DataFrame
         Raters who rated everyone identically (:func:`identical_raters`).
     notices : list of Notice
@@ -947,16 +633,19 @@ class ReviewResult:
     log: list
 
 
-def evaluate_review(spec: ReviewSpec, data: Dataset, period) -> ReviewResult:
+def evaluate_review(spec: ReviewSpec, data: Dataset, period,
+                    ratees: Sequence[str] | None = None) -> ReviewResult:
     """Run a rater-based review: draw, sessions, checks, sheet points, scores and grades.
 
     Parameters
     ----------
     spec : ReviewSpec
-        From :func:`review_spec`.
+        A level's ``review`` (``scheme.levels[level].review``, parsed at load).
     data : Dataset
         With units (ratees of ``spec.level`` and their ``session_by`` column) and ratings.
     period : int or str
+    ratees : sequence of str, optional
+        The rated units in order (default: every unit of the dataset level ``spec.level``).
 
     Returns
     -------
@@ -967,7 +656,7 @@ def evaluate_review(spec: ReviewSpec, data: Dataset, period) -> ReviewResult:
     DataError
         Every check of :func:`sheets_from_ratings` and :func:`review_panel`.
     """
-    sheets = sheets_from_ratings(data, spec, period)
+    sheets = sheets_from_ratings(data, spec, period, ratees)
     panel = review_panel(sheets, data, spec)
     usable = panel.expected & sheets.has_sheet
     notices = list(panel.notices)
@@ -978,7 +667,7 @@ def evaluate_review(spec: ReviewSpec, data: Dataset, period) -> ReviewResult:
         action = ("left out of the scores" if spec.identical_raters == "exclude"
                   else "kept in the scores (identical_raters: flag)")
         notices.append(Notice("identical_rater", f"{len(flagged)} rater(s) gave every ratee and "
-                              f"aspect the same grade, {action}: {who}", where=sheets.file))
+                              f"aspect the same grade, {action}: {who}", where=_file_name(sheets.file)))
         if spec.identical_raters == "exclude":
             usable = usable & ~np.isin(sheets.raters, flagged["rater"].to_numpy())[None, :]
     aw = np.array([a["weight"] for a in spec.aspects.values()])
@@ -996,20 +685,24 @@ def evaluate_review(spec: ReviewSpec, data: Dataset, period) -> ReviewResult:
     for j, gk in enumerate(sheets.groups):
         table[f"mean_{gk}"] = means[:, j]
     table["sheets"] = usable.sum(axis=1)
-    if spec.grades:
-        idx = grade_by_threshold(score, spec.grades)
-        labels = np.asarray([b[1] for b in spec.grades], dtype=object)
+    rule = grade_rule(spec)
+    if rule is not None:
+        idx = rule.score_index(score)
+        labels = np.asarray(rule.labels, dtype=object)
         table["grade"] = np.where(idx >= 0, labels[np.maximum(idx, 0)], "")
     missing_groups = np.isnan(means) & np.isfinite(score)[:, None]
     if missing_groups.any():
+        who = [f"{sheets.ratees[i]} (no {sheets.groups[j]})"
+               for i, j in zip(*np.nonzero(missing_groups), strict=True)]
         notices.append(Notice("rater_group_missing",
-                              f"{int(missing_groups.any(axis=1).sum())} ratee(s) have no sheet "
-                              "from some rater group; that group is left out of their score and "
-                              "the other group weights re-normalised", where=sheets.file))
+                              f"{len(who)} ratee(s) have no sheet from a rater group; that group "
+                              "is left out of their score and the other group weights "
+                              f"re-normalised: {', '.join(who)}", where=_file_name(sheets.file)))
     names = units.loc[panel.drawn, "name"].tolist()
     log = [{"step": "draw", "level": spec.level, "period": sheets.period, "k": spec.draw_k,
-            "seed": spec.draw_seed, "method": "numpy default_rng(seed).choice over sorted ids",
-            "drawn": list(panel.drawn), "names": names},
+            "seed": spec.draw_seed, "method": "numpy default_rng(seed).choice(n, k, "
+            "replace=False) over the sorted ids of the n rated units",
+            "n": len(sheets.ratees), "drawn": list(panel.drawn), "names": names},
            {"step": "review", "points": dict(spec.points),
             "aspect_weights": {k: a["weight"] for k, a in spec.aspects.items()},
             "rater_group_weights": {k: g["weight"] for k, g in spec.rater_groups.items()},
@@ -1109,117 +802,7 @@ def linked_deductions(triggered, linked, targets, points: float, cap: float | No
     return cases, ded
 
 
-def cap_grades(grade_index, capped, cap_index: int) -> np.ndarray:
-    """Grade indices no better than ``cap_index`` where ``capped`` (0 = best grade).
-
-    ``new = max(index, cap_index)`` on capped units, unchanged elsewhere: a leadership team whose
-    secretary was graded 不称职 cannot be graded 好 (capped at 较好, index 1).
-
-    Examples
-    --------
-    >>> cap_grades([0, 2, 0], [True, True, False], 1).tolist()
-    [1, 2, 0]
-    """
-    g = np.asarray(grade_index)
-    return np.where(np.asarray(capped, dtype=bool), np.maximum(g, cap_index), g)
-
-
 # ============================================================================ musts (硬约束)
-@dataclass(frozen=True)
-class MustsSpec:
-    """Pass/fail constraints of a level (``musts:``).
-
-    Attributes
-    ----------
-    musts : dict
-        Must key -> ``{label, on_fail: {veto: true} or {deduct: points}, checks: [...]}``; each
-        check ``{indicator, at_least or at_most, label}``.
-    missing : str
-        ``error`` (a missing value stops the evaluation) or ``fail`` (it fails the check).
-    """
-
-    musts: dict
-    missing: str = "error"
-    source: str | None = None
-    key: str = "musts"
-
-    @property
-    def checks(self) -> pd.DataFrame:
-        """One row per check: must, must_label, check (number within the must), indicator,
-        op (``>=``/``<=``), threshold, label, veto, deduct."""
-        rows = []
-        for m, body in self.musts.items():
-            for j, c in enumerate(body["checks"]):
-                op = ">=" if "at_least" in c else "<="
-                rows.append({"must": m, "must_label": body["label"], "check": j + 1,
-                             "indicator": c["indicator"], "op": op,
-                             "threshold": float(c.get("at_least", c.get("at_most"))),
-                             "label": c.get("label", c["indicator"]),
-                             "veto": bool(body["on_fail"].get("veto", False)),
-                             "deduct": float(body["on_fail"].get("deduct", 0.0))})
-        return pd.DataFrame(rows)
-
-
-def musts_spec(scheme: Mapping | str | Path, level: str | None = None) -> MustsSpec:
-    """Read and check the ``musts:`` block of a level (interim parser, see the module notes).
-
-    Raises
-    ------
-    SchemeError
-        A must without checks or ``on_fail``, a check without exactly one of ``at_least`` /
-        ``at_most``, a non-numeric threshold, an ``on_fail`` other than ``{veto: true}`` or
-        ``{deduct: points}``.
-    """
-    source = None
-    if isinstance(scheme, str | Path):
-        path = scheme_path(scheme)
-        source = path.name
-        scheme = yaml.safe_load(path.read_text(encoding="utf-8"))
-    levels = scheme.get("levels") or {}
-    if level is None:
-        level = next((k for k, v in levels.items() if isinstance(v, Mapping) and "musts" in v),
-                     None)
-    if level is None or "musts" not in (levels.get(level) or {}):
-        raise SchemeError("no level has a 'musts:' block", key="levels", source=source)
-    key = f"levels.{level}.musts"
-    block = dict(levels[level]["musts"])
-    missing = block.pop("missing", "error")
-    if missing not in ("error", "fail"):
-        raise SchemeError(f"missing must be error or fail, not {missing!r}", key=f"{key}.missing",
-                          source=source)
-    musts = {}
-    for m, body in block.items():
-        mk = f"{key}.{m}"
-        if not isinstance(body, Mapping):
-            raise SchemeError("a must is a mapping {label, checks, on_fail}", key=mk,
-                              source=source)
-        checks = _need(body, "checks", mk, source, list)
-        if not checks:
-            raise SchemeError("a must needs at least one check", key=f"{mk}.checks",
-                              source=source)
-        for j, c in enumerate(checks):
-            ck = f"{mk}.checks[{j}]"
-            if not isinstance(c, Mapping) or "indicator" not in c:
-                raise SchemeError("a check is {indicator, at_least or at_most, label}", key=ck,
-                                  source=source)
-            if ("at_least" in c) == ("at_most" in c):
-                raise SchemeError("give exactly one of at_least / at_most", key=ck,
-                                  source=source)
-            t = c.get("at_least", c.get("at_most"))
-            if isinstance(t, bool) or not isinstance(t, int | float):
-                raise SchemeError(f"the threshold must be a number, not {t!r}", key=ck,
-                                  source=source)
-        on_fail = _need(body, "on_fail", mk, source, Mapping)
-        if not (on_fail.get("veto") is True and len(on_fail) == 1) and not (
-                set(on_fail) == {"deduct"} and isinstance(on_fail["deduct"], int | float)
-                and on_fail["deduct"] > 0):
-            raise SchemeError("on_fail must be {veto: true} or {deduct: <points>}",
-                              key=f"{mk}.on_fail", source=source)
-        musts[str(m)] = {"label": str(body.get("label", m)), "checks": list(checks),
-                         "on_fail": dict(on_fail)}
-    return MustsSpec(musts=musts, missing=missing, source=source, key=key)
-
-
 def check_musts(values, op, threshold, must_index, n_musts: int):
     """Pass/fail of every check and every must, vectorised over leading axes.
 
@@ -1261,105 +844,132 @@ def check_musts(values, op, threshold, must_index, n_musts: int):
     return passed, failed == 0
 
 
-def evaluate_musts(spec: MustsSpec, data: Dataset, period, level: str,
-                   base_scores=None) -> dict:
-    """Check every must of every unit of a level, with the veto or deductions they carry.
+@dataclass
+class MustResults:
+    """The musts of a level checked on its units.
+
+    Attributes
+    ----------
+    checks : DataFrame
+        One row per unit and check: unit, name, must, must_label, check (number within the
+        must), label, indicator, value, op, threshold, passed.
+    musts : DataFrame
+        One row per unit and must: unit, name, must, must_label, passed, consequence (empty if
+        passed), detail (the failed checks with value and threshold, see :func:`explain_musts`).
+    deduction : ndarray, shape (n,)
+        Points deducted from each unit: the sum of ``deduct`` over its failed musts.
+    vetoed : ndarray of bool, shape (n,)
+        A failed must with ``on_fail: {veto: true}``.
+    """
+
+    checks: pd.DataFrame
+    musts: pd.DataFrame
+    deduction: np.ndarray
+    vetoed: np.ndarray
+
+    def failed(self, unit: str) -> pd.DataFrame:
+        """The musts a unit failed (rows of :attr:`musts`)."""
+        m = self.musts
+        return m[(m["unit"] == unit) & ~m["passed"]]
+
+
+def evaluate_musts(spec: MustsSpec, values, ids: Sequence[str],
+                   names: Sequence[str] | None = None) -> MustResults:
+    """Check every must of every unit: pass/fail, the deductions and the vetoes they carry.
 
     Parameters
     ----------
     spec : MustsSpec
-    data : Dataset
-    period : int or str
-    level : str
-        Dataset level of the units checked.
-    base_scores : array_like, shape (..., units), optional
-        Scores of a scored scheme to combine with: a failed must vetoes (score 0) or deducts its
-        points from them.
+        A level's ``musts`` (parsed at load).
+    values : array_like, shape (units, checks)
+        The value each check reads for each unit, in the order of ``spec.checks`` (NaN where not
+        reported: the check fails; the engine has applied ``musts.missing`` before).
+    ids, names : sequence of str
+        Unit ids and names.
 
     Returns
     -------
-    dict
-        ``units`` (ids), ``checks`` (tidy: unit, name, must, must_label, check, label, indicator,
-        value, op, threshold, passed), ``musts`` (unit, name, must, must_label, passed,
-        consequence), ``deduction`` and ``vetoed`` per unit, and ``scores`` (the combined score,
-        if ``base_scores`` was given: ``0`` if vetoed, else ``max(0, base − Σ deductions)``).
+    MustResults
 
-    Raises
-    ------
-    DataError
-        Under ``missing: error``, every unit and indicator without a value, naming the values
-        file.
+    Notes
+    -----
+    A check passes by the engine's ``passfail`` rule (:func:`check_musts`); a must passes when
+    all its checks pass. A unit's deduction is ``Σ_m deduct_m [must m failed]``; it is vetoed
+    when a failed must has ``veto``. How they enter the total is the engine's (``(base −
+    deductions) × coefficient``, the veto score where vetoed; see
+    :func:`assesskit.engine.review.level_adjustments`).
+
+    Examples
+    --------
+    >>> from assesskit.scheme.review import Must, MustCheck, MustsSpec
+    >>> c = (MustCheck("staff", 1, "staff", ">=", 1, "at least 1", "k"),
+    ...      MustCheck("staff", 2, "staff", "<=", 2, "at most 2", "k"))
+    >>> spec = MustsSpec({"staff": Must("staff", "专人专职", c, False, 5.0, "k")})
+    >>> r = evaluate_musts(spec, [[1, 1], [3, 3]], ["A", "B"])
+    >>> r.deduction.tolist(), r.vetoed.tolist()
+    ([0.0, 5.0], [False, False])
     """
-    p = normalise_period(period)
     checks = spec.checks
-    units = data.level_units(level)
-    ids = units["unit"].to_numpy(dtype=object)
-    wide = data.wide(p, units=ids, indicators=sorted(set(checks["indicator"])))
-    vals = wide[checks["indicator"]].to_numpy(dtype=float)               # (units, checks)
-    vfile = data.sources.get("values", "values")
-    if spec.missing == "error" and np.isnan(vals).any():
-        probs = [Problem(f"unit {ids[i]} has no value for {checks['indicator'][j]!r} in period "
-                         f"{p}, which must {checks['must'][j]!r} checks ({spec.key}.missing is "
-                         "'error'); supply it or set missing: fail", vfile, column="value")
-                 for i, j in zip(*np.nonzero(np.isnan(vals)), strict=True)]
-        raise DataError(probs, title="values missing for the musts")
-    must_keys = list(spec.musts)
-    midx = pd.Index(must_keys).get_indexer(checks["must"])
-    passed, must_ok = check_musts(vals, checks["op"], checks["threshold"].to_numpy(), midx,
-                                  len(must_keys))
-    per_must = checks.drop_duplicates("must").set_index("must").loc[must_keys]
-    veto_m = per_must["veto"].to_numpy()
-    ded_m = per_must["deduct"].to_numpy()
+    musts = list(spec.musts.values())
+    x = np.asarray(values, dtype=float)
+    n_u, n_c = x.shape
+    ids = np.asarray(list(ids), dtype=object)
+    names = ids if names is None else np.asarray(list(names), dtype=object)
+    keys = [m.key for m in musts]
+    midx = pd.Index(keys).get_indexer([c.must for c in checks])
+    passed, must_ok = check_musts(x, [c.op for c in checks], [c.threshold for c in checks], midx,
+                                  len(musts))
+    veto_m = np.array([m.veto for m in musts])
+    ded_m = np.array([m.deduct for m in musts], dtype=float)
     deduction = (~must_ok).astype(float) @ ded_m
     vetoed = ((~must_ok) & veto_m[None, :]).any(axis=-1)
-    n_u, n_c = vals.shape
-    names = units["name"].to_numpy(dtype=object)
+    label_of = {m.key: m.label for m in musts}
     check_table = pd.DataFrame({
         "unit": np.repeat(ids, n_c), "name": np.repeat(names, n_c),
-        "must": np.tile(checks["must"].to_numpy(dtype=object), n_u),
-        "must_label": np.tile(checks["must_label"].to_numpy(dtype=object), n_u),
-        "check": np.tile(checks["check"].to_numpy(), n_u),
-        "label": np.tile(checks["label"].to_numpy(dtype=object), n_u),
-        "indicator": np.tile(checks["indicator"].to_numpy(dtype=object), n_u),
-        "value": vals.ravel(), "op": np.tile(checks["op"].to_numpy(dtype=object), n_u),
-        "threshold": np.tile(checks["threshold"].to_numpy(), n_u), "passed": passed.ravel()})
-    consequence = np.asarray(["veto 一票否决" if v else f"deduct {d:g} points"
-                              for v, d in zip(veto_m, ded_m, strict=True)], dtype=object)
+        "must": np.tile(np.asarray([c.must for c in checks], dtype=object), n_u),
+        "must_label": np.tile(np.asarray([label_of[c.must] for c in checks], dtype=object), n_u),
+        "check": np.tile(np.asarray([c.number for c in checks]), n_u),
+        "label": np.tile(np.asarray([c.label for c in checks], dtype=object), n_u),
+        "indicator": np.tile(np.asarray([c.indicator for c in checks], dtype=object), n_u),
+        "value": x.ravel(), "op": np.tile(np.asarray([c.op for c in checks], dtype=object), n_u),
+        "threshold": np.tile(np.asarray([c.threshold for c in checks], dtype=float), n_u),
+        "passed": passed.ravel()})
+    # the failed checks of each (unit, must), as people read them: label, value, threshold
+    failed = check_table[~check_table["passed"]]
+    text = (failed["label"] + " " + failed["indicator"] + " = " + failed["value"].map(_fmt)
+            + " (must be " + failed["op"] + " " + failed["threshold"].map(_fmt) + ")")
+    detail = text.groupby([failed["unit"], failed["must"]], sort=False).agg("; ".join)
+    consequence = np.asarray([m.consequence for m in musts], dtype=object)
     must_table = pd.DataFrame({
-        "unit": np.repeat(ids, len(must_keys)), "name": np.repeat(names, len(must_keys)),
-        "must": np.tile(np.asarray(must_keys, dtype=object), n_u),
-        "must_label": np.tile(per_must["must_label"].to_numpy(dtype=object), n_u),
+        "unit": np.repeat(ids, len(musts)), "name": np.repeat(names, len(musts)),
+        "must": np.tile(np.asarray(keys, dtype=object), n_u),
+        "must_label": np.tile(np.asarray([m.label for m in musts], dtype=object), n_u),
         "passed": must_ok.ravel(),
         "consequence": np.where(must_ok.ravel(), "", np.tile(consequence, n_u))})
-    out = {"units": ids, "checks": check_table, "musts": must_table, "deduction": deduction,
-           "vetoed": vetoed}
-    if base_scores is not None:
-        base = np.asarray(base_scores, dtype=float)
-        out["scores"] = np.where(vetoed, 0.0, np.maximum(0.0, base - deduction))
-    return out
+    index = pd.MultiIndex.from_frame(must_table[["unit", "must"]])
+    must_table["detail"] = detail.reindex(index).fillna("").to_numpy(dtype=object)
+    return MustResults(check_table, must_table, deduction, vetoed)
 
 
-def explain_musts(result: dict, unit: str) -> str:
+def explain_musts(result: MustResults, unit: str) -> str:
     """Text naming each failed must of a unit, the value and the threshold of each failed check.
 
     Examples
     --------
-    ``必须专人专职 (staffing) failed: 专职工作人员 fulltime_staff = 3 (must be <= 2) → deduct 5 points``
+    ``必须专人专职 (staffing) failed: 脱贫攻坚办公室3—5人（下限） office_staff = 2 (must be >= 3)
+    → deduct 5 points``
     """
-    c = result["checks"]
-    c = c[(c["unit"] == unit) & ~c["passed"]]
-    m = result["musts"]
-    m = m[(m["unit"] == unit) & ~m["passed"]].set_index("must")
-    if c.empty:
+    failed = result.failed(unit)
+    if failed.empty:
         return f"{unit}: every must passed"
-    lines = []
-    for must, part in c.groupby("must", sort=False):
-        detail = "; ".join(f"{r.label} {r.indicator} = {_fmt(r.value)} (must be {r.op} "
-                           f"{_fmt(r.threshold)})" for r in part.itertuples())
-        lines.append(f"{part['must_label'].iloc[0]} ({must}) failed: {detail} → "
-                     f"{m.loc[must, 'consequence']}")
-    return "\n".join(lines)
+    return "\n".join(f"{r.must_label} ({r.must}) failed: {r.detail} → {r.consequence}"
+                     for r in failed.itertuples())
+
+
+def _file_name(path: str) -> str:
+    """A file's name without the folders (notices end up in reports: no machine's paths)."""
+    return str(path).replace("\\", "/").rsplit("/", 1)[-1]
 
 
 def _fmt(x: float) -> str:
-    return "missing" if not np.isfinite(x) else (f"{x:g}")
+    return "missing" if not np.isfinite(x) else f"{x:g}"

@@ -1,27 +1,11 @@
-"""Show text taken from data safely: in HTML, Markdown, charts, spreadsheets and file names.
+"""Safe names for the report layer: the escaping functions, plus safe file names.
 
-Everything a report shows that comes from a dataset or a scheme (unit names, group names,
-labels, assumptions) passes through one of these functions:
-
-========================  ==================================================================
-where it is shown         what can go wrong, and what the function does
-========================  ==================================================================
-HTML                      ``<script>`` runs: :func:`html_text` escapes ``& < > " '``
-Markdown                  raw HTML passes through Markdown, ``|`` and a newline break a
-                          table row, ``*_[]`` change the text: :func:`md_text` escapes them
-matplotlib labels         ``$...$`` is parsed as mathtext: :func:`chart_text` escapes ``$``
-Excel and CSV cells       a cell starting with ``= + - @`` (or a tab / carriage return) runs
-                          as a formula (CSV injection): :func:`formula_safe` prefixes ``'``
-file names                ``C/1`` becomes a folder, ``../x`` climbs out of the report
-                          folder: :func:`slug` keeps safe characters and adds a hash of the
-                          original when it had to change anything; :func:`safe_join` refuses
-                          any path that would leave its root
-========================  ==================================================================
-
-References
-----------
-OWASP, "CSV Injection", https://owasp.org/www-community/attacks/CSV_Injection (the leading
-characters and the single-quote prefix).
+The escaping of text shown in HTML, Markdown, charts and spreadsheet cells lives once, in
+:mod:`assesskit.escape`; it is re-exported here so the report modules import from one place.
+This module adds what only the report layer needs: file names taken from data. ``C/1`` would
+become a folder and ``../x`` would climb out of the report folder: :func:`slug` keeps safe
+characters and adds a hash of the original when it had to change anything; :func:`safe_join`
+refuses any path that would leave its root.
 """
 
 from __future__ import annotations

@@ -92,6 +92,12 @@ class _Page:
             f"- **数据 Data**: {md_text(ctx.data.name)} ({md_text(ctx.kind)} values); period "
             f"{md_text(self.period)}{combined}",
         ]
+        for d in (e for e in self.ev.log if e.get("step") == "draw"):
+            # a review's plenary draw (随机抽取) is a random choice: its seed belongs up front
+            who = ", ".join(f"{n} ({u})" for n, u in zip(d["names"], d["drawn"], strict=True))
+            lines.append(f"- **随机抽取 Plenary draw** ({md_text(d['level'])}): {d['k']} of "
+                         f"{d['n']} drawn with seed {d['seed']} ({md_text(d['method'])}): "
+                         f"{md_text(who)}")
         if self.scheme.log:
             lines.append(f"- **Changes to the published scheme**: "
                          f"{md_text('; '.join(map(str, self.scheme.log)))}")

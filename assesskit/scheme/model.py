@@ -27,6 +27,7 @@ from typing import Any
 import yaml
 
 from ..errors import SchemeError
+from .review import ReviewKeys, node_specs
 from .source import parse_yaml, read_text
 
 SCORING_METHODS = {
@@ -67,6 +68,8 @@ COMBINE_KEYS = {"method", "weights"}
 LEVEL_KEYS = {"label", "note", "units", "max_points", "tree", "aggregate", "missing",
               "normalise_weights", "deductions", "coefficient", "overrides", "ranking",
               "consequences", "grades", "rules", "schedule"}
+# issue 10 (scheme/review.py): a level scored by rating sheets, pass/fail musts, linked units
+LEVEL_KEYS = LEVEL_KEYS | {"review", "musts", "linked"}
 NODE_KEYS = {"label", "weight", "children", "aggregate", "missing", "normalise_weights",
              "indicator", "scoring", "direction", "applies_to", "applies_if", "rollup", "shared",
              "note"}
@@ -149,6 +152,12 @@ class LevelSpec:
     grades: dict | None
     rules: list
     schedule: dict
+    # issue 10 (scheme/review.py): rating sheets instead of a tree, pass/fail constraints, and
+    # consequences reaching units of another level (outgoing; incoming as (rule, source spec))
+    review: Any = None
+    musts: Any = None
+    linked: dict = field(default_factory=dict)
+    linked_from: list = field(default_factory=list, repr=False)
 
     def node(self, node_id: str) -> Node:
         """The node of this level's tree with this id."""
@@ -201,7 +210,7 @@ class LevelSpec:
         return self.max_points * (1.0 + (c_max - 1.0) * share)
 
 
-class Scheme:
+class Scheme(ReviewKeys):
     """An assessment scheme: the plain-data spec, where it came from, and its change log.
 
     Build with :func:`load_scheme`. Attributes: ``spec`` (the plain dict), ``name``,
@@ -342,8 +351,13 @@ class Scheme:
         parsed = {}
         for level, body in levels.items():
             key = f"levels.{level}"
+            if isinstance(body, dict) and "review" in body:
+                # scored from rating sheets, not a tree (issue 10; scheme/review.py)
+                parsed[str(level)] = self._review_level(str(level), body, key)
+                continue
             if not isinstance(body, dict) or "tree" not in body:
-                raise self.error("each level needs a 'tree:' of nodes", key)
+                raise self.error("each level needs a 'tree:' of nodes (or a 'review:' of rating "
+                                 "sheets)", key)
             self._known_keys(body, LEVEL_KEYS, key, "a level")
             if not isinstance(body["tree"], dict) or not body["tree"]:
                 raise self.error("tree must be a non-empty mapping of node id -> node", f"{key}.tree")
@@ -382,7 +396,9 @@ class Scheme:
             self._check_consequences(spec, key)
             self._check_rules(spec, key)
             self._check_schedule(spec, key)
+            self._check_level_extras(spec, body, key)  # musts:, linked: (scheme/review.py)
             parsed[str(level)] = spec
+        self._check_links(parsed)
         self._check_shared_sources(parsed)
         return self._order_levels(parsed)
 
@@ -942,13 +958,15 @@ class Scheme:
                                          f"assess; levels: {list(parsed)}",
                                          f"{n.path}.{'rollup' if n.rollup else 'shared'}.from")
                     deps[level].add(src)
+            # a level reached by a linked consequence comes after the level that triggers it
+            deps[level] |= {rule.source for rule, _ in spec.linked_from}
         order: list[str] = []
         while len(order) < len(parsed):
             ready = [lv for lv in parsed if lv not in order and deps[lv] <= set(order)]
             if not ready:
                 left = [lv for lv in parsed if lv not in order]
                 cycle = _cycle(left, deps)
-                raise self.error("levels roll up from each other in a cycle: "
+                raise self.error("levels roll up from (or link to) each other in a cycle: "
                                  + " → ".join(cycle) + "; a level can only use the scores of "
                                  "levels scored before it", f"levels.{cycle[0]}")
             order.extend(ready)
@@ -985,7 +1003,7 @@ class Scheme:
         for nid, w in weights.items():
             if nid not in known or nid == "total":
                 raise SchemeError(f"unknown node {nid!r} in level {level!r}; nodes: {sorted(known)}")
-            target = _find_node_spec(spec["levels"][level]["tree"], nid)
+            target = _find_node_spec(node_specs(spec["levels"][level]), nid)
             old = target.get("weight")
             target["weight"] = float(w)
             changes.append({"node": nid, "old": old, "new": float(w)})
@@ -1045,8 +1063,8 @@ class Scheme:
         changes = []
         for nid in nodes:
             parent = parents[nid]
-            siblings = body["tree"] if parent.id == "total" else \
-                _find_node_spec(body["tree"], parent.id)["children"]
+            siblings = node_specs(body) if parent.id == "total" else \
+                _find_node_spec(node_specs(body), parent.id)["children"]
             if nid not in siblings:
                 continue  # inside a branch removed already
             if len(siblings) == 1:
