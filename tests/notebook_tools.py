@@ -116,7 +116,7 @@ def matrix_parameters(nb: nbformat.NotebookNode, path: Path, scheme: str) -> dic
     Only parameters the notebook declares (in the cell tagged ``parameters``) are set:
     ``scheme`` (the built-in name), ``dataset`` (the scheme's ``example_data``), ``period`` (the
     latest period a report can be made for), ``unit`` (the first unit of the scheme's first level
-    in the data) and then the small parameters of the notebook's metadata,
+    in the data, with that ``level``) and then the small parameters of the notebook's metadata,
     ``assesskit.matrix.parameters`` (fewer draws, bootstrap resamples ...), which win.
     """
     import papermill
@@ -142,6 +142,8 @@ def matrix_parameters(nb: nbformat.NotebookNode, path: Path, scheme: str) -> dic
             wanted = str((loaded.spec["levels"][level].get("units") or {}).get("level", level))
             units = data.units[data.units["level"] == wanted]["unit"]
             params["unit"] = str(units.iloc[0]) if len(units) else None
+            if "level" in declared:  # the scheme's level, whose units the data may call otherwise
+                params["level"] = level
     params.update(assesskit_metadata(nb, path).get("matrix", {}).get("parameters", {}))
     return {k: v for k, v in params.items() if k in declared}
 

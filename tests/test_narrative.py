@@ -107,6 +107,10 @@ def test_does_not_apply_names_the_scheme_and_the_reason():
     md = N.does_not_apply("undp-hdi", "hdr-2023", "no level has a <top> quota.").data
     assert md.startswith(N.NOT_APPLICABLE + " to scheme undp-hdi with dataset hdr-2023: ")
     assert "&lt;top&gt;" in md   # escaped
+    # an error: its last line, without the path of the scheme file
+    err = ak.SchemeError("/x/y/s.yaml, line 3; key 'levels': no level has a quota\n")
+    md = N.does_not_apply("s", "d", err).data
+    assert md.endswith(": key 'levels': no level has a quota The cells below are skipped.")
 
 
 # ------------------------------------------------------------------------- explore-data

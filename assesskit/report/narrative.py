@@ -35,15 +35,16 @@ from .safe import md_text
 NOT_APPLICABLE = "**This notebook does not apply**"
 
 
-def does_not_apply(scheme: str, data: str, reason: str) -> Markdown:
+def does_not_apply(scheme: str, data: str, reason) -> Markdown:
     """The statement a notebook prints as its first output when it cannot apply.
 
     Parameters
     ----------
     scheme, data : str
         Names of the scheme and dataset given.
-    reason : str
-        Why, in one or two sentences (what the scheme or the data lack).
+    reason : str or Exception
+        Why, in one or two sentences (what the scheme or the data lack); for an assesskit error,
+        its last line without the path of the scheme file (the key it names is kept).
 
     Returns
     -------
@@ -56,6 +57,9 @@ def does_not_apply(scheme: str, data: str, reason: str) -> Markdown:
     >>> does_not_apply("undp-hdi", "hdr-2023", "no level has a praise or summons list.").data
     '**This notebook does not apply** to scheme undp-hdi with dataset hdr-2023: no level has a praise or summons list. The cells below are skipped.'
     """
+    if isinstance(reason, BaseException):
+        reason = str(reason).strip().splitlines()[-1].strip().lstrip("- ")
+        reason = re.sub(r"^\S+\.ya?ml(, line \d+)?; ", "", reason)
     reason = str(reason).strip()
     return Markdown(f"{NOT_APPLICABLE} to scheme {md_text(scheme)} with dataset "
                     f"{md_text(data)}: {md_text(reason)} The cells below are skipped.")

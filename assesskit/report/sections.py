@@ -543,6 +543,10 @@ class UnitPage(_Page):
         if not self.assessed:
             return render.markdown("_{name} is not assessed in {p}._", name=self.info["name"],
                                    p=self.period)
+        if self.scheme.levels[self.level].review is not None:
+            return render.markdown("_Not available: level {level} is graded from rating sheets "
+                                   "(a review), so there is no indicator value to change._",
+                                   level=self.level)
         from ..analysis.counterfactual import counterfactuals
 
         cf = counterfactuals(self.scheme, self.context.data, self.period, level=self.level,
