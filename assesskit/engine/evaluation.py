@@ -545,8 +545,12 @@ def _checkpoints(rule: dict, period: str) -> list[tuple[str, float]]:
         if inside:
             out.append((p, float(expected)))
     order = {"Y": 2, "Q": 1, "M": 0}  # at one date: a month's check, then its quarter's, the year's
-    return sorted(out, key=lambda pe: (pd.Period(pe[0], freq=period_frequency(pe[0])).end_time,
-                                       order[period_frequency(pe[0])]))
+
+    def last_month(p: str) -> int:  # the month (1-12) in which a checkpoint's period ends
+        freq = period_frequency(p)
+        return 12 if freq == "Y" else 3 * int(p[-1]) if freq == "Q" else int(p[5:])
+
+    return sorted(out, key=lambda pe: (last_month(pe[0]), order[period_frequency(pe[0])]))
 
 
 def _traffic_lights(scheme: Scheme, data: Dataset, per_sub: dict) -> pd.DataFrame:
@@ -563,12 +567,12 @@ def _traffic_lights(scheme: Scheme, data: Dataset, per_sub: dict) -> pd.DataFram
     period = subs[0][:4] if len(subs) > 1 else subs[0]
     for level, spec in scheme.levels.items():
         results = per_sub[subs[0]]
-        if level not in results:
+        if level not in results or not spec.schedule:
             continue
         units = results[level].units
         positions = dv.unit_ids.get_indexer(pd.Index(units["unit"].astype(str)))
         for code, rule in spec.schedule.items():
-            if code not in set(data.indicators["indicator"]):
+            if code not in dv.indicator_col:
                 raise SchemeError(f"schedule names indicator {code!r}, which dataset {data.name!r} lacks",
                                   key=f"levels.{level}.schedule.{code}")
             checks = _checkpoints(rule, period)
@@ -581,7 +585,7 @@ def _traffic_lights(scheme: Scheme, data: Dataset, per_sub: dict) -> pd.DataFram
                       and nd.indicator == code]
             concerned = res.applies[:, leaves].any(axis=1) if leaves and res.applies is not None \
                 else np.ones(len(units), bool)
-            actual = np.stack([dv.values(p, positions, [code])[:, 0] for p, _ in checks])
+            actual = np.stack([dv.column(p, positions, code) for p, _ in checks])
             expected = np.array([e for _, e in checks])[:, None]
             ratio = actual / expected
             yellow, red = rule.get("yellow_below", 1.0), rule.get("red_below", 0.9)
@@ -590,14 +594,20 @@ def _traffic_lights(scheme: Scheme, data: Dataset, per_sub: dict) -> pd.DataFram
             behind = streaks((light == "yellow") | (light == "red"))
             flag = rule.get("flag_after")
             flagged = behind >= flag if flag is not None else np.zeros_like(behind, dtype=bool)
-            for k, (p, e) in enumerate(checks):
-                rows.append(pd.DataFrame({
-                    "unit": units["unit"], "name": units["name"], "level": level, "period": p,
-                    "indicator": code, "actual": actual[k], "expected": e, "ratio": ratio[k],
-                    "light": light[k], "behind": behind[k], "flagged": flagged[k]})[concerned])
+            # one block of columns per indicator (checkpoints × concerned units), stacked once
+            m, k = int(concerned.sum()), len(checks)
+            rows.append({
+                "unit": np.tile(units["unit"].to_numpy(object)[concerned], k),
+                "name": np.tile(units["name"].to_numpy(object)[concerned], k),
+                "level": np.full(m * k, level, object),
+                "period": np.repeat(np.array([p for p, _ in checks], object), m),
+                "indicator": np.full(m * k, code, object),
+                "actual": actual[:, concerned].ravel(), "expected": np.repeat(expected[:, 0], m),
+                "ratio": ratio[:, concerned].ravel(), "light": light[:, concerned].ravel(),
+                "behind": behind[:, concerned].ravel(), "flagged": flagged[:, concerned].ravel()})
     if not rows:
         return pd.DataFrame(columns=LIGHT_COLUMNS)
-    return pd.concat(rows, ignore_index=True)[LIGHT_COLUMNS]
+    return pd.DataFrame({c: np.concatenate([r[c] for r in rows]) for c in LIGHT_COLUMNS})
 
 
 def _contributions(ev: Evaluation) -> pd.DataFrame:

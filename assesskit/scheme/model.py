@@ -1085,7 +1085,7 @@ class Scheme(ReviewKeys):
         return Scheme(spec, source=self.source, lines=self.lines, log=[*self.log, entry],
                       notices=self.notices)
 
-    @property
+    @functools.cached_property
     def origin(self) -> str:
         """Where the scheme came from, without a machine's absolute path (for logs and reports).
 
