@@ -121,7 +121,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     -------
     int
         Exit status: 0 success, 1 the input is invalid (the problems were printed to standard
-        error), 2 the command line is wrong.
+        error), 2 the command line is wrong, 130 interrupted (Ctrl-C).
     """
     parser = build_parser()
     try:
@@ -133,6 +133,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     except AssessKitError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
+    except KeyboardInterrupt as exc:  # Ctrl-C: one line, no traceback, the shell's code 130
+        text = str(exc) or "interrupted"
+        if args.command == "report" and not str(exc):
+            text += "; nothing was rendered yet: run the same command again"
+        print(text, file=sys.stderr)
+        return 130
 
 
 # ---------------------------------------------------------------------- subcommands

@@ -25,9 +25,14 @@ Executors
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
+import logging
 import os
+import signal
+import threading
+import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -165,9 +170,19 @@ def close_runner() -> None:
 
 
 def _worker_init() -> None:
+    """Set up a page worker: its kernel is closed when it exits; Ctrl-C is left to the parent
+    (which stops the pool), and SIGTERM, by which the parent stops it, kills the kernel first."""
     from multiprocessing import util
 
     util.Finalize(None, close_runner, exitpriority=10)
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, _terminate_worker)
+
+
+def _terminate_worker(signum, frame) -> None:
+    if _RUNNER is not None:
+        _RUNNER.kill()
+    os._exit(128 + signum)
 
 
 def render_page(task: dict) -> dict:
@@ -216,31 +231,132 @@ except ImportError:  # dask is an optional extra
     KernelPlugin = None
 
 
+# ---------------------------------------------------------------------- interrupts
+class ReportInterrupted(KeyboardInterrupt):
+    """A report run stopped by Ctrl-C (SIGINT).
+
+    The pages finished before the interrupt are written and recorded in the manifest; running
+    the same command again renders only the rest.
+
+    Attributes
+    ----------
+    run : ReportRun
+        What was done (``run.pages`` with status ``pending`` for the pages not rendered).
+    """
+
+    def __init__(self, run: ReportRun) -> None:
+        super().__init__()
+        self.run = run
+
+    def __str__(self) -> str:
+        pending = sum(p["status"] == "pending" for p in self.run.pages)
+        return (f"interrupted: {len(self.run.pages) - pending} of {len(self.run.pages)} pages are "
+                f"done and kept in {self.run.folder}; run the same command again to render "
+                f"the other {pending}")
+
+
+class _InterruptGuard:
+    """While active, Ctrl-C raises KeyboardInterrupt except inside :meth:`deferred` blocks
+    (writing files, waiting for workers), where it only sets :attr:`requested`; the code there
+    stops at its next check. A second Ctrl-C raises at once.
+
+    Installed only in the main thread and when SIGINT has Python's default handler (a caller
+    that ignores SIGINT, or handles it itself, keeps its own handler).
+    """
+
+    def __init__(self) -> None:
+        self.requested = False
+        self._depth = 0
+        self._previous = None
+
+    def __enter__(self) -> _InterruptGuard:
+        if (threading.current_thread() is threading.main_thread()
+                and signal.getsignal(signal.SIGINT) is signal.default_int_handler):
+            self._previous = signal.signal(signal.SIGINT, self._handle)
+        return self
+
+    def __exit__(self, *exc) -> None:
+        if self._previous is not None:
+            signal.signal(signal.SIGINT, self._previous)
+
+    def _handle(self, signum, frame) -> None:
+        if self._depth == 0 or self.requested:
+            self.requested = True
+            raise KeyboardInterrupt
+        self.requested = True
+
+    @contextlib.contextmanager
+    def deferred(self):
+        self._depth += 1
+        try:
+            yield
+        finally:
+            self._depth -= 1
+
+    @contextlib.contextmanager
+    def immediate(self):
+        """Inside a deferred block: let Ctrl-C raise here (a page running in this process)."""
+        depth, self._depth = self._depth, 0
+        try:
+            yield
+        finally:
+            self._depth = depth
+
+
+_POLL = 0.2  # seconds between checks for Ctrl-C while waiting for workers
+
+
 # ---------------------------------------------------------------------- executors
-def _run_local(tasks: list[dict], jobs: int, done: Callable[[dict], None]) -> None:
+def _run_local(tasks: list[dict], jobs: int, done: Callable[[dict], None],
+               guard: _InterruptGuard) -> None:
     if jobs <= 1:
         try:
             for task in tasks:
-                done(render_page(task))
+                with guard.immediate():
+                    result = render_page(task)
+                done(result)
+                if guard.requested:
+                    raise KeyboardInterrupt
         finally:
             close_runner()
         return
     import multiprocessing
-    from concurrent.futures import ProcessPoolExecutor, as_completed
+    from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 
     ctx = multiprocessing.get_context("spawn")
-    with ProcessPoolExecutor(max_workers=jobs, mp_context=ctx, initializer=_worker_init) as pool:
-        futures = {pool.submit(render_page, t): t for t in tasks}
-        for future in as_completed(futures):
-            try:
-                done(future.result())
-            except Exception as exc:  # the worker process died
-                done({"id": futures[future]["id"], "status": "failed",
-                      "error": _error_text(exc), "html": None})
+    others = set(multiprocessing.active_children())  # the caller's own children, left alone
+    pool = ProcessPoolExecutor(max_workers=jobs, mp_context=ctx, initializer=_worker_init)
+    stopped = True
+    try:
+        pending = {pool.submit(render_page, t): t for t in tasks}
+        while pending:
+            if guard.requested:
+                raise KeyboardInterrupt
+            finished, _ = wait(pending, timeout=_POLL, return_when=FIRST_COMPLETED)
+            for future in finished:
+                task = pending.pop(future)
+                try:
+                    result = future.result()
+                except Exception as exc:  # the worker process died
+                    result = {"id": task["id"], "status": "failed", "error": _error_text(exc),
+                              "html": None}
+                done(result)
+        stopped = False
+    finally:
+        if stopped:  # interrupted (or failed): drop the queue, stop the workers and kernels
+            pool.shutdown(wait=False, cancel_futures=True)
+            workers = [p for p in multiprocessing.active_children() if p not in others]
+            for p in workers:
+                p.terminate()  # SIGTERM: the worker kills its kernel, then exits
+            for p in workers:
+                p.join(timeout=10)
+                if p.is_alive():
+                    p.kill()
+        pool.shutdown(wait=True)
 
 
 def _run_dask(tasks: list[dict], jobs: int, scheduler: str | None,
-              done: Callable[[dict], None]) -> None:
+              done: Callable[[dict], None], guard: _InterruptGuard) -> None:
     try:
         from distributed import Client, LocalCluster, as_completed
     except ImportError:
@@ -251,23 +367,53 @@ def _run_dask(tasks: list[dict], jobs: int, scheduler: str | None,
     else:
         # dashboard on a free port: None means the default 8787, which another cluster on
         # the machine (a parallel test, another user) may hold
+        # and the workers' warnings silenced: a page's error comes back with its future, and
+        # stopping the cluster on Ctrl-C would otherwise log every task cancelled
         cluster = LocalCluster(n_workers=max(1, jobs), threads_per_worker=1, processes=True,
-                               dashboard_address=":0")
+                               dashboard_address=":0", silence_logs=logging.ERROR)
         client = Client(cluster)
+    futures = {}
+    quiet = contextlib.nullcontext()
     try:
         client.register_plugin(KernelPlugin())
         futures = {client.submit(render_page, t, key=f"assesskit-page-{t['input_hash'][:16]}",
                                  pure=False): t for t in tasks}
-        for future in as_completed(futures):
-            try:
-                done(future.result())
-            except Exception as exc:
-                done({"id": futures[future]["id"], "status": "failed",
-                      "error": _error_text(exc), "html": None})
+        finished = as_completed(futures)
+        while not finished.is_empty():
+            if guard.requested:
+                raise KeyboardInterrupt
+            batch = finished.next_batch(block=False)
+            if not batch:
+                time.sleep(_POLL)
+            for future in batch:
+                try:
+                    result = future.result()
+                except Exception as exc:
+                    result = {"id": futures[future]["id"], "status": "failed",
+                              "error": _error_text(exc), "html": None}
+                done(result)
+    except KeyboardInterrupt:
+        # the cancelled tasks and the workers stopped mid-page are expected: no warnings
+        quiet = _quiet_logger("distributed")
+        raise
     finally:
-        client.close()
-        if cluster is not None:
-            cluster.close()
+        with quiet:
+            with contextlib.suppress(Exception):
+                client.cancel([f for f in futures if not f.done()])
+            client.close()
+            if cluster is not None:
+                cluster.close()
+
+
+@contextlib.contextmanager
+def _quiet_logger(name: str):
+    logger = logging.getLogger(name)
+    level = logger.level
+    logger.setLevel(logging.CRITICAL)
+    try:
+        yield
+    finally:
+        logger.setLevel(level)
 
 
 # ---------------------------------------------------------------------- the report set
@@ -467,20 +613,8 @@ def make_report(scheme="sichuan-39", data=None, periods: str | None = None, out=
                                               sort_keys=True) + "\n")
 
     tables_written: list[dict] = [t for t in old.get("tables", []) if t["period"] not in chosen]
-    for period in chosen:
-        ev = ctx.evaluation(period)
-        xlsx = safe_join(folder, f"results-{slug(period)}.xlsx")
-        from .excel import write_csvs, write_workbook
-
-        write_workbook(ev, xlsx, source=source, data_note=data_note)
-        csvs = write_csvs(ev, safe_join(folder, slug(period), "csv"))
-        for path in [xlsx, *csvs]:
-            tables_written.append({"period": period, "path": path.relative_to(folder).as_posix(),
-                                   "output_sha256": file_hash(path)})
-            run.tables.append(path)
-    tables_written.sort(key=lambda t: (t["period"], t["path"]))
-
-    bar = _progress_bar(len(tasks), progress)
+    run.pages = sorted(entries.values(), key=_page_order)
+    bar = None
     failed_count = 0
 
     def done(result: dict) -> None:
@@ -500,20 +634,47 @@ def make_report(scheme="sichuan-39", data=None, periods: str | None = None, out=
             bar.set_postfix(done=len(run.rendered) - failed_count, failed=failed_count,
                             remaining=len(tasks) - len(run.rendered))
 
-    try:
-        if tasks:
-            if executor == "dask":
-                _run_dask(tasks, jobs, scheduler, done)
-            else:
-                _run_local(tasks, jobs, done)
-    finally:
-        if bar is not None:
-            bar.close()
-        finish()
-        files = [(f"{t['period']}: {t['path']}", t["path"]) for t in tables_written]
-        _write_text(folder / "index.html", index_page(
-            title=str(ctx.scheme.spec.get("title", ctx.scheme.name)), source=source,
-            data_note=data_note, pages=run.pages, files=files, removed=run.removed))
+    # Ctrl-C: the pages finished so far stay written and recorded, the workers and their
+    # kernels are stopped, the queue is dropped, and ReportInterrupted says how to resume
+    interrupted = False
+    with _InterruptGuard() as guard:
+        try:
+            from .excel import write_csvs, write_workbook
+
+            for period in chosen:
+                ev = ctx.evaluation(period)
+                xlsx = safe_join(folder, f"results-{slug(period)}.xlsx")
+                write_workbook(ev, xlsx, source=source, data_note=data_note)
+                csvs = write_csvs(ev, safe_join(folder, slug(period), "csv"))
+                for path in [xlsx, *csvs]:
+                    tables_written.append({"period": period,
+                                           "path": path.relative_to(folder).as_posix(),
+                                           "output_sha256": file_hash(path)})
+                    run.tables.append(path)
+            tables_written.sort(key=lambda t: (t["period"], t["path"]))
+            bar = _progress_bar(len(tasks), progress)
+            if tasks:
+                with guard.deferred():
+                    if executor == "dask":
+                        _run_dask(tasks, jobs, scheduler, done, guard)
+                    else:
+                        _run_local(tasks, jobs, done, guard)
+        except KeyboardInterrupt:
+            interrupted = True
+        finally:
+            with guard.deferred():
+                if bar is not None:
+                    bar.close()
+                finish()
+                files = [(f"{t['period']}: {t['path']}", t["path"]) for t in tables_written]
+                _write_text(folder / "index.html", index_page(
+                    title=str(ctx.scheme.spec.get("title", ctx.scheme.name)), source=source,
+                    data_note=data_note, pages=run.pages, files=files, removed=run.removed))
+                if interrupted:  # a file cut off while being written
+                    for stale in folder.rglob(f".*.tmp-{os.getpid()}"):
+                        stale.unlink(missing_ok=True)
+    if interrupted:
+        raise ReportInterrupted(run) from None
     return run
 
 

@@ -72,8 +72,8 @@ def index_page(*, title: str, source: str, data_note: str, pages: Sequence[dict]
     data_note : str
         What the data are (synthetic or real), shown as a banner.
     pages : sequence of dict
-        Manifest entries: ``period``, ``kind``, ``title``, ``path``, ``status`` (``done``,
-        ``unchanged`` or ``failed``), ``error``.
+        Manifest entries: ``period``, ``kind``, ``title``, ``path``, ``status`` (``ok``,
+        ``failed``, or ``pending``: not rendered yet, the run was interrupted), ``error``.
     files : sequence of (label, path)
         Workbooks and CSV files to link.
     removed : sequence of str
@@ -86,13 +86,16 @@ def index_page(*, title: str, source: str, data_note: str, pages: Sequence[dict]
     """
     kinds = {"overview": "总览 overview", "group": "分组 group", "unit": "单位 unit"}
     failed = [p for p in pages if p["status"] == "failed"]
+    pending = [p for p in pages if p["status"] == "pending"]
     out = ["<!DOCTYPE html>", '<html lang="zh-CN"><head><meta charset="utf-8">',
            f"<title>{html_text(title)}</title><style>{INDEX_STYLE}</style></head><body>",
            f"<h1>{html_text(title)}</h1>",
            f"<p>来源文件 Source document: {html_text(source)}</p>",
            f'<div class="banner">{html_text(data_note)}</div>',
-           f"<p>{len(pages)} pages: {sum(p['status'] != 'failed' for p in pages)} ready, "
-           f"{len(failed)} failed.</p>"]
+           f"<p>{len(pages)} pages: {len(pages) - len(failed) - len(pending)} ready, "
+           f"{len(failed)} failed"
+           + (f", {len(pending)} not rendered yet (the run was interrupted: run the same "
+              "command again to finish)" if pending else "") + ".</p>"]
     if failed:
         out.append("<h2>失败 Failed pages</h2><table><tr><th>page</th><th>error</th></tr>")
         out += [f'<tr class="failed"><td>{html_text(p["title"])} ({html_text(p["period"])})</td>'
@@ -108,11 +111,15 @@ def index_page(*, title: str, source: str, data_note: str, pages: Sequence[dict]
                    "<th>状态 status</th></tr>")
         for p in (p for p in pages if p["period"] == period):
             name = html_text(p["title"])
-            if p["status"] != "failed":
+            if p["status"] == "ok":
                 name = f'<a href="{html_text(href(here, p["path"]))}">{name}</a>'
-            status = (f'<span class="ok">{html_text(p["status"])}</span>'
-                      if p["status"] != "failed" else
-                      f"failed: <code>{html_text(p.get('error', ''))}</code>")
+            if p["status"] == "failed":
+                status = f"failed: <code>{html_text(p.get('error', ''))}</code>"
+            elif p["status"] == "pending":
+                status = "pending: not rendered yet"
+            else:
+                status = f'<span class="ok">{html_text(p["status"])}</span>'
+
             cls = ' class="failed"' if p["status"] == "failed" else ""
             out.append(f"<tr{cls}><td>{name}</td><td>{html_text(kinds.get(p['kind'], p['kind']))}"
                        f"</td><td>{status}</td></tr>")

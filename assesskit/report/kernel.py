@@ -18,6 +18,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import signal
 import sys
 import tempfile
 from pathlib import Path
@@ -145,6 +146,24 @@ class NotebookRunner:
             if "injected-parameters" in cell.get("metadata", {}).get("tags", []):
                 cell["id"] = "injected-parameters"
         return nb
+
+    def kill(self) -> None:
+        """Kill the kernel at once and remove the private folder.
+
+        Safe in a signal handler: it sends no message and needs no event loop (it kills the
+        kernel's process group, which jupyter_client starts in a session of its own).
+        """
+        provisioner = getattr(self.km, "provisioner", None)
+        pgid, pid = getattr(provisioner, "pgid", None), getattr(provisioner, "pid", None)
+        try:
+            if pgid and hasattr(os, "killpg"):
+                os.killpg(pgid, signal.SIGKILL)
+            elif pid:
+                os.kill(pid, signal.SIGKILL)
+        except OSError:  # already gone
+            pass
+        self.km = None
+        shutil.rmtree(self.folder, ignore_errors=True)
 
     def close(self) -> None:
         """Shut the kernel down and remove the private folder."""
