@@ -91,11 +91,4 @@ def test_relative_links_between_pages():
     assert Path(layout.group_path("2025", "county", "../x")).parts[-1].startswith("_")
 
 
-def test_source_document_is_a_title_not_a_file_name():
-    import assesskit as ak
-
-    sichuan = render.source_document(ak.load_scheme("sichuan-39"))
-    assert sichuan.startswith("《2024年度39个欠发达县域托底性帮扶工作考核评价实施方案》")
-    assert ".txt" not in sichuan
-    jincheng = render.source_document(ak.load_scheme("jincheng-1plus4"))
-    assert ".txt" not in jincheng and "晋城市" in jincheng
+# the source document by its title: tests/test_report_source.py

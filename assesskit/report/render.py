@@ -117,22 +117,44 @@ def bullet_list(items: Sequence[str]) -> Markdown:
     return Markdown("\n".join(f"- {item}" for item in items) if items else "")
 
 
-_FILE_NAME = re.compile(r"\S+\.(txt|pdf|docx?|html?|ya?ml)\b:?", re.IGNORECASE)
+_FILE_NAME = re.compile(r"(?:seed\s+)?\S+\.(txt|pdf|docx?|html?|ya?ml)\b:?", re.IGNORECASE)
 
 
 def source_document(scheme) -> str:
-    """The source document of a scheme by its title, never a file name.
+    """The document a scheme comes from, by its title, never a file name.
 
-    The title in 《》 when the scheme's ``source`` gives one (with what follows it, e.g. "as
-    reported by 四川在线, 2024-04-23"), else the scheme's ``title``.
+    With ``source:`` as a mapping: the ``title`` (in 《》 when it is Chinese), then in brackets
+    the publisher, date, author and where it was reported (``via``); a document without a title
+    is described by its ``note``. With the one-line form: the title in 《》 when the line gives
+    one (with what follows it, e.g. "as reported by 四川在线, 2024-04-23"), else the line without
+    file names. Never the scheme's own title: that names the scheme, not its source.
+
+    Examples
+    --------
+    >>> import assesskit as ak
+    >>> source_document(ak.load_scheme("jincheng-1plus4"))
+    '《山西晋城：构建“1+4”考核体系 激发高质量发展“新动能”》 (中新网山西, 2023-06-06)'
     """
-    source = str(scheme.spec.get("source") or "")
-    found = re.search(r"《[^》]+》", source)
-    if found:
-        rest = _FILE_NAME.sub("", source[found.end():]).strip(" ,;:")
-        return found.group(0) + (f" ({rest})" if rest else "")
-    cleaned = _FILE_NAME.sub("", source).strip(" ,;:")
-    return str(scheme.spec.get("title") or cleaned or scheme.name)
+    document = getattr(scheme, "source_document", None) or {}
+    if "text" in document:  # the one-line form
+        source = document["text"]
+        found = re.search(r"《[^》]+》", source)
+        if found:
+            rest = _FILE_NAME.sub("", source[found.end():]).strip(" ,;:")
+            return found.group(0) + (f" ({rest})" if rest else "")
+        return _FILE_NAME.sub("", source).strip(" ,;:") or "(source not given)"
+    if not document:
+        return "(source not given)"
+    title = document.get("title", "")
+    if title and re.search(r"[\u4e00-\u9fff]", title) and not title.startswith("《"):
+        title = f"《{title}》"
+    details = [document[k] for k in ("publisher", "date", "author") if document.get(k)]
+    if document.get("via"):
+        details.append(f"as reported by {document['via']}")
+    if title and document.get("note"):
+        details.append(document["note"])
+    head = title or document["note"]
+    return head + (f" ({', '.join(details)})" if details else "")
 
 
 def data_banner(context) -> HTML:

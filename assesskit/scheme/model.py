@@ -16,6 +16,7 @@ Alternative designs are made by changing the data: :meth:`Scheme.with_weights` a
 from __future__ import annotations
 
 import copy
+import datetime
 import functools
 import math
 from contextlib import contextmanager
@@ -64,6 +65,10 @@ MAX_DECIMALS = 12
 TOP_KEYS = {"name", "title", "source", "source_file", "example_data", "description", "note",
             "frequency", "max_points", "assumptions", "defaults", "combine", "levels"}
 DEFAULTS_KEYS = {"scoring", "missing", "aggregate"}
+# The source document (``source:`` as a mapping). ``title`` is the document's own title, as the
+# reports show it; ``note`` says what the document is when it has no title; ``file`` is where a
+# copy is kept (never shown to readers).
+SOURCE_KEYS = {"title", "publisher", "date", "url", "author", "via", "note", "file"}
 COMBINE_KEYS = {"method", "weights"}
 LEVEL_KEYS = {"label", "note", "units", "max_points", "tree", "aggregate", "missing",
               "normalise_weights", "deductions", "coefficient", "overrides", "ranking",
@@ -214,7 +219,9 @@ class Scheme(ReviewKeys):
     """An assessment scheme: the plain-data spec, where it came from, and its change log.
 
     Build with :func:`load_scheme`. Attributes: ``spec`` (the plain dict), ``name``,
-    ``source`` (file), ``log`` (list of changes made to the published scheme), ``levels``
+    ``source`` (file), ``source_document`` (the YAML's ``source:``, the document the scheme
+    comes from: ``title``, ``publisher``, ``date`` … as text, or ``{"text": ...}`` for the
+    one-line form), ``log`` (list of changes made to the published scheme), ``levels``
     (``{level: LevelSpec}`` in evaluation order: levels that others roll up from come first),
     ``notices`` (decisions taken while reading it, e.g. the file's encoding).
     """
@@ -238,9 +245,10 @@ class Scheme(ReviewKeys):
         if "missing" in defaults:
             self._enum(defaults["missing"], "defaults.missing", MISSING_POLICIES)
         self._check_combine(spec.get("combine") or {})
-        for key in ("title", "source", "source_file", "example_data"):
+        for key in ("title", "source_file", "example_data"):
             if spec.get(key) is not None:
                 self._text(spec[key], key)
+        self.source_document = self._source_document(spec.get("source"))
         if not isinstance(spec.get("assumptions", []), list):
             raise self.error("assumptions is a list of {id:, text:} entries", "assumptions")
         self.levels = self._parse_levels()
@@ -314,6 +322,27 @@ class Scheme(ReviewKeys):
         if isinstance(value, bool) or not isinstance(value, str | int | float):
             raise self.error(f"{_short(key)} must be text, not {value!r}", key)
         return str(value)
+
+    def _source_document(self, value) -> dict[str, str]:
+        """``source:`` as a dict of text: the mapping form (keys :data:`SOURCE_KEYS`; a YAML date
+        becomes ``YYYY-MM-DD``), or ``{"text": ...}`` for the older one-line form."""
+        if value is None:
+            return {}
+        if not isinstance(value, dict):
+            return {"text": self._text(value, "source")}
+        self._known_keys(value, SOURCE_KEYS, "source", "source")
+        document = {}
+        for key, item in value.items():
+            if item is None:
+                continue
+            if isinstance(item, datetime.date):
+                item = item.isoformat()
+            document[key] = self._text(item, f"source.{key}").strip()
+        if not document.get("title") and not document.get("note"):
+            raise self.error("source needs the document's own title (source.title), or, for a "
+                             "document without one, a note saying what it is (source.note)",
+                             "source")
+        return document
 
     def _flag(self, value, key: str) -> bool:
         if not isinstance(value, bool):
