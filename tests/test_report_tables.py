@@ -136,3 +136,23 @@ def test_children_of_a_prefecture(sichuan):
     counties = sichuan.data.units
     assert set(kids["unit"]) == set(counties.loc[(counties["parent"] == "511900")
                                                  & (counties["level"] == "county"), "unit"])
+
+
+def test_a_group_page_lists_only_the_decisions_about_its_group(monkeypatch):
+    """Sichuan 2024: water-source quality is 100% in every county of 大小凉山彝区 (the bundled
+    data, see tests/test_builtin_schemes.py), so min–max gives them all the top score; that
+    decision belongs on the 大小凉山彝区 page and the overview, not on 川西北高原地区's."""
+    from assesskit.report import sections
+
+    def shown(group):
+        out = []
+        monkeypatch.setattr(sections, "display", lambda obj: out.append(str(obj.data)))
+        page = sections.AnnualPage("sichuan-39", "sichuan-39", "2024",
+                                   level=None if group is None else "county", group=group)
+        page.notices()
+        return "\n".join(out)
+
+    decision = "same value for every unit of 大小凉山彝区"
+    assert decision in shown("大小凉山彝区")
+    assert decision in shown(None)
+    assert "same value" not in shown("川西北高原地区")

@@ -340,12 +340,35 @@ class AnnualPage(_Page):
         """Decisions the data loader and the engine took by a documented policy (other than the
         missing values listed below): an assumed direction, a constant indicator, an indicator
         absent in the period, a scheme file read as GBK ..."""
-        shown = [n for n in self.ev.notices if not n.kind.startswith("missing_")]
+        shown = [n for n in self.ev.notices
+                 if not n.kind.startswith("missing_") and self._concerns_this_page(n)]
         if not shown:
             return
         display(render.markdown("{n} decision(s) taken by a documented policy:", n=len(shown)))
         display(render.bullet_list([f"{md_text(n.where)}: {md_text(n.message)}" if n.where
                                     else md_text(n.message) for n in shown]))
+
+    def _concerns_this_page(self, notice) -> bool:
+        """Whether a notice belongs on this page: every notice on the overview; on a group page
+        those about one of its units, or about its level and this group (or no group at all).
+
+        Notices name the groups they concern only in their message (the engine's
+        ``constant_indicator`` notice: "... the same value for every unit of 大小凉山彝区"), so a
+        notice naming groups of the level is shown on the pages of the groups it names.
+        """
+        if self.group is None:
+            return True
+        if notice.unit is not None:
+            return str(notice.unit) in set(self.units())
+        level = self.levels[0]
+        if notice.level is not None and notice.level != level:
+            return False
+        about = str(notice.where or "").split(",")[0]
+        if about in tables.levels_of(self.ev) and about != level:  # "county, period 2024"
+            return False
+        named = {g for g in tables.groups_of(self.ev, level) if str(g) in notice.message}
+        named = {g for g in named if not any(g != h and str(g) in str(h) for h in named)}
+        return not named or self.group in named
 
     def assumptions(self) -> None:
         """The scheme's assumptions and every missing-value decision."""
