@@ -92,3 +92,29 @@ def test_relative_links_between_pages():
 
 
 # the source document by its title: tests/test_report_source.py
+
+
+def test_a_chart_keeps_its_title_as_alternative_text():
+    """nbconvert's lab template drops an image's alt text and writes "No description has been
+    provided for this image"; the page must say what the chart is, its title, escaped."""
+    import matplotlib.pyplot as plt
+    import nbformat
+    from IPython.core.formatters import DisplayFormatter
+
+    from assesskit.report.html import notebook_to_html
+    from assesskit.report.plotting import use_cjk_font
+
+    use_cjk_font()
+    fig, ax = plt.subplots()
+    ax.set_title('秦巴山区 · 2025 "得分" <scores>')
+    data, metadata = DisplayFormatter().format(render.figure(fig))
+    plt.close(fig)
+    nb = nbformat.v4.new_notebook()
+    cell = nbformat.v4.new_code_cell("chart")
+    cell.outputs = [nbformat.v4.new_output("display_data", data={"image/png": data["image/png"]},
+                                           metadata=metadata)]
+    nb.cells = [cell]
+    page = notebook_to_html(nb, "t")
+    assert '<img alt="秦巴山区 · 2025 &#34;得分&#34; &lt;scores&gt;" src="data:image/png' in page \
+        or '<img alt="秦巴山区 · 2025 &quot;得分&quot; &lt;scores&gt;" src="data:image/png' in page
+    assert "No description has been provided" not in page
