@@ -170,3 +170,19 @@ def test_make_passes_the_period():
     assert "--periods 2024" in plan
     assert "--periods" not in subprocess.run(["make", "-n", "report"], cwd=REPO,
                                              capture_output=True, text=True, check=True).stdout
+
+
+@pytest.mark.parametrize("periods, says", [
+    ("2024-13", ["--periods 2024-13:", "'2024-13' is neither a period",
+                 "there is no month 13", "nor a range of two periods ('13' is not a period)"]),
+    ("2024Q5", ["--periods 2024Q5:", "there is no quarter 5"]),
+    ("2023,2024-1x", ["--periods 2023,2024-1x:", "'2024-1x' is neither a period"]),
+])
+def test_a_bad_periods_option_names_the_whole_input_and_the_forms(periods, says, capsys):
+    from assesskit import cli
+
+    assert cli.main(["report", "--periods", periods, "--no-progress"]) == 1
+    err = capsys.readouterr().err
+    for text in [*says, "a range of two periods joined by '-' (2023-2025)",
+                 "a list joined by ',' (2023,2025)", "or all"]:
+        assert text in err, err

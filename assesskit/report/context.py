@@ -144,8 +144,9 @@ def parse_periods(text: str | None, available: list[str]) -> list[str]:
     wanted: list[str] = []
     for part in text.split(","):
         part = part.strip()
-        if "-" in part[1:] and not part.startswith("-"):
-            first, last = (_period(x.strip(), part, available) for x in part.split("-", 1))
+        single, _ = parse_period(part)  # 2024-03 is a month before it is a range
+        if single is None and "-" in part[1:] and not part.startswith("-"):
+            first, last = (_period(x.strip(), part, text, available) for x in part.split("-", 1))
             for end in (first, last):
                 _check_period(end, available)
             i, j = available.index(first), available.index(last)
@@ -154,18 +155,29 @@ def parse_periods(text: str | None, available: list[str]) -> list[str]:
                                      f"{last}-{first}")
             wanted += available[i:j + 1]
         else:
-            period = _period(part, part, available)
+            period = _period(part, part, text, available)
             _check_period(period, available)
             wanted.append(period)
     return list(dict.fromkeys(wanted))
 
 
-def _period(text: str, part: str, available: list[str]) -> str:
-    """The canonical period of ``text`` (written in ``part`` of --periods), or a located error."""
+PERIODS_FORMS = ("--periods takes one period (a year 2024, a quarter 2024Q1 or a month 2024-03), "
+                 "a range of two periods joined by '-' (2023-2025), a list joined by ',' "
+                 "(2023,2025), or all")
+
+
+def _period(text: str, part: str, whole: str, available: list[str]) -> str:
+    """The canonical period of ``text``, an end of the range ``part`` of ``--periods whole`` (or
+    the whole of ``part``), or an error naming the whole input and the forms it may take."""
     period, reason = parse_period(text)
     if period is None:
-        raise AssessKitError(f"--periods {part}: {text!r} is not a period ({reason}). A range "
-                             "is written 2023-2025, a list 2023,2025; periods available: "
+        if text != part:  # an end of what reads as a range
+            _, as_period = parse_period(part)
+            what = (f"{part!r} is neither a period ({as_period}) nor a range of two periods "
+                    f"({text!r} is not a period)")
+        else:
+            what = f"{part!r} is not a period ({reason})"
+        raise AssessKitError(f"--periods {whole}: {what}. {PERIODS_FORMS}; periods available: "
                              f"{', '.join(available)}")
     return period
 
