@@ -473,6 +473,8 @@ def grouping_command(args: argparse.Namespace) -> int:
 
     from .analysis.grouping import regroup
 
+    if args.out:  # before the work: a bad folder is found at once, not after the computing
+        _output_folder(args.out)
     data = _load_data(args.data)
     period = args.period or data.periods[-1]
     res = regroup(args.scheme, data, period, args.alternatives, seed=args.seed,
@@ -673,6 +675,8 @@ def audit_command(args: argparse.Namespace) -> int:
     from .analysis.audit import audit
     from .report.plotting import use_cjk_font
 
+    if args.out:  # before the work: a bad folder is found at once, not after the computing
+        _output_folder(args.out)
     data = _load_data(args.data)
     _print_notices(data.notices)
     res = audit(args.scheme, data, args.period, level=args.level, method=args.method)

@@ -472,3 +472,22 @@ def test_numbers_read_from_every_form_are_unchanged():
     ds = load_dataset(GOOD)
     got = ds.wide(2023).loc[["510802", "510821", "510822"], "gdp_growth"].tolist()
     assert got == [7.5, 8.1, -0.5] and np.isnan(ds.wide(2023).loc["510811", "safety_incidents"])
+
+
+@pytest.mark.parametrize("command", ["audit", "grouping"])
+def test_audit_and_grouping_check_out_before_computing(tmp_path, capsys, monkeypatch, command):
+    """A bad --out is reported at once, as by report, not after minutes of computing."""
+    import assesskit.analysis.audit
+    import assesskit.analysis.grouping
+
+    def must_not_run(*args, **kwargs):
+        raise AssertionError("the analysis ran before --out was checked")
+
+    monkeypatch.setattr(assesskit.analysis.audit, "audit", must_not_run)
+    monkeypatch.setattr(assesskit.analysis.grouping, "regroup", must_not_run)
+    a_file = tmp_path / "results.txt"
+    a_file.write_text("x", encoding="utf-8")
+    code, _, err = _run(capsys, command, "--scheme", "sichuan-39", "--data", "sichuan-39",
+                        "--period", "2025", "--out", a_file)
+    assert code == 1
+    assert f"--out {a_file}: this is a file, not a folder" in err

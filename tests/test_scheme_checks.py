@@ -71,7 +71,8 @@ def dataset(values=None, **unit_extra):
      "goalposts, min: 5, max: 5}}", "goalposts need min < max", "levels.county.tree.a.scoring.max",
      "goalposts, min: 5"),
     ("praised: {label: 通报表扬, top: 1}", "praised: {label: 通报表扬, top: 1.5}",
-     r"a quota must be a whole number of units \(0, 1, 2 ...\), not 1.5",
+     r"a quota must be a whole number of units \(0, 1, 2 ...\), not 1.5; shares of a group "
+     r"are not quotas \(use grades: \{by: share\} for those\)$",
      "levels.county.consequences.praised.top", "top: 1.5"),
 ])
 def test_wrong_values_are_located(tmp_path, old, new, message, key, marker):

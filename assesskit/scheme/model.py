@@ -924,7 +924,7 @@ class Scheme(ReviewKeys):
         if isinstance(raw, bool) or not isinstance(raw, int) or raw < 0:
             raise self.error(f"a quota must be a whole number of units (0, 1, 2 ...), not "
                              f"{raw!r}; shares of a group are not quotas (use grades: {{by: "
-                             "share}} for those)", key)
+                             f"share}} for those)", key)
 
     def _check_rules(self, spec: LevelSpec, key: str) -> None:
         if not isinstance(spec.rules, list):
