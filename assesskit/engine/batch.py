@@ -526,11 +526,14 @@ class ValueBatch:
                     dynamic[self.leaves[li]] = np.where(self.applies[:, li], new, np.nan)
                     vetoed |= new_veto & self.applies[:, li]
                 values = aggregate(plan, ones, dynamic_scores=dynamic, impute=self._impute,
-                                   keep=dec.break_by)
+                                   keep=[*dec.break_by, *model.coefficient_keep])
+                # a coefficient on one node (coefficient.node) needs that node's points
+                part = model.part_points(plan, values, dynamic_scores=dynamic)
                 # the veto score where vetoed: the engine's totals of everyone vetoed and of none
-                plain = model.totals(values[0], np.zeros(n, bool))
+                plain = model.totals(values[0], np.zeros(n, bool), part)
                 if vetoed.any():
-                    plain = np.where(vetoed, model.totals(values[0], np.ones(n, bool)), plain)
+                    plain = np.where(vetoed, model.totals(values[0], np.ones(n, bool), part),
+                                     plain)
                 total[rows] += self.mix[s] * plain
                 for i, j in enumerate(dec.break_by):
                     tb = values[j] if j in values else plan.scores[None, :, j]

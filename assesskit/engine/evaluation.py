@@ -120,8 +120,7 @@ class Evaluation:
         lines = [
             f"{row['name']} ({row['unit']}, {row['level']}) — {self.scheme.name}, period {self.period}",
             self._standing(row)]
-        mine = [n for n in self.notices if n.unit == str(row["unit"])
-                and n.level in (None, row["level"])]
+        mine = [n for n in self.notices if n.concerns(str(row["unit"]), row["level"])]
         if mine:
             lines.append("decided by a documented policy: " + "; ".join(n.message for n in mine))
         if row["vetoed"]:
@@ -377,7 +376,7 @@ def _evaluate(scheme: Scheme, data: Dataset, period, levels: list[str] | None) -
     if len(cw) != len(subs):
         raise SchemeError(f"combine.weights has {len(cw)} entries for {len(subs)} sub-periods", key="combine.weights")
     frames, long = [], []
-    notices = list(data.notices)
+    notices = [*scheme.notices, *data.notices]  # e.g. the scheme file read as GBK
     for level in scheme.spec["levels"]:  # output in the order the scheme lists its levels
         spec = scheme.levels[level]
         if level not in wanted:
