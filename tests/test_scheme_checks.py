@@ -152,6 +152,25 @@ def test_explain_lists_a_group_wide_decision_for_that_group_only():
     assert "same value" not in str(ev.explain("u"))
 
 
+@pytest.mark.parametrize("ranking", [{}, {"group_by": None}])
+def test_units_with_groups_ranked_as_one_pool_are_told(ranking):
+    # groups A (甲 90, 乙 80) and B (丙 85, 丁 70), no group_by: one pool, so top 1 praises only
+    # 甲 (90), listed under no group; the notice says so unless group_by: null pools on purpose
+    values = {"2024": {"甲": {"a": 90}, "乙": {"a": 80}, "丙": {"a": 85}, "丁": {"a": 70}}}
+    ds = make_dataset(values, units_in("A", ["甲", "乙"]) + units_in("B", ["丙", "丁"]))
+    scheme = one_level({"a": {"weight": 1, "scoring": VALUE}}, ranking=ranking,
+                       consequences={"praised": {"label": "表扬", "top": 1}})
+    ev = evaluate(scheme, ds, 2024)
+    assert ev.consequences[["unit", "group"]].values.tolist() == [["甲", ""]]
+    assert "(all) — 表扬: 甲 (90.00)" in ev.summary()
+    told = [n for n in ev.notices if n.kind == "groups_not_used"]
+    if ranking:
+        assert not told
+    else:
+        assert len(told) == 1 and "2 groups" in told[0].message and "group_by" in told[0].message
+        assert "names no ranking.group_by" in ev.summary()
+
+
 def test_a_scheme_that_is_neither_utf8_nor_gbk_says_how_to_fix_it(tmp_path):
     path = tmp_path / "scheme.yaml"
     path.write_bytes(GOOD.encode("utf-8") + b"\n# \xff\xfe\xfa\n")

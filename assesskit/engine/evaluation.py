@@ -448,7 +448,11 @@ def _level_table(res: LevelResult, spec: LevelSpec, log: list) -> tuple[dict, di
     columns["outcome"] = np.array(["+".join(k) for k in keys], dtype=object)
     columns["outcome_label"] = np.array(["、".join(label_of[x] for x in k) for k in keys],
                                         dtype=object)
-    unit, name, group = cols["unit"], cols["name"], cols["group"]
+    unit, name = cols["unit"], cols["name"]
+    # a consequence is listed under the group it was decided in: the ranking group, or none
+    # when the level ranks all its units together (whatever group column the data carry)
+    gb = spec.ranking.get("group_by")
+    group = u[gb].astype(str).to_numpy() if gb else np.full(n, "", dtype=object)
     rows = []
     for side in rules.sides:
         for r, row in enumerate(side.table):
