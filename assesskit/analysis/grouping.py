@@ -58,7 +58,9 @@ the number of groups, agreement with the official groups (adjusted Rand index), 
 change fate, and the Spearman correlation of score with endowment across all units and within
 groups, with a verdict on whether the grouping removes the advantage of the better endowed or
 only hides it (:data:`ADVANTAGE_THRESHOLD`). Quota fairness (:attr:`GroupingResult.quotas`): each
-group's quota, size and share.
+group's quota, size and share. Any single case, one alternative at the official design or in one
+random draw, is rebuilt as a scheme by :meth:`GroupingResult.rebuild`; ``evaluate`` of it gives
+the scores, ranks and fates the vectorised run gave that case.
 
 Memory
 ------
