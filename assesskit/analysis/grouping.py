@@ -292,7 +292,7 @@ def by_parent(*, name: str = "parent", quota_rule: str | None = None,
 
 def kmeans(k=3, *, name: str | None = None, quota_rule: str | None = None,
            quota_counts: Mapping | None = None) -> Alternative:
-    """Clusters of the standardised baseline by k-means (scikit-learn, seeded, 10 starts).
+    """Clusters of the standardised baseline by k-means (scikit-learn, seeded, KMEANS_STARTS = 100 starts).
 
     Parameters
     ----------
@@ -693,6 +693,12 @@ class Resolved:
         return Regrouping(self.option, self.quota_rule, dict(self.quota_counts or {}))
 
 
+#: Seeded k-means starts. With 10, k-means on the 39 Sichuan counties stops in a worse local
+#: optimum for 38 of 100 seeds (so the grouping, and the answer, depended on the seed); with 100,
+#: every seed tried finds the partition of least inertia.
+KMEANS_STARTS = 100
+
+
 def _cluster_labels(z: pd.DataFrame, endowment: pd.Series, method: str, k, seed: int,
                     name: str) -> tuple[np.ndarray, int, float, pd.DataFrame | None]:
     """Cluster labels C1..Ck (C1 = lowest mean endowment), k, silhouette, scan table.
@@ -715,7 +721,7 @@ def _clusters(z, endowment, method, k, seed, name):
 
     def fit(kk: int) -> np.ndarray:
         if method == "kmeans":
-            return KMeans(n_clusters=kk, n_init=10, random_state=seed).fit_predict(x)
+            return KMeans(n_clusters=kk, n_init=KMEANS_STARTS, random_state=seed).fit_predict(x)
         return AgglomerativeClustering(n_clusters=kk, linkage="ward").fit_predict(x)
 
     distinct = len(np.unique(x, axis=0))
@@ -798,7 +804,7 @@ def _resolve(alt: Alternative, units: pd.DataFrame, data: Dataset, base: Baselin
     elif alt.kind in ("kmeans", "ward"):
         labels, k, sil, scan = _cluster_labels(base.z, base.endowment, alt.kind, alt.k, seed,
                                                alt.name)
-        method = "k-means (10 starts, seeded)" if alt.kind == "kmeans" else "Ward's method"
+        method = f"k-means ({KMEANS_STARTS} starts, seeded)" if alt.kind == "kmeans" else "Ward's method"
         chosen = (f"k = {k} chosen by the highest mean silhouette among {alt.k[0]}-{alt.k[1]}"
                   if isinstance(alt.k, tuple) else f"k = {k}")
         description = (f"{method} on the standardised baseline ({', '.join(base.z.columns)}), "
