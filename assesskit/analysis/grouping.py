@@ -292,7 +292,7 @@ def by_parent(*, name: str = "parent", quota_rule: str | None = None,
 
 def kmeans(k=3, *, name: str | None = None, quota_rule: str | None = None,
            quota_counts: Mapping | None = None) -> Alternative:
-    """Clusters of the standardised baseline by k-means (scikit-learn, seeded, KMEANS_STARTS = 100 starts).
+    """Clusters of the standardised baseline by k-means (scikit-learn, seeded, :data:`KMEANS_STARTS` starts).
 
     Parameters
     ----------
