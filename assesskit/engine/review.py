@@ -250,7 +250,8 @@ def level_log(spec: LevelSpec, res: LevelResult) -> list[dict]:
 
 
 def summary_lines(ev, level: str) -> list[str]:
-    """Lines of ``Evaluation.summary`` for a level: the plenary draw and the failed musts."""
+    """Lines of ``Evaluation.summary`` for a level: the plenary draw, the linked consequences
+    reaching it (which units of which level and scheme caused them) and the failed musts."""
     res = ev.level_results.get(level)
     if res is None:
         return []
@@ -260,6 +261,24 @@ def summary_lines(ev, level: str) -> list[str]:
         names = dict(zip(r.scores["unit"], r.scores["name"], strict=True))
         lines.append(f"  plenary draw: {r.spec.draw_k} of {len(r.scores)} drawn with seed "
                      f"{r.spec.draw_seed}: " + ", ".join(f"{names[u]} ({u})" for u in r.panel.drawn))
+    for entry in res.adjustments.log if res.adjustments is not None else []:
+        if entry.get("step") == "linked" and entry["reached"]:
+            where = f"level {entry['from']!r}" + (
+                f" of scheme {entry['scheme']!r}, evaluated on the same data and period"
+                if "scheme" in entry else "")
+            names = dict(zip(res.units["unit"].astype(str), res.units["name"], strict=True))
+            lines.append(f"  linked consequence {entry['rule']} from {where}: "
+                         + "; ".join(f"{names[u]} ({u}) ← {', '.join(who)} {entry['when']}"
+                                     for u, who in entry["reached"].items()))
+    for target in ev.scheme.linked_targets:  # rules reaching another scheme file
+        rule = target["rule"]
+        if rule.source == level:
+            lines.append(f"  linked consequence {rule.key} ({rule.describe_when()}) reaches level "
+                         f"{rule.level!r} of scheme {rule.scheme!r}: "
+                         + ("applied when that scheme is evaluated (on the same data and "
+                            "period), not in this evaluation" if target["listed"] else
+                            "not applied by any evaluation (that level does not list this "
+                            "scheme file in linked_from:)"))
     musts = res.adjustments.musts if res.adjustments is not None else None
     if musts is not None:
         failed = musts.musts[~musts.musts["passed"]]
