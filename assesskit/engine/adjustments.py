@@ -225,7 +225,9 @@ def _incoming(out: Adjustments, spec: LevelSpec, data: Dataset, units: pd.DataFr
             flags.append(pd.DataFrame({
                 "unit": [ids[j] for j in reached], "consequence": f"{rule.key}.{effect.key}",
                 "label": effect.label, "effect": effect.kind, "rule": rule.key,
-                "source": rule.source, "because": [because[j] for j in reached]},
+                "source": rule.source,
+                "scheme": rule.source_scheme if rule.scheme is not None else "",
+                "because": [because[j] for j in reached]},
                 columns=LINKED_COLUMNS))
             if effect.kind == "deduct":
                 _, points = linked_deductions(hit, linked, ids, effect.points, effect.cap)

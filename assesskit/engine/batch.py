@@ -53,10 +53,11 @@ def fixed_inputs(spec, period: str) -> list[str]:
     consequences reach it."""
     out = []
     for rule, _ in spec.linked_from:
-        out.append(f"fixed input: the linked consequence {rule.key!r} ({rule.label}) comes from "
-                   f"the nominal result of {rule.where_from()} for {period}; only the design of "
-                   f"level {spec.level!r} varies, the units it reaches and their grade caps stay "
-                   "as published")
+        label = f" ({rule.label})" if rule.label != rule.key else ""
+        out.append(f"fixed input: the linked consequence {rule.key!r}{label} comes from the "
+                   f"nominal result of {rule.where_from()} for {period}; only the design of "
+                   f"level {spec.level!r} varies — the units it reaches, their deductions and "
+                   "grade caps stay as published")
     return out
 
 
