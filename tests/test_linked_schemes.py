@@ -220,3 +220,12 @@ def test_builtin_sending_units_scheme_monte_carlo_states_the_review_is_fixed():
                          factors=[vary_weights(0.25)])
     assert ("nominal result of level 'secretary' of scheme 'yingshan-first-secretaries'"
             in res.summary())
+
+
+def test_linked_consequences_of_the_source_are_found_in_the_target(folder):
+    from assesskit.engine.review import linked_consequences
+
+    ev = ak.evaluate(ak.load_scheme(folder / "review.yaml"), tiny_data(), 2015)
+    rows = linked_consequences(ev, tiny_data())
+    assert set(rows["unit"]) == {"D2"} and set(rows["scheme"]) == {"tiny-units"}
+    assert len(rows) == 4 and set(rows["level_label"]) == {"sending"}

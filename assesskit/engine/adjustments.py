@@ -7,8 +7,11 @@ Two kinds of rule change a unit's total, grade or standing without being nodes o
     :func:`~assesskit.engine.ratings.check_musts`). A unit failing a must loses the must's
     ``deduct`` points, or is vetoed (一票否决: ``on_fail: {veto: true}``).
 *linked consequences* (``linked:`` of *another* level, reaching this one)
-    a unit of the triggering level that meets ``when`` (a grade, a consequence, a veto) reaches
-    its linked unit — the value of the units column ``via`` — in this level: ``deduct`` takes
+    a unit of the triggering level — of this scheme, or of another scheme file whose rule this
+    level lists in ``linked_from:`` (its results evaluated on the same data and period, see
+    :func:`~assesskit.engine.evaluation.evaluate`) — that meets ``when`` (a grade, a
+    consequence, a veto) reaches its linked unit — the value of the units column ``via`` — in
+    this level: ``deduct`` takes
     ``min(cap, points × cases)`` points from it (:func:`~assesskit.engine.ratings.linked_deductions`),
     ``cap_grade`` caps its grade (:meth:`~assesskit.engine.consequences.GradeRule.capped`), any
     other effect flags it with a label (a principal barred from awards that year).

@@ -38,8 +38,8 @@ from .inputs import view
 from .level import LevelResult, Scorer, check_groups, grouping_for, select_units
 from .ratings import ReviewResult, evaluate_review
 
-__all__ = ["explain_lines", "extra_columns", "level_log", "level_outputs", "redo_draw",
-           "refuse_review",
+__all__ = ["explain_lines", "extra_columns", "level_log", "level_outputs",
+           "linked_consequences", "redo_draw", "refuse_review",
            "review_result", "score_review_level", "summary_lines"]
 
 _NO_DEDUCTIONS = ["unit", "item", "value", "points", "reason"]
@@ -163,6 +163,38 @@ def review_result(ev, level: str | None = None) -> ReviewResult:
         raise SchemeError(f"level {level!r} is not scored by a review; levels with review: "
                           f"{levels}", key=f"levels.{level}")
     return ev.level_results[level].review
+
+
+def linked_consequences(ev, data: Dataset) -> pd.DataFrame:
+    """Every linked consequence an evaluation's units cause, wherever it lands.
+
+    The rows of kind ``linked`` of ``ev.consequences`` (links within the scheme), then those of
+    the evaluation of each scheme file its rules reach (``scheme:``; evaluated here with
+    ``evaluate(target, data, ev.period)``, which re-evaluates this scheme as its source).
+
+    Parameters
+    ----------
+    ev : Evaluation
+    data : Dataset
+        The data ``ev`` was computed on.
+
+    Returns
+    -------
+    DataFrame
+        The consequences columns plus ``scheme`` (the scheme that assesses the unit reached) and
+        ``level_label`` (the label of its level).
+    """
+    from .evaluation import evaluate  # evaluation imports this module
+
+    evs = [ev] + [evaluate(t["path"], data, ev.period) for t in ev.scheme.linked_targets
+                  if t["listed"]]
+    parts = []
+    for e in evs:
+        rows = e.consequences[e.consequences["kind"] == "linked"]
+        labels = {lv: spec.label for lv, spec in e.scheme.levels.items()}
+        parts.append(rows.assign(scheme=e.scheme.name,
+                                 level_label=rows["level"].map(labels).astype(object)))
+    return pd.concat(parts, ignore_index=True)
 
 
 def redo_draw(entry: dict, ids) -> list[str]:

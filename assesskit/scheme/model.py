@@ -229,8 +229,8 @@ class Scheme(ReviewKeys):
         # schemes whose linked consequences reach a level of this one (linked_from:), by the
         # reference written there; evaluate() evaluates them first (scheme/review.py)
         self.linked_schemes: dict[str, Scheme] = {}
-        # this scheme's linked consequences reaching another scheme file: {rule, file, listed
-        # (whether that file's level lists the rule in linked_from:), fix}
+        # this scheme's linked consequences reaching another scheme file: {rule, file, path,
+        # listed (whether that file's level lists the rule in linked_from:), fix}
         self.linked_targets: list[dict] = []
         self._known_keys(spec, TOP_KEYS, "", "a scheme")
         self.name = self._text(spec.get("name", Path(source).stem if source else "scheme"), "name")

@@ -631,7 +631,7 @@ class ReviewKeys:
         # a copy of a scheme (a variant saved under another name) reaches the target without
         # being listed there: allowed, but nothing applies it; evaluate() says so (a notice)
         self.linked_targets.append({
-            "rule": rule, "file": path.name, "listed": bool(back),
+            "rule": rule, "file": path.name, "path": str(path), "listed": bool(back),
             "fix": (f"add 'linked_from: [{{scheme: {me.name}, rule: {rule.key}}}]' (a path "
                     f"relative to {path.name}) to level {rule.level!r} of {path.name} (line "
                     f"{lines.get(f'levels.{rule.level}')})")})
