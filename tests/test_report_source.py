@@ -22,6 +22,7 @@ SOURCE_TITLES = {
     "jincheng-1plus4": "《山西晋城：构建“1+4”考核体系 激发高质量发展“新动能”》",
     "jiange-five-musts": "《剑阁县“五个必须”强化脱贫攻坚硬约束》",
     "yingshan-first-secretaries": "《营山县实行“双述双评”精准考核贫困村第一书记》",
+    "yingshan-sending-units": "《营山县实行“双述双评”精准考核贫困村第一书记》",
     "undp-hdi": "Human Development Report 2023/2024, Technical notes",
     "dingxi": "无标题新闻报道 untitled news report",
 }
@@ -30,6 +31,7 @@ SOURCE_DETAILS = {
     "jincheng-1plus4": "(中新网山西, 2023-06-06)",
     "jiange-five-musts": "《脱贫攻坚简报》2016年第34期, 2016-03-09",
     "yingshan-first-secretaries": "《脱贫攻坚简报》2016年第34期, 2016-03-09",
+    "yingshan-sending-units": "《脱贫攻坚简报》2016年第34期, 2016-03-09",
     "undp-hdi": "United Nations Development Programme",
     "dingxi": "记者 丁陆军",
 }

@@ -156,3 +156,16 @@ def test_a_group_page_lists_only_the_decisions_about_its_group(monkeypatch):
     assert decision in shown("大小凉山彝区")
     assert decision in shown(None)
     assert "same value" not in shown("川西北高原地区")
+
+
+def test_traffic_lights_show_the_indicator_name_before_its_code(monkeypatch):
+    """Dingxi 2025: the key-project schedule is the indicator dx_progress_projects, named
+    重点项目投资完成进度 in the bundled data/dingxi/indicators.csv."""
+    from assesskit.report import sections
+
+    out = []
+    monkeypatch.setattr(sections, "display", lambda obj: out.append(str(obj.data)))
+    sections.AnnualPage("dingxi", "dingxi", "2025").traffic_lights()
+    table = next(x for x in out if "ak-light" in x)
+    assert "<td>重点项目投资完成进度 <small>(dx_progress_projects)</small></td>" in table
+    assert "<td>dx_progress_projects</td>" not in table

@@ -186,8 +186,14 @@ def navigation(here: str, items: Sequence[tuple[str, str | None]]) -> HTML:
 
 
 def light_table(frame: pd.DataFrame, value_columns: Sequence[str],
-                links: pd.Series | None = None) -> HTML:
-    """A traffic-light table: name, indicator, then one coloured cell per period."""
+                links: pd.Series | None = None,
+                indicator_names: dict[str, str] | None = None) -> HTML:
+    """A traffic-light table: name, indicator, then one coloured cell per period.
+
+    ``indicator_names`` maps an indicator code to its name: the name is shown, the code after
+    it in small type.
+    """
+    names = indicator_names or {}
     head = "".join(f"<th>{html_text(h)}</th>" for h in ["单位 unit", "指标 indicator",
                                                         *value_columns])
     rows = []
@@ -196,7 +202,11 @@ def light_table(frame: pd.DataFrame, value_columns: Sequence[str],
         cells = "".join(
             f'<td><span class="ak-light {html_text(str(row[c]).replace(" ", "-"))}">'
             f"{html_text(row[c])}</span></td>" for c in value_columns)
-        rows.append(f"<tr><td>{name}</td><td>{html_text(row['indicator'])}</td>{cells}</tr>")
+        code = row["indicator"]
+        label = names.get(code)
+        indicator = (f"{html_text(label)} <small>({html_text(code)})</small>"
+                     if label and label != code else html_text(code))
+        rows.append(f"<tr><td>{name}</td><td>{indicator}</td>{cells}</tr>")
     return HTML(f'<table class="ak-table"><thead><tr>{head}</tr></thead>'
                 f"<tbody>{''.join(rows)}</tbody></table>")
 

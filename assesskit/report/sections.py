@@ -79,6 +79,11 @@ class _Page:
         return render.table(results, cols, links={"name": self.unit_links(results, here)},
                             formats=RANK_FORMAT, row_class=classes)
 
+    def indicator_names(self) -> dict[str, str]:
+        """Indicator code -> name, from the dataset's indicators table."""
+        ind = self.context.data.indicators
+        return dict(zip(ind["indicator"].astype(str), ind["name"].astype(str), strict=True))
+
     def header_facts(self) -> Markdown:
         ctx = self.context
         inp = next(e for e in self.ev.log if e.get("step") == "input")
@@ -292,7 +297,8 @@ class AnnualPage(_Page):
         display(render.markdown("At the end of {p}: {g} green, {y} yellow (reminder), {r} red "
                                 "(warning).", p=periods[-1], g=int((last == "green").sum()),
                                 y=int((last == "yellow").sum()), r=int((last == "red").sum())))
-        display(render.light_table(wide, periods, self.unit_links(wide, self.here)))
+        display(render.light_table(wide, periods, self.unit_links(wide, self.here),
+                                   self.indicator_names()))
 
     # uncertainty --------------------------------------------------------------------------
     def uncertainty(self):
@@ -555,7 +561,8 @@ class UnitPage(_Page):
         wide = tables.traffic_light_table(self.ev, [self.unit])
         if len(wide):
             periods = [c for c in wide.columns if c not in ("unit", "name", "level", "indicator")]
-            display(render.light_table(wide, periods))
+            display(render.light_table(wide, periods,
+                                       indicator_names=self.indicator_names()))
 
     def counterfactual(self):
         """What it would take to change the unit's outcome
