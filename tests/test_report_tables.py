@@ -169,3 +169,22 @@ def test_traffic_lights_show_the_indicator_name_before_its_code(monkeypatch):
     table = next(x for x in out if "ak-light" in x)
     assert "<td>重点项目投资完成进度 <small>(dx_progress_projects)</small></td>" in table
     assert "<td>dx_progress_projects</td>" not in table
+
+
+def test_workbook_sheets_are_named_in_chinese_and_drop_empty_columns(tmp_path):
+    """Sichuan: prefectures and provincial units are each ranked as one group without subgroups;
+    their sheets take the levels' Chinese labels from the published scheme and have no
+    subgroup columns. The counties' sheets keep them (秦巴山区 is split in two subgroups)."""
+    import openpyxl
+
+    import assesskit as ak
+    from assesskit.report.excel import write_workbook
+
+    ev = ak.evaluate("sichuan-39", ak.datasets.load("sichuan-39"), "2022")
+    wb = openpyxl.load_workbook(write_workbook(ev, tmp_path / "r.xlsx"))
+    assert wb.sheetnames == ["说明 notes", "秦巴山区", "川西北高原地区", "大小凉山彝区",
+                             "欠发达县域所在的8个市（州）党委、政府", "托底性帮扶省级协调机制成员单位"]
+    header = ["组内排名", "名称", "代码", "得分", "总排名", "结果", "结果代码"]
+    for sheet in wb.sheetnames[4:]:
+        assert [c.value for c in wb[sheet][1]] == header
+    assert [c.value for c in wb["秦巴山区"][1]][:3] == ["组内排名", "子分组", "子分组排名"]

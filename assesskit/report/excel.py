@@ -76,12 +76,16 @@ def write_workbook(ev, path: str | Path, *, source: str = "", data_note: str = "
     bold = Font(bold=True)
     for level in tables.levels_of(ev):
         results = tables.results_table(ev, level)
+        filled = {c: bool((results[c].notna() & results[c].astype(str).str.strip().ne("")).any())
+                  for c, _, _ in SHEET_COLUMNS}
+        filled["subgroup_rank"] = filled["subgroup_rank"] and filled["subgroup"]  # no split: empty
         used = [c for c in SHEET_COLUMNS if c[0] in ("group_rank", "name", "unit", "score", "rank",
-                                                      "outcome_label", "outcome")
-                or results[c[0]].astype(str).replace({"<NA>": ""}).ne("").any()]
+                                                      "outcome_label", "outcome") or filled[c[0]]]
         for group in dict.fromkeys(results["group"]):
             part = results[results["group"] == group]
-            label = group if group and group != level else level
+            # a level ranked as one group: its sheet is named by the scheme's label of the level
+            label = group if group and group != level else \
+                (getattr(ev.scheme.levels.get(level), "label", None) or level)
             ws = wb.create_sheet(_sheet_name(label, taken))
             ws.append([zh for _, zh, _ in used])
             ws.append([en for _, _, en in used])
