@@ -356,25 +356,18 @@ class AnnualPage(_Page):
 
     def _concerns_this_page(self, notice) -> bool:
         """Whether a notice belongs on this page: every notice on the overview; on a group page
-        those about one of its units, or about its level and this group (or no group at all).
-
-        Notices name the groups they concern only in their message (the engine's
-        ``constant_indicator`` notice: "... the same value for every unit of 大小凉山彝区"), so a
-        notice naming groups of the level is shown on the pages of the groups it names.
-        """
+        those about its units (``Notice.unit``, or ``Notice.units`` for a decision about several,
+        e.g. an indicator constant in one group), or about its level as a whole."""
         if self.group is None:
             return True
-        if notice.unit is not None:
-            return str(notice.unit) in set(self.units())
+        mine = set(self.units())
+        if notice.unit is not None or notice.units:
+            return bool(mine & {str(notice.unit), *map(str, notice.units)})
         level = self.levels[0]
         if notice.level is not None and notice.level != level:
             return False
         about = str(notice.where or "").split(",")[0]
-        if about in tables.levels_of(self.ev) and about != level:  # "county, period 2024"
-            return False
-        named = {g for g in tables.groups_of(self.ev, level) if str(g) in notice.message}
-        named = {g for g in named if not any(g != h and str(g) in str(h) for h in named)}
-        return not named or self.group in named
+        return not (about in tables.levels_of(self.ev) and about != level)  # "county, period …"
 
     def assumptions(self) -> None:
         """The scheme's assumptions and every missing-value decision."""
