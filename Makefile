@@ -6,6 +6,8 @@ BIN := $(VENV)/bin
 # make report PERIOD=2024 (or 2023-2025, or all); empty = the latest year in the data
 PERIOD ?=
 JOBS ?= 2
+# pytest workers (pytest-xdist): the notebook matrix runs a kernel per test, two at a time
+TEST_WORKERS ?= 2
 
 .PHONY: venv report test lint bench clean
 
@@ -24,7 +26,7 @@ lint: venv
 	$(BIN)/ruff check .
 
 test: venv lint
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -n $(TEST_WORKERS) --dist worksteal
 
 bench: venv
 	for script in benchmarks/bench_*.py; do $(BIN)/python $$script || exit 1; done

@@ -683,6 +683,285 @@ def audit_command(args: argparse.Namespace) -> int:
     return 0
 
 
+# ---------------------------------------------------------------------- compare and uncertainty
+def _progress(items, total: int | None, desc: str, off: bool):
+    """A progress bar on standard error (tqdm); hidden with --no-progress or when standard error
+    is not a terminal."""
+    from tqdm import tqdm
+
+    return tqdm(items, total=total, desc=desc, file=sys.stderr, disable=True if off else None)
+
+
+def _scheme_data_period(args: argparse.Namespace):
+    """The scheme, the dataset (default: the scheme's example data) and the period (default:
+    the latest the scheme can evaluate on the data) of a command."""
+    from .report.context import candidate_periods, example_data, load_scheme_any
+
+    scheme = load_scheme_any(args.scheme)
+    data = _load_data(args.data or example_data(scheme), args.values_layout)
+    period = _period_option(args.period)
+    if period is None:
+        periods = candidate_periods(scheme, data)
+        if not periods:
+            raise DataError(Problem(f"dataset {data.name!r} has no period scheme "
+                                    f"{scheme.name!r} can evaluate; give --period"))
+        period = periods[-1]
+    return scheme, data, period
+
+
+_SCHEME_DATA_ARGUMENTS = [
+    arg("--scheme", default="sichuan-39",
+        help="built-in scheme name or YAML file (default sichuan-39)"),
+    arg("--data", default=None,
+        help="bundled dataset name, or the path of a dataset folder or .xlsx workbook "
+             "(default: the scheme's example data)"),
+    arg("--values-layout", choices=["long", "wide"], default=None,
+        help="layout of the values table of your data (long or wide; default: as in "
+             "dataset.yaml, else long)"),
+    arg("--period", default=None,
+        help="period, e.g. 2025 (default: the latest period the scheme can evaluate)"),
+    arg("--level", default=None, help="assessed level (default: see the command's description)"),
+]
+
+
+@command(
+    "compare",
+    help="compare weighting methods at one node: weights, rank agreement, who enters or leaves "
+         "a list",
+    arguments=[
+        *_SCHEME_DATA_ARGUMENTS,
+        arg("--node", default=None,
+            help="the node whose children are re-weighted (default: the node with the most "
+                 "children that apply to every unit)"),
+        arg("--methods", nargs="+", default=["equal", "entropy", "critic", "std", "pca"],
+            choices=["equal", "entropy", "critic", "std", "pca"], metavar="METHOD",
+            help="weighting methods: equal entropy critic std pca (default all five)"),
+        arg("--missing", choices=["complete_units", "error"], default="complete_units",
+            help="a value not reported when deriving weights: derive them from the units with "
+                 "complete data (default, they are named) or stop with an error"),
+        arg("--no-progress", action="store_true", help="no progress bar"),
+        arg("--out", default=None,
+            help="folder for the CSV tables and the chart (default: print only)"),
+    ],
+)
+def compare_command(args: argparse.Namespace) -> int:
+    """Re-weight one node of a scheme with data-driven weighting methods and compare.
+
+    Every method derives the weights of the node's children from the data of the period; a
+    method that cannot apply at the node is skipped with the reason, and children that apply
+    to named units only keep their official weights. Each variant is evaluated on the same
+    data and compared with the official scheme. Benefit of the doubt is run on the node's matrix
+    without bounds and with share bounds that scale with the number of children (half to twice
+    an equal share); negative values are shifted to a minimum of 0.
+
+    Default level: the first with consequences (lists, grades) and a node to re-weight.
+
+    Writes to --out: methods.csv (applied or skipped, and why), weights.csv (global weight of
+    every leaf under each scheme), effective.csv (nominal against effective weights under the
+    official scheme), correlations.csv (Spearman and Kendall, over the level and per group),
+    rank_shifts.csv, outcome_changes.csv (who enters or leaves a list), bod.csv (each unit's
+    benefit-of-the-doubt score, without and with bounds), summary.txt and weights.png; prints
+    the summary and the findings.
+
+    Example:
+      assesskit compare --scheme sichuan-39 --period 2025 --node task --out out/compare
+      assesskit compare --scheme dingxi --methods entropy critic --out out/compare-dingxi
+    """
+    from .analysis import weights
+    from .analysis.compare import compare
+    from .engine.evaluation import evaluate
+    from .report import narrative
+    from .report.plotting import plot_weights_heatmap, use_cjk_font
+
+    out = _output_folder(args.out) if args.out else None
+    scheme, data, period = _scheme_data_period(args)
+    variants = weights.variants(scheme, args.methods, data, period, args.level, args.node,
+                                missing=args.missing)
+    lines = [narrative.plain(narrative.compare_header(variants, scheme, data, period))]
+    tables = {"methods": variants.to_frame()}
+    figures = {}
+    if variants.applied:
+        evaluations = {name: evaluate(s, data, period) for name, s in
+                       _progress(variants.schemes.items(), len(variants.schemes), "evaluate",
+                                 args.no_progress)}
+        level = variants.level
+        cmp = compare(evaluations, level=level)
+        eff = weights.effective(evaluations["official"], level=level)
+        matrix = weights.node_matrix(scheme, data, period, level=level, node=variants.node,
+                                     unit_specific="keep")
+        runs = narrative.bod_runs(matrix)
+        lines += [cmp.summary(), "Findings:", narrative.plain(narrative.compare_findings(
+            cmp, variants, eff, runs, evaluations["official"]))]
+        bod = []
+        for bounds, run in runs.items():
+            if run.result is not None:
+                scores = run.result.scores
+                bod.append(pd.DataFrame({
+                    "bounds": bounds, "unit": [u[0] if isinstance(u, tuple) else u
+                                               for u in scores.index],
+                    "sub_period": [u[1] if isinstance(u, tuple) else "" for u in scores.index],
+                    "score": scores.to_numpy()}))
+        names = data.units.set_index("unit")["name"]
+        bod_table = (pd.concat(bod, ignore_index=True) if bod
+                     else pd.DataFrame(columns=["bounds", "unit", "sub_period", "score"]))
+        bod_table.insert(2, "name", bod_table["unit"].map(names).fillna(""))
+        tables |= {"weights": cmp.weights[cmp.weights["level"] == level], "effective": eff,
+                   "correlations": cmp.correlations, "rank_shifts": cmp.rank_shifts,
+                   "outcome_changes": cmp.outcome_changes, "bod": bod_table}
+        if out is not None:
+            use_cjk_font()
+            table = cmp.weight_matrix(level)
+            table["effective (official)"] = eff.set_index("node")["eta2_share"]
+            figures["weights"] = plot_weights_heatmap(
+                table, title=f"{scheme.name} {period}: 各方法的指标权重 weights by method "
+                             "(% of the total)")
+    else:
+        lines.append("No weighting method could be applied at this node: nothing to compare.")
+    text = "\n\n".join(lines)
+    print(text)
+    if out is not None:
+        paths = _write_tables(out, tables, figures)
+        summary = out / "summary.txt"
+        _write(lambda: summary.write_text(text + "\n", encoding="utf-8", newline="\n"))
+        for p in [*paths, summary]:
+            print(f"wrote {p}")
+    return 0
+
+
+def _factor_option(text: str) -> dict:
+    """``--factor KIND[:OPTIONS]`` as the dict :func:`factor_from_spec` reads."""
+    kind, _, rest = text.partition(":")
+    kind = kind.strip()
+    options = [o.strip() for o in rest.split(",") if o.strip()]
+    try:
+        if kind == "weights":
+            return {"kind": kind} | ({"spread": float(options[0])} if options else {})
+        if kind == "quota":
+            return {"kind": kind} | ({"options": [float(o) for o in options]} if options else {})
+    except ValueError:
+        raise DataError(Problem(f"--factor {text}: the options of {kind} are numbers, e.g. "
+                                f"{'weights:0.25' if kind == 'weights' else 'quota:0.5,1,1.5'}"),
+                        title="bad --factor") from None
+    return {"kind": kind} | ({"options": options} if options else {})
+
+
+def _factors_file(path: str) -> dict:
+    """The mapping of a --factors YAML file (read safely, with the scheme reader's limits)."""
+    from .scheme.source import parse_yaml
+
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except OSError as exc:
+        raise DataError(Problem(f"--factors {path}: cannot read it ({exc.strerror or exc})"),
+                        title="bad --factors") from None
+    spec, _ = parse_yaml(text, source=str(path))
+    if not isinstance(spec, dict) or not isinstance(spec.get("factors"), list):
+        raise DataError(Problem(f"--factors {path}: expected a mapping with a list under "
+                                "'factors:' (see assesskit uncertainty --help)"),
+                        title="bad --factors")
+    unknown = sorted(set(spec) - {"factors", "n", "seed", "level"})
+    if unknown:
+        raise DataError(Problem(f"--factors {path}: unknown key(s) {unknown}; the file takes "
+                                "factors, n, seed and level"), title="bad --factors")
+    return spec
+
+
+@command(
+    "uncertainty",
+    help="how fragile are the lists? Monte Carlo over a scheme's design choices, with Sobol' "
+         "indices",
+    arguments=[
+        *_SCHEME_DATA_ARGUMENTS,
+        arg("--factor", dest="factors", action="append", default=None, metavar="KIND[:OPTIONS]",
+            help="a design choice to draw, repeatable: weights[:SPREAD], normalisation[:A,B], "
+                 "aggregation[:A,B], missing[:A,B], grouping[:official,pool], "
+                 "quota[:0.5,1,1.5] (default: the choices that make sense for the scheme and "
+                 "the data)"),
+        arg("--factors", dest="factors_file", default=None, metavar="FILE.yaml",
+            help="the factors (and n, seed, level) in a small YAML file; see the example"),
+        arg("--n", type=int, default=None,
+            help="base rows of the Sobol' design: the scheme runs n x (factors + 2) times "
+                 "(default 1024)"),
+        arg("--seed", type=int, default=None, help="seed of every draw (default 20250601)"),
+        arg("--n-boot", type=int, default=500,
+            help="bootstrap resamples for the Sobol' intervals (default 500)"),
+        arg("--no-progress", action="store_true", help="no progress bar"),
+        arg("--out", default=None,
+            help="folder for the CSV tables and the charts (default: print only)"),
+    ],
+)
+def uncertainty_command(args: argparse.Namespace) -> int:
+    """Draw a scheme's design choices at random, re-run the scheme for every draw, and report
+    each unit's rank interval and chance of being on each list, and which choice the lists
+    depend on most (Sobol' indices with bootstrap intervals; a warning when the sample is too
+    small to read them).
+
+    Default level: the first with a top or bottom quota. Default factors: weights ±25%, and the
+    normalisation, aggregation, grouping and missing-value policy where they apply (the reasons
+    are printed).
+
+    Writes to --out: factors.csv (the choices drawn), ranks.csv (each unit: official rank and
+    outcome, share of runs on each list, median rank and 5–95% interval), sobol.csv (S1 and ST
+    with intervals for the summaries and every unit, and whether each can be read), draws.csv
+    (every run's choices, with the seed in summary.txt), summary.txt, ranks.png and sobol.png.
+
+    Example:
+      assesskit uncertainty --scheme sichuan-39 --period 2025 --factor weights:0.25 \\
+          --factor normalisation:minmax,zscore --factor quota:0.5,1,1.5 --n 512 --out out/unc
+      assesskit uncertainty --scheme dingxi --factors factors.yaml --out out/unc-dingxi
+
+    with factors.yaml:
+      n: 512
+      seed: 7
+      factors:
+        - {kind: weights, spread: 0.25}
+        - {kind: aggregation, options: [arithmetic, geometric]}
+        - {kind: quota, options: [0.5, 1, 1.5]}
+    """
+    from .analysis.uncertainty import default_factors, factor_from_spec, uncertainty
+    from .report import narrative
+    from .report.plotting import plot_rank_uncertainty, plot_sobol, use_cjk_font
+
+    out = _output_folder(args.out) if args.out else None
+    spec = _factors_file(args.factors_file) if args.factors_file else {}
+    if spec and args.factors:
+        raise DataError(Problem("give the factors with --factor or in --factors FILE, not both"),
+                        title="bad options")
+    scheme, data, period = _scheme_data_period(args)
+    level = args.level or spec.get("level")
+    n = args.n if args.n is not None else int(spec.get("n", 1024))
+    seed = args.seed if args.seed is not None else int(spec.get("seed", 20250601))
+    reasons = None
+    if args.factors:
+        factors = [factor_from_spec(_factor_option(f)) for f in args.factors]
+    elif spec:
+        factors = [factor_from_spec(f) for f in spec["factors"]]
+    else:
+        factors, reasons = default_factors(scheme, data, period, level, with_reasons=True)
+    result = uncertainty(scheme, data, period, factors=factors, n=n, seed=seed, level=level,
+                         progress=not args.no_progress)
+    indices = result.sobol(n_boot=args.n_boot, seed=seed)
+    text = "\n\n".join([
+        narrative.plain(narrative.uncertainty_intro(result, reasons)),
+        narrative.plain(narrative.uncertainty_outcomes(result)),
+        narrative.plain(narrative.sobol_findings(indices, result))])
+    print(text)
+    if out is not None:
+        use_cjk_font()
+        factors_table = narrative.factor_table(result)
+        ranks = narrative.outcome_table(result)
+        paths = _write_tables(out, {
+            "factors": factors_table, "ranks": ranks, "sobol": indices,
+            "draws": result.draws.reset_index()},
+            {"ranks": plot_rank_uncertainty(result), "sobol": plot_sobol(indices)})
+        summary = out / "summary.txt"
+        _write(lambda: summary.write_text(result.summary() + "\n\n" + text + "\n",
+                                          encoding="utf-8", newline="\n"))
+        for p in [*paths, summary]:
+            print(f"wrote {p}")
+    return 0
+
+
 # ---------------------------------------------------------------------- what it would take
 def _pair(text: str, option: str) -> tuple[str, str]:
     if "=" not in text:

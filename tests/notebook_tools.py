@@ -110,6 +110,80 @@ def notebook_test_parameters(nb: nbformat.NotebookNode, path: Path | str) -> dic
     return params
 
 
+def matrix_parameters(nb: nbformat.NotebookNode, path: Path, scheme: str) -> dict:
+    """The papermill parameters of a notebook's run in the matrix, for one built-in scheme.
+
+    Only parameters the notebook declares (in the cell tagged ``parameters``) are set:
+    ``scheme`` (the built-in name), ``dataset`` (the scheme's ``example_data``), ``period`` (the
+    latest period a report can be made for), ``unit`` (the first unit of the scheme's first level
+    in the data, with that ``level``) and then the small parameters of the notebook's metadata,
+    ``assesskit.matrix.parameters`` (fewer draws, bootstrap resamples ...), which win.
+    """
+    import papermill
+
+    from assesskit.data import datasets
+    from assesskit.report.context import candidate_periods, example_data, load_scheme_any
+
+    declared = papermill.inspect_notebook(str(path))
+    loaded = load_scheme_any(scheme)
+    data_name = example_data(loaded)
+    params: dict = {}
+    if "scheme" in declared:
+        params["scheme"] = scheme
+    if "dataset" in declared:
+        params["dataset"] = data_name
+    if "period" in declared or "unit" in declared:
+        data = datasets.load(data_name)
+        periods = candidate_periods(loaded, data) or data.periods
+        if "period" in declared:
+            params["period"] = str(periods[-1])
+        if "unit" in declared:
+            level = next(iter(loaded.levels))
+            wanted = str((loaded.spec["levels"][level].get("units") or {}).get("level", level))
+            units = data.units[data.units["level"] == wanted]["unit"]
+            params["unit"] = str(units.iloc[0]) if len(units) else None
+            if "level" in declared:  # the scheme's level, whose units the data may call otherwise
+                params["level"] = level
+    params.update(assesskit_metadata(nb, path).get("matrix", {}).get("parameters", {}))
+    return {k: v for k, v in params.items() if k in declared}
+
+
+def narrative_text(nb: nbformat.NotebookNode) -> list[tuple[int, str]]:
+    """The prose of an executed notebook, as (cell index, text): its Markdown cells, printed
+    Markdown (``text/markdown``), standard output, and explicit HTML objects (reports' sections);
+    not tables (a DataFrame's text and HTML repr show column names, not sentences)."""
+    out = []
+    for i, cell in enumerate(nb.cells):
+        if cell.cell_type == "markdown":
+            out.append((i, cell.source))
+            continue
+        if cell.cell_type != "code" or "injected-parameters" in cell.metadata.get("tags", []):
+            continue
+        for o in cell.get("outputs", []):
+            if o.output_type == "stream" and o.name == "stdout":
+                out.append((i, o.text))
+            elif "data" in o:
+                if "text/markdown" in o.data:
+                    out.append((i, str(o.data["text/markdown"])))
+                elif "text/html" in o.data and str(o.data.get("text/plain", "")).startswith(
+                        "<IPython.core.display.HTML"):
+                    out.append((i, str(o.data["text/html"])))
+    return out
+
+
+def first_output_text(nb: nbformat.NotebookNode) -> str:
+    """The text of the first output of the notebook (after the injected parameters)."""
+    for cell in nb.cells:
+        if cell.cell_type != "code" or "injected-parameters" in cell.metadata.get("tags", []):
+            continue
+        for o in cell.get("outputs", []):
+            if o.output_type == "stream":
+                return o.text
+            if "data" in o:
+                return str(o.data.get("text/markdown") or o.data.get("text/plain", ""))
+    return ""
+
+
 def nbval_args(nb: nbformat.NotebookNode, path: Path) -> list[str]:
     """pytest arguments that run one notebook under nbval with the project's sanitisers."""
     mode = assesskit_metadata(nb, path).get("nbval", "strict")

@@ -507,7 +507,7 @@ def test_command_line_end_to_end(capsys, tmp_path):
                  "--seed", "5", "--out", str(out)])
     printed = capsys.readouterr()
     assert code == 0, printed.err
-    assert "official quotas, 通报表扬 (praised): 秦巴山区 3 of 10" in printed.out
+    assert "official quotas, 通报表扬 (top quota): 秦巴山区 3 of 10" in printed.out
     assert "wrote" in printed.out and printed.err == ""
     alternatives = pd.read_csv(out / "alternatives.csv", encoding="utf-8-sig")
     assert alternatives["alternative"].tolist() == ["official", "official/proportional", "pool",

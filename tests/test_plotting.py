@@ -157,7 +157,7 @@ def test_plot_indicators_by_group_labels_and_extremes(mpl_rc, county_dataset):
     for ax, unit in zip(panels.values(), ["千元/人", "%", "百分点"], strict=True):
         assert ax.get_title().splitlines()[0] in {"人均地区生产总值", "农村卫生厕所普及率", "污水处理缺口"}
         assert ax.get_ylabel().startswith(unit)
-        assert ax.get_xlabel() == "区域分组 regional group"
+        assert ax.get_xlabel() == "分组 comparison group"
         assert [t.get_text().split("\n")[0] for t in ax.get_xticklabels()] == [
             "川西北高原地区", "大小凉山彝区", "秦巴山区"]  # order of the units table
 

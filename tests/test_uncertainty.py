@@ -378,7 +378,7 @@ def test_dask_local_cluster_gives_identical_results(sichuan):
     local = uncertainty("sichuan-39", sichuan, 2025, factors=factors, n=16, seed=8,
                         chunk_size=20)
     with distributed.LocalCluster(n_workers=1, threads_per_worker=1, processes=False,
-                                  dashboard_address=None) as cluster, \
+                                  dashboard_address=":0") as cluster, \
             distributed.Client(cluster) as client:
         remote = uncertainty("sichuan-39", sichuan, 2025, factors=factors, n=16, seed=8,
                              chunk_size=20, client=client)
@@ -585,9 +585,12 @@ def test_default_factors_fit_the_scheme_and_the_data(sichuan):
     factors, reasons = default_factors("sichuan-39", sichuan, 2024, with_reasons=True)
     assert "missing" not in [f.kind for f in factors]
     assert any(r.startswith("no missing-value factor") for r in reasons)
-    # the tiny scheme: absolute ratings, one group, no gap: no normalisation, no missing
-    tiny = [f.kind for f in default_factors(TINY_SCHEME, tiny_dataset(), 2025)]
-    assert tiny == ["weights", "aggregation", "grouping"]
+    # the tiny scheme: absolute ratings, one group, no gap: no normalisation, no missing, and no
+    # grouping (its three counties are all in group G: pooling them changes nothing)
+    tiny, reasons = default_factors(TINY_SCHEME, tiny_dataset(), 2025, with_reasons=True)
+    assert [f.kind for f in tiny] == ["weights", "aggregation"]
+    assert ("no grouping factor: the units of the level form 1 group by group, so pooling "
+            "changes nothing") in reasons
 
 
 BUILTIN_CASES = [("sichuan-39", "sichuan-39", 2025), ("jincheng-1plus4", "jincheng", 2025),

@@ -1768,15 +1768,20 @@ class GroupingResult:
         for fate, label in ((PRAISED, self.praised_label), (SUMMONED, self.summoned_label)):
             part = official[official["fate"] == fate]
             if len(part):
-                lines.append(f"official quotas, {label} ({fate}): " + ", ".join(
+                side = "top" if fate == PRAISED else "bottom"
+                lines.append(f"official quotas, {label} ({side} quota): " + ", ".join(
                     f"{g}{'·' + s if s else ''} {q} of {u}" for g, s, q, u in
                     zip(part["group"], part["subgroup"], part["quota"], part["units"],
                         strict=True)))
         for row in a.itertuples(index=False):
+            # each list under the scheme's own label (a scheme may have only one of them)
+            moves = ([f"{self.praised_label} +{row.enter_praised}/-{row.leave_praised}"]
+                     if self.praised else [])
+            moves += ([f"{self.summoned_label} +{row.enter_summoned}/-{row.leave_summoned}"]
+                      if self.summoned else [])
             text = (f"  {row.alternative}: {row.groups} group(s) ({row.sizes}); "
-                    f"{row.units_changing_fate} unit(s) change fate "
-                    f"(praised +{row.enter_praised}/-{row.leave_praised}, summoned "
-                    f"+{row.enter_summoned}/-{row.leave_summoned})")
+                    f"{row.units_changing_fate} unit(s) change fate"
+                    + (f" ({', '.join(moves)})" if moves else ""))
             if np.isfinite(row.corr_score_all):
                 text += (f"; rho(score, endowment) {row.corr_score_all:.2f} across, "
                          + (f"{row.corr_within:.2f} within" if np.isfinite(row.corr_within)
@@ -1898,8 +1903,8 @@ class GroupingContext:
                 [f"{lab} (bottom quota)" for lab in self.summoned]
             lines.append("Consequences given by rank: " + ", ".join(named) + ".")
         else:
-            lines.append("This level has **no quota consequence** (nobody is praised or "
-                         "summoned by rank): the alternatives are compared by scores and ranks "
+            lines.append("This level has **no quota consequence** (no list is made by "
+                         "rank): the alternatives are compared by scores and ranks "
                          "only.")
         if self.baseline is not None:
             what = ("the real census figures of the units table" if set(self.baseline.columns)

@@ -68,6 +68,14 @@ CONSTANT_RTOL = 1e-12
 """An output whose A∪B standard deviation is at most this fraction of its largest absolute value
 is treated as constant (its indices are 0): this absorbs floating-point rounding noise."""
 
+READABLE_WIDTH = 0.3
+"""Widest confidence interval of a Sobol' index (a share of variance) that :func:`readability`
+accepts: an index known only to within 30 percentage points cannot rank the factors."""
+
+READABLE_SLACK = 0.05
+"""How far an estimate may stray outside [0, 1] by sampling error before :func:`readability`
+flags it (a share of variance cannot be negative or above 1; the estimators are not clipped)."""
+
 _KIND_FIELDS = {"uniform": ("lo", "hi"), "normal": ("mean", "sd"), "choice": ("options", "probs")}
 _ALL_FIELDS = ("lo", "hi", "mean", "sd", "options", "probs")
 _PROBS_ATOL = 1e-9
@@ -1209,3 +1217,80 @@ def _outputs_matrix(design: SampleDesign, Y, output_names) -> tuple[np.ndarray, 
             title=f"{len(bad)} model output(s) are NaN or infinite",
         )
     return y, names
+
+
+# ---------------------------------------------------------------------------- can it be read?
+
+
+def readability(indices: pd.DataFrame, *, max_width: float = READABLE_WIDTH,
+                slack: float = READABLE_SLACK) -> pd.DataFrame:
+    """Flag the Sobol' indices that the sample is too small to read.
+
+    Parameters
+    ----------
+    indices : DataFrame
+        :func:`analyse`'s table (``output``, ``factor``, ``S1``, ``S1_lo``, ``S1_hi``, ``ST``,
+        ``ST_lo``, ``ST_hi``, ``variance``).
+    max_width : float
+        Widest confidence interval accepted (default :data:`READABLE_WIDTH`).
+    slack : float
+        How far outside [0, 1] an estimate may lie (default :data:`READABLE_SLACK`).
+
+    Returns
+    -------
+    DataFrame
+        A copy with two more columns: ``readable`` (bool) and ``reading`` (why a row cannot be
+        read, ``""`` when it can). ``attrs`` gains ``unreadable`` (the outputs with at least
+        one unreadable row, in order), ``max_width``, ``slack`` and ``warning`` (one sentence
+        for the summary outputs ``mean_abs_rank_shift`` and ``outcome_changes`` — or for every
+        output when those are absent — ``""`` when all can be read).
+
+    Notes
+    -----
+    A row cannot be read when S1 or ST lies below ``-slack`` or above ``1 + slack`` (a share of
+    variance is in [0, 1]; only sampling error puts an estimate outside), or when the interval of
+    S1 or of ST is wider than ``max_width``. A constant output (``variance`` 0) has indices 0 by
+    definition and can always be read. Sampling error shrinks as ``1/sqrt(n)``: four times the
+    base rows halve the intervals.
+
+    Examples
+    --------
+    >>> t = pd.DataFrame({"output": ["y", "y"], "factor": ["a", "b"], "S1": [0.6, 0.1],
+    ...                   "S1_lo": [0.5, 0.0], "S1_hi": [0.7, 0.2], "ST": [1.18, 0.2],
+    ...                   "ST_lo": [0.9, 0.1], "ST_hi": [1.4, 0.3], "variance": [2.0, 2.0]})
+    >>> readability(t)["reading"].tolist()
+    ['ST 1.18 is above 1; ST interval 0.9–1.4 is wider than 0.3', '']
+    """
+    out = indices.copy()
+    reasons = []
+    for row in out.itertuples(index=False):
+        why = []
+        if getattr(row, "variance", 1.0) > 0:
+            for key in ("S1", "ST"):
+                value = getattr(row, key)
+                if value > 1 + slack:
+                    why.append(f"{key} {value:.3g} is above 1")
+                elif value < -slack:
+                    why.append(f"{key} {value:.3g} is below 0")
+            for key in ("S1", "ST"):
+                lo, hi = getattr(row, f"{key}_lo"), getattr(row, f"{key}_hi")
+                if np.isfinite(lo) and np.isfinite(hi) and hi - lo > max_width:
+                    why.append(f"{key} interval {lo:.3g}–{hi:.3g} is wider than {max_width:g}")
+        reasons.append("; ".join(why))
+    out["readable"] = [not r for r in reasons]
+    out["reading"] = pd.array(reasons, dtype="str") if len(reasons) else pd.array([], "str")
+    bad = list(dict.fromkeys(out.loc[~out["readable"], "output"]))
+    summaries = [o for o in ("mean_abs_rank_shift", "outcome_changes")
+                 if o in set(out["output"])] or list(dict.fromkeys(out["output"]))
+    flagged = [o for o in summaries if o in bad]
+    warning = ""
+    if flagged:
+        runs = out.attrs.get("design", {}).get("n")
+        warning = (f"The sample is too small to read the Sobol' indices of {', '.join(flagged)}"
+                   + (f" (n = {runs} base rows)" if runs else "")
+                   + f": some estimates lie outside [0, 1] by more than {slack:g} or have "
+                   f"intervals wider than {max_width:g}. Re-run with a larger n (four times n "
+                   "halves the intervals) before reading them.")
+    out.attrs = {**indices.attrs, "unreadable": bad, "max_width": float(max_width),
+                 "slack": float(slack), "warning": warning}
+    return out

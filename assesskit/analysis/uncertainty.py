@@ -64,6 +64,7 @@ from __future__ import annotations
 import copy
 import math
 import numbers
+import sys
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from itertools import product
@@ -71,6 +72,7 @@ from itertools import product
 import numpy as np
 import pandas as pd
 from scipy import special
+from tqdm import tqdm
 
 from ..data.model import Dataset, normalise_period
 from ..engine.batch import LevelBatch
@@ -959,7 +961,12 @@ class Uncertainty:
         pandas.DataFrame
             :func:`assesskit.analysis.sensitivity.analyse`'s table (``output``, ``factor``,
             ``S1``, ``S1_lo``, ``S1_hi``, ``ST``, ``ST_lo``, ``ST_hi``, ``variance``) plus
-            ``name`` (the unit's Chinese name; the summary outputs keep their own name).
+            ``name`` (the unit's Chinese name; the summary outputs keep their own name) and the
+            flags of :func:`assesskit.analysis.sensitivity.readability`: ``readable`` (bool)
+            and ``reading`` (why a row cannot be read: an estimate outside [0, 1] by more than
+            0.05, or an interval wider than 0.3). ``attrs["warning"]`` is one sentence when the
+            sample is too small to read the indices of the summary outputs, else ``""``;
+            ``attrs["unreadable"]`` lists every output with an unreadable row.
 
         Notes
         -----
@@ -977,7 +984,7 @@ class Uncertainty:
         res = sens.analyse(self.design, y, n_boot=n_boot, conf=conf, ci=ci, seed=seed)
         names = dict(zip(self.ranks["unit"], self.ranks["name"], strict=True))
         res.insert(1, "name", res["output"].map(lambda o: names.get(o, o)).astype("str"))
-        return res
+        return sens.readability(res)
 
     def _key(self, run: int):
         x = self.design.matrix()[[int(run)]]
@@ -1111,7 +1118,8 @@ def default_factors(scheme, data: Dataset, period, level: str | None = None, *,
     Weights ±25% always; the normalisation (min–max | z-score) if a leaf is scored relative to
     other units; the aggregation (arithmetic | geometric) if every score of the period is
     positive (a geometric mean cannot take 0); the grouping (official | pooled) only if the level
-    ranks within groups; the missing-value policy only if a value is missing in the period.
+    ranks within groups and its units fall in at least two groups; the missing-value policy only
+    if a value is missing in the period.
 
     Returns
     -------
@@ -1142,9 +1150,15 @@ def default_factors(scheme, data: Dataset, period, level: str | None = None, *,
     else:
         reasons.append("no aggregation factor: some scores are 0, which a geometric mean cannot "
                        "take")
-    if spec.ranking.get("group_by"):
+    by = spec.ranking.get("group_by")
+    n_groups = (res.units[by].replace("", np.nan).nunique()
+                if by and by in res.units.columns else 0)
+    if by and n_groups > 1:
         factors.append(vary_grouping([OFFICIAL, POOL]))
-        reasons.append(f"grouping: the official groups ({spec.ranking['group_by']}) or one pool")
+        reasons.append(f"grouping: the {n_groups} official groups ({by}) or one pool")
+    elif by:
+        reasons.append(f"no grouping factor: the units of the level form {n_groups or 'no'} "
+                       f"group{'' if n_groups == 1 else 's'} by {by}, so pooling changes nothing")
     else:
         reasons.append("no grouping factor: the level ranks all units together")
     gaps = [e for e in ev.log if e.get("step") == "missing" and e.get("level") == level
@@ -1160,7 +1174,7 @@ def default_factors(scheme, data: Dataset, period, level: str | None = None, *,
 def uncertainty(scheme, data: Dataset, period, *, factors=None, n: int = 1000, seed: int,
                 level: str | None = None, chunk_size: int | None = None,
                 sampler: str = "random", praised=None, summoned=None,
-                client=None) -> Uncertainty:
+                client=None, progress: bool = False) -> Uncertainty:
     """Monte Carlo over a scheme's design choices: how fragile are its ranks and lists?
 
     Parameters
@@ -1195,6 +1209,9 @@ def uncertainty(scheme, data: Dataset, period, *, factors=None, n: int = 1000, s
     client : dask.distributed.Client, optional
         Compute the chunks on a Dask cluster; the results are identical to a local run with
         the same seed.
+    progress : bool
+        Show a progress bar of the runs on standard error (tqdm) when it is a terminal;
+        default False.
 
     Returns
     -------
@@ -1286,10 +1303,12 @@ def uncertainty(scheme, data: Dataset, period, *, factors=None, n: int = 1000, s
         for c in range(len(analysis.consequences)):
             counts[:, c] += ((o.astype(np.int64) >> c) & 1).sum(axis=0)
 
-    with scheme.located():
+    with scheme.located(), tqdm(total=runs, unit="run", desc="uncertainty", file=sys.stderr,
+                                disable=None if progress else True) as bar:
         if client is None:
             for s in starts:
                 add(analysis.run_chunk(x[s:s + chunk], where, s, hist=hist))
+                bar.update(min(chunk, runs - s))
         else:
             from dask.distributed import as_completed
 
@@ -1297,7 +1316,9 @@ def uncertainty(scheme, data: Dataset, period, *, factors=None, n: int = 1000, s
             futures = client.map(_chunk_task, [x[s:s + chunk] for s in starts],
                                  [where] * len(starts), starts, analysis=remote)
             for future in as_completed(futures):  # sums are exact: the order does not matter
-                add(future.result())
+                part = future.result()
+                add(part)
+                bar.update(len(part["outcome"]))
                 future.release()
     ranks = _rank_table(analysis, counts, hist, rank_sum, runs)
     draws = _draws_table(analysis, design, where)

@@ -249,8 +249,10 @@ def _run_dask(tasks: list[dict], jobs: int, scheduler: str | None,
     if scheduler:
         client = Client(scheduler)
     else:
+        # dashboard on a free port: None means the default 8787, which another cluster on
+        # the machine (a parallel test, another user) may hold
         cluster = LocalCluster(n_workers=max(1, jobs), threads_per_worker=1, processes=True,
-                               dashboard_address=None)
+                               dashboard_address=":0")
         client = Client(cluster)
     try:
         client.register_plugin(KernelPlugin())

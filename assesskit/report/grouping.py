@@ -18,6 +18,7 @@ from matplotlib.lines import Line2D
 from matplotlib.patches import Patch
 
 from .plotting import BEST_COLOUR, WORST_COLOUR, use_cjk_font
+from .safe import chart_text
 
 __all__ = ["plot_fates", "plot_fates_by_parent", "plot_quota_shares", "plot_score_baseline"]
 
@@ -36,10 +37,19 @@ def _group_colour(i: int) -> str:
     return colormaps["tab20"](i % 20)
 
 
+def _list_labels(res) -> list[tuple[str, str]]:
+    """(colour, label) of the lists the level has, as the scheme labels them (top, bottom)."""
+    out = []
+    if res.praised:
+        out.append((BEST_COLOUR, f"{chart_text(res.praised_label)} (top list)"))
+    if res.summoned:
+        out.append((WORST_COLOUR, f"{chart_text(res.summoned_label)} (bottom list)"))
+    return out
+
+
 def _fate_legend(res) -> list:
-    return [Patch(color=BEST_COLOUR, label=f"{res.praised_label or '表扬'} (praised)"),
-            Patch(color=WORST_COLOUR, label=f"{res.summoned_label or '约谈'} (summoned)"),
-            Patch(facecolor=NEITHER_COLOUR, edgecolor="0.7", label="无 (neither)")]
+    return [Patch(color=colour, label=label) for colour, label in _list_labels(res)] + [
+        Patch(facecolor=NEITHER_COLOUR, edgecolor="0.7", label="无 (neither)")]
 
 
 def _reference_order(res) -> pd.DataFrame:
@@ -205,11 +215,11 @@ def plot_score_baseline(res, alternatives=None, *, ncols: int = 3,
                       loc="best", handlelength=0.8, handletextpad=0.3, borderaxespad=0.2)
     for ax in axes[len(names):]:
         ax.set_visible(False)
-    handles = [Line2D([], [], marker="^", linestyle="", color="0.4", markeredgecolor="0.1",
-                      label=f"{res.praised_label or '表扬'} (praised)"),
-               Line2D([], [], marker="v", linestyle="", color="0.4", markeredgecolor="0.1",
-                      label=f"{res.summoned_label or '约谈'} (summoned)"),
-               Line2D([], [], marker="o", linestyle="", color="0.4", label="无 (neither)")]
+    handles = [Line2D([], [], marker=marker, linestyle="", color="0.4", markeredgecolor="0.1",
+                      label=label)
+               for marker, (_, label) in zip(("^", "v") if res.praised else ("v",),
+                                             _list_labels(res), strict=False)]
+    handles.append(Line2D([], [], marker="o", linestyle="", color="0.4", label="无 (neither)"))
     fig.legend(handles=handles, loc="outside lower center", ncols=3, frameon=False, fontsize=8.5)
     fig.suptitle(title or f"得分与基础禀赋 score against baseline endowment, coloured by group\n"
                           f"endowment: {res.endowment_name}", fontsize=10)
@@ -277,11 +287,10 @@ def plot_quota_shares(res, alternatives=None, *, ncols: int = 3,
         ax.set_axisbelow(True)
     for ax in axes[len(names):]:
         ax.set_visible(False)
-    handles = [Patch(color=BEST_COLOUR, label=f"{res.praised_label or '表扬'} (praised)"),
-               Patch(color=WORST_COLOUR, label=f"{res.summoned_label or '约谈'} (summoned)"),
-               Line2D([], [], color="0.3", ls="--", lw=0.9, label="全体比例 share of all units")]
+    handles = [Patch(color=colour, label=label) for colour, label in _list_labels(res)]
+    handles.append(Line2D([], [], color="0.3", ls="--", lw=0.9, label="全体比例 share of all units"))
     fig.legend(handles=handles, loc="outside lower center", ncols=3, frameon=False, fontsize=8.5)
-    fig.suptitle(title or "名额公平性 quota fairness: share of each group praised and summoned",
+    fig.suptitle(title or "名额公平性 quota fairness: share of each group on each list",
                  fontsize=10)
     return fig
 

@@ -30,6 +30,7 @@ from matplotlib.ticker import MaxNLocator
 
 from ..data.model import Dataset, normalise_period
 from ..errors import DataError, Problem
+from .safe import chart_text
 
 #: File name of the CJK font used for Chinese text, inside ``mplfonts/fonts/``.
 CJK_FONT_FILE = "NotoSansCJKsc-Regular.otf"
@@ -39,6 +40,9 @@ SVG_HASH_SALT = "assesskit"
 
 #: Label used for units whose ``group`` is empty.
 NO_GROUP = "未分组 (no group)"
+
+#: Label of the one group when the units of a level are not divided into groups.
+ALL_UNITS = "全部 all units"
 
 # Colours of the annotated extremes (colour-blind safe pair: blue / vermilion).
 BEST_COLOUR = "#0072B2"
@@ -148,22 +152,61 @@ def save_figure(fig: Figure, path: str | Path, **kwargs) -> Path:
     return path
 
 
+def main_level(dataset: Dataset) -> str:
+    """The level a dataset is mostly about: the one with the most values reported (ties: the
+    first in the units table).
+
+    Examples
+    --------
+    >>> import assesskit
+    >>> main_level(assesskit.datasets.load("sichuan-39"))
+    'county'
+    """
+    v = dataset.values.dropna(subset=["value"]).merge(dataset.units[["unit", "level"]],
+                                                      on="unit")
+    counts = v.groupby("level", sort=False).size()
+    order = list(dict.fromkeys(dataset.units["level"]))
+    if counts.empty:
+        return order[0]
+    return max(order, key=lambda lv: (counts.get(lv, 0), -order.index(lv)))
+
+
+def comparison_groups(dataset: Dataset, level: str) -> pd.Series:
+    """The comparison group of each unit of a level, as charts and narratives show it.
+
+    Returns
+    -------
+    Series
+        Indexed like ``dataset.level_units(level)``: the ``group`` label, :data:`NO_GROUP` where
+        it is empty; when the units fall in one group only, or their only label is a level name
+        (a placeholder some datasets use for "no groups"), every unit gets :data:`ALL_UNITS`.
+    """
+    units = dataset.level_units(level)
+    raw = units["group"].fillna("").astype(str) if "group" in units else pd.Series("", units.index)
+    real = set(raw) - {""} - set(dataset.units["level"].astype(str))
+    if len(set(raw)) <= 1 or not real:
+        return pd.Series(ALL_UNITS, index=units.index, name="group")
+    return raw.where(raw != "", NO_GROUP).rename("group")
+
+
 def plot_indicators_by_group(
     dataset: Dataset,
     period: object,
     indicators: Iterable[str] | None = None,
     *,
-    level: str = "county",
+    level: str | None = None,
     ncols: int = 3,
 ) -> Figure:
-    """Small multiples: each indicator's values by regional group, extremes named in Chinese.
+    """Small multiples: each indicator's values by comparison group, extremes named in Chinese.
 
-    One panel per indicator. In each panel every unit of ``level`` is a dot above its group
-    (分组, the comparison group of a grouped ranking), over a box plot of the group; the best and
-    the worst unit of each group (by the indicator's ``direction``) are labelled with their Chinese
-    names (units tied at an extreme are all coloured; the first in table order is named, with
-    the number tied: ``万源市等3个并列``). Units whose value is not reported are counted under
-    the group's tick label (未报告), never dropped silently.
+    One panel per indicator. In each panel every unit of ``level`` is a dot beside the box plot
+    of its group (分组, the comparison group of a grouped ranking; one box of all units when the
+    level has no groups, see :func:`comparison_groups`); the best and the worst unit of each
+    group (by the indicator's ``direction``) are labelled with their Chinese names, to the right
+    of the box so that no line crosses a label (units tied at an extreme are all coloured; the
+    first in table order is named, with the number tied: ``万源市等3个并列``). Units whose value
+    is not reported are counted under the group's tick label (未报告), never dropped silently.
+    An indicator whose reported values are all whole numbers (a count) gets whole-number ticks.
 
     Parameters
     ----------
@@ -172,20 +215,20 @@ def plot_indicators_by_group(
     period : int or str
         The period to plot, e.g. ``2025``.
     indicators : iterable of str, optional
-        Indicator codes, in panel order. Default: every indicator whose ``role`` is
-        ``"indicator"`` (scorable) and, if the indicators table has a ``level`` column, whose
-        ``level`` is ``level`` or empty; in the order of the indicators table.
-    level : str
-        Level of the units to plot (default ``"county"``).
+        Indicator codes, in panel order. Default: the indicators of the level (see
+        :func:`level_indicators`), in the order of the indicators table.
+    level : str, optional
+        Level of the units to plot (default :func:`main_level`).
     ncols : int
-        Panels per row.
+        Panels per row, at most (fewer when a level has many groups, so that each panel is
+        about 1.45 inches per group wide and the figure about 16 inches).
 
     Returns
     -------
     matplotlib.figure.Figure
-        Titled ``"<dataset>: indicators by regional group, <period>"``; each panel is titled with
-        the indicator's Chinese and English names and its y axis is labelled with the unit of
-        measure.
+        Titled ``"<dataset> (<level>): indicators by comparison group, <period>"``; each panel is
+        titled with the indicator's Chinese and English names and its y axis is labelled with the
+        unit of measure and the direction.
 
     Raises
     ------
@@ -214,16 +257,20 @@ def plot_indicators_by_group(
             f"period {p!r} is not in dataset {dataset.name!r}; periods present: "
             f"{', '.join(dataset.periods) or '(none)'}"
         )
-    codes = _indicator_codes(dataset, indicators, level)
+    level = level or main_level(dataset)
     units = dataset.level_units(level)
-    groups = units["group"].where(units["group"] != "", NO_GROUP)
+    codes = _indicator_codes(dataset, indicators, level)
+    groups = comparison_groups(dataset, level)
     group_order = list(dict.fromkeys(groups))
     table = dataset.wide(p, units=units["unit"], indicators=codes)
     labels = units["name"].where(units["name"] != "", units["unit"]).to_numpy()
     info = dataset.indicators.set_index("indicator")
 
+    # room for the names beside each group's box: wider panels, fewer per row, for many groups
+    panel_width = max(5.0, 1.45 * len(group_order))
+    ncols = max(1, min(ncols, int(16 // panel_width)))
     nrows = math.ceil(len(codes) / ncols)
-    fig = Figure(figsize=(5.0 * ncols, 4.2 * nrows + 0.6), layout="constrained")
+    fig = Figure(figsize=(panel_width * ncols, 4.2 * nrows + 0.6), layout="constrained")
     axes = fig.subplots(nrows, ncols, squeeze=False).ravel()
     for ax in axes[len(codes):]:
         fig.delaxes(ax)
@@ -233,17 +280,35 @@ def plot_indicators_by_group(
         _group_panel(ax, table[code].to_numpy(), group_codes, group_order, labels,
                      info.loc[code], p)
 
+    grouped = group_order != [ALL_UNITS]
     fig.suptitle(
-        f"{dataset.name}: 各指标按区域分组分布 indicators by regional group, {p}",
+        f"{chart_text(dataset.name)} ({chart_text(level)}): "
+        + (f"各指标按分组分布 indicators by comparison group, {p}" if grouped
+           else f"各指标分布 indicators (one comparison group), {p}"),
         fontsize="x-large",
     )
     fig.supxlabel(
-        f"Each dot is one {level}; box = quartiles and median of its group. Labelled: best "
-        "(blue) and worst (orange) in each group, by the indicator's direction. "
-        "未报告 = not reported.",
+        f"Each dot is one unit of level {chart_text(level)}; box = quartiles and median of its "
+        "group. Labelled: best (blue) and worst (orange) in each group, by the indicator's "
+        "direction. 未报告 = not reported.",
         fontsize="small",
     )
     return fig
+
+
+def level_indicators(dataset: Dataset, level: str) -> list[str]:
+    """The indicators of a level: ``role`` ``"indicator"``, a value reported for a unit of the
+    level in some period, and (if the indicators table has a ``level`` column) ``level`` equal
+    to it or empty; in the order of the indicators table."""
+    table = dataset.indicators
+    keep = table["role"] == "indicator"
+    if "level" in table.columns:  # indicators that apply to another level are not plotted
+        keep &= table["level"].fillna("").astype(str).isin(["", level])
+    units = set(dataset.units.loc[dataset.units["level"] == level, "unit"])
+    values = dataset.values
+    reported = set(values.loc[values["unit"].isin(units) & values["value"].notna(), "indicator"])
+    keep &= table["indicator"].isin(reported)
+    return table.loc[keep, "indicator"].tolist()
 
 
 def _indicator_codes(dataset: Dataset, indicators: Iterable[str] | None, level: str) -> list[str]:
@@ -251,10 +316,7 @@ def _indicator_codes(dataset: Dataset, indicators: Iterable[str] | None, level: 
     table = dataset.indicators
     known = table["indicator"].tolist()
     if indicators is None:
-        keep = table["role"] == "indicator"
-        if "level" in table.columns:  # indicators that apply to another level are not plotted
-            keep &= table["level"].fillna("").astype(str).isin(["", level])
-        codes = table.loc[keep, "indicator"].tolist()
+        codes = level_indicators(dataset, level)
     else:
         codes = [str(c) for c in ([indicators] if isinstance(indicators, str) else indicators)]
         unknown = [c for c in codes if c not in known]
@@ -281,14 +343,17 @@ def _group_panel(ax, values: np.ndarray, group_codes: np.ndarray, group_order: l
         vals = values[members]
         reported = ~np.isnan(vals)
         n_missing = int((~reported).sum())
-        ticks.append(f"{group}\n(n={len(members)}"
+        ticks.append(f"{chart_text(group)}\n(n={len(members)}"
                      + (f", 未报告 {n_missing})" if n_missing else ")"))
         if not reported.any():
             continue
-        # Spread the dots across the box in table order: deterministic, no random jitter.
-        x = g + np.linspace(-0.22, 0.22, len(members)) if len(members) > 1 else np.full(1, g)
-        ax.boxplot(vals[reported], positions=[g], widths=0.6, showfliers=False, manage_ticks=False,
-                   medianprops={"color": "0.2"}, boxprops={"color": "0.55"},
+        # The box sits left of the group's position and the dots over it, spread in table order
+        # (deterministic, no random jitter); the names go to the right of the box, where no
+        # box, whisker or cap line can cross them.
+        x = (g - 0.14 + np.linspace(-0.14, 0.14, len(members)) if len(members) > 1
+             else np.full(1, g - 0.14))
+        ax.boxplot(vals[reported], positions=[g - 0.14], widths=0.36, showfliers=False,
+                   manage_ticks=False, medianprops={"color": "0.2"}, boxprops={"color": "0.55"},
                    whiskerprops={"color": "0.55"}, capprops={"color": "0.55"})
         rx, rv, names = x[reported], vals[reported], labels[members[reported]]
         ax.scatter(rx, rv, s=16, color="0.35", zorder=3)
@@ -302,21 +367,28 @@ def _group_panel(ax, values: np.ndarray, group_codes: np.ndarray, group_order: l
             first = tied[0]
             text = names[first] if len(tied) == 1 else f"{names[first]}等{len(tied)}个并列"
             ax.scatter(rx[tied], rv[tied], s=28, color=colour, zorder=4)
-            ax.annotate(text, (rx[first], value), xytext=(5, 0), textcoords="offset points",
-                        fontsize=8, color=colour, va="center", zorder=5,
-                        bbox={"boxstyle": "square,pad=0.05", "fc": "white", "ec": "none",
-                              "alpha": 0.8})
-    if np.isnan(values).all():
+            ax.annotate(chart_text(text), (g + 0.08, value), fontsize=8, color=colour,
+                        va="center", ha="left", zorder=5,
+                        bbox={"boxstyle": "square,pad=0.05", "fc": "white", "ec": "none"})
+    reported_values = values[~np.isnan(values)]
+    if reported_values.size == 0:
         ax.text(0.5, 0.5, f"no values reported for {period}", transform=ax.transAxes,
                 ha="center", va="center", color="0.4")
+    elif np.all(reported_values == np.round(reported_values)):
+        ax.yaxis.set_major_locator(MaxNLocator(integer=True))  # counts: no tick at 0.25
+        if np.ptp(reported_values) == 0:  # all equal: a whole-number window around the value
+            ax.set_ylim(reported_values[0] - 1, reported_values[0] + 1)
     ax.set_xticks(range(len(group_order)), ticks, fontsize=8)
-    ax.set_xlim(-0.6, len(group_order) - 0.4)
+    ax.set_xlim(-0.45, len(group_order) - 0.2)
     name, name_en = info.get("name", ""), info.get("name_en", "")
-    ax.set_title("\n".join(t for t in (name, name_en) if t) or str(info.name), fontsize=10)
-    ax.set_xlabel("区域分组 regional group", fontsize=9)
+    ax.set_title(chart_text("\n".join(t for t in (name, name_en) if t) or str(info.name)),
+                 fontsize=10)
+    grouped = group_order != [ALL_UNITS]
+    ax.set_xlabel("分组 comparison group" if grouped else "一个比较组 one comparison group",
+                  fontsize=9)
     unit = info.get("unit_of_measure", "")
     arrow = "↑ higher is better" if higher_is_better else "↓ lower is better"
-    ax.set_ylabel(f"{unit or 'value (unit not given)'}   ({arrow})", fontsize=9)
+    ax.set_ylabel(f"{chart_text(unit) or 'value (unit not given)'}   ({arrow})", fontsize=9)
     ax.grid(axis="y", color="0.9")
     ax.set_axisbelow(True)
 
@@ -327,6 +399,16 @@ def _group_panel(ax, values: np.ndarray, group_codes: np.ndarray, group_order: l
 
 #: Colour of units whose rank moves under some scheme but whose outcome never changes.
 MOVED_COLOUR = "0.35"
+
+
+def ranked_within_groups(scores: pd.DataFrame, rank: str = "group_rank") -> bool:
+    """Whether the ranks in column ``rank`` (one scheme, one level) are ranks within the
+    ``group`` column: no rank exceeds its group's size. A level ranked as a whole gives every
+    unit its rank over the level, whatever its group label says."""
+    if scores.empty:
+        return False
+    size = scores.groupby("group", sort=False)[rank].transform("size")
+    return bool((scores[rank].fillna(0) <= size).all())
 
 
 def plot_rank_shift(comparison, group: str | None = None, *, level: str | None = None,
@@ -366,7 +448,9 @@ def plot_rank_shift(comparison, group: str | None = None, *, level: str | None =
     -----
     Units sharing a rank under a scheme share a label: ``甲、乙`` (ties are shown, not hidden).
     The ranks plotted are those each scheme publishes (``group_rank``), so they follow the
-    scheme's tie rules.
+    scheme's tie rules. A level that ranks its units together (its group ranks are not ranks
+    within the ``group`` column, see :func:`ranked_within_groups`) is one panel,
+    :data:`ALL_UNITS`.
     """
     scores = comparison.scores
     levels = list(dict.fromkeys(scores["level"]))
@@ -378,6 +462,9 @@ def plot_rank_shift(comparison, group: str | None = None, *, level: str | None =
     if unknown or not names:
         raise DataError(f"unknown scheme(s) {unknown}; the comparison has {comparison.schemes}")
     part = scores[(scores["level"] == level) & scores["scheme"].isin(names)]
+    if not ranked_within_groups(part[part["scheme"] == names[0]]):
+        # the level ranks all its units together: its group column is only a label
+        part = part.assign(group=ALL_UNITS)
     base = part[part["scheme"] == names[0]]
     groups = list(dict.fromkeys(base["group"]))
     if group is not None:
@@ -423,7 +510,9 @@ def plot_rank_shift(comparison, group: str | None = None, *, level: str | None =
         ax.set_yticks(range(1, n_units + 1))
         ax.set_xticks(x, names, rotation=30 if len(names) > 3 else 0, ha="center")
         ax.set_xlim(-1.2, len(names) + 0.2)  # room for the names at both ends
-        ax.set_title(f"{g or NO_GROUP}（{n_units}）", fontsize=11)
+        all_groups = list(dict.fromkeys(base["group"]))
+        shown = ALL_UNITS if len(all_groups) == 1 else (g or NO_GROUP)
+        ax.set_title(f"{chart_text(shown)}（{n_units}）", fontsize=11)
         ax.set_xlabel("权重方案 weighting scheme")
         ax.set_ylabel("组内排名 rank within group (1 = best)")
         ax.grid(axis="y", color="0.93")
@@ -660,8 +749,10 @@ def plot_rank_uncertainty(result, group: str | None = None, *, praised=None, sum
     ----------
     result : assesskit.analysis.uncertainty.Uncertainty or DataFrame
         The result of :func:`assesskit.analysis.uncertainty.uncertainty`, or its ``ranks`` table.
-    group : str, optional
-        One group to draw; default every group, side by side.
+    group : str or list of str, optional
+        The group(s) to draw; default every group, side by side. A level that ranks its units
+        together (official ranks beyond a group's size, see :func:`ranked_within_groups`) has
+        one group, :data:`ALL_UNITS`.
     praised, summoned : list of str, optional
         Consequence keys shown as praised / summoned; default those of ``result`` (for a table:
         ``["praised"]`` and ``["summoned"]``).
@@ -683,19 +774,25 @@ def plot_rank_uncertainty(result, group: str | None = None, *, praised=None, sum
     praised = list(praised if praised is not None else getattr(result, "praised", ["praised"]))
     summoned = list(summoned if summoned is not None
                     else getattr(result, "summoned", ["summoned"]))
+    top_label, bottom_label = _list_labels(result, praised, summoned)
     need = ["unit", "name", "group", "nominal_rank", "median_rank", "q05", "q95",
             "nominal_outcome", "p_praised", "p_summoned"]
     lacking = [c for c in need if c not in ranks.columns]
     if lacking:
         raise DataError([Problem("column missing; pass Uncertainty.ranks", column=c)
                          for c in lacking], title="cannot plot rank uncertainty")
+    if not ranked_within_groups(ranks, "nominal_rank"):
+        ranks = ranks.assign(group=ALL_UNITS)  # ranked together: the group is only a label
     groups = list(dict.fromkeys(ranks["group"]))
     if group is not None:
-        if group not in groups:
-            raise DataError(f"no group {group!r}; groups: {groups}")
-        groups = [group]
+        wanted = [group] if isinstance(group, str) else list(group)
+        unknown = [g for g in wanted if g not in groups]
+        if unknown or not wanted:
+            raise DataError(f"no group {unknown or wanted!r}; groups: {groups}")
+        groups = wanted
     tallest = max(int((ranks["group"] == g).sum()) for g in groups)
-    fig = Figure(figsize=(5.2 * len(groups), 0.34 * tallest + 2.2), layout="constrained")
+    fig = Figure(figsize=(max(5.2 * len(groups), 10.0), 0.34 * tallest + 2.6),
+                 layout="constrained")
     axes = fig.subplots(1, len(groups), squeeze=False).ravel()
     for ax, g in zip(axes, groups, strict=True):
         part = ranks[ranks["group"] == g].sort_values(["nominal_rank", "unit"], kind="mergesort")
@@ -714,10 +811,12 @@ def plot_rank_uncertainty(result, group: str | None = None, *, praised=None, sum
         ax.set_xlim(0.3, size + 0.7 + 0.22 * size)
         ax.set_xticks(range(1, size + 1, max(1, size // 10)))
         for yi, (pp, ps) in enumerate(zip(part["p_praised"], part["p_summoned"], strict=True)):
-            text = " ".join(t for t in (f"表扬 {pp:.0%}" if pp > 0 else "",
-                                        f"约谈 {ps:.0%}" if ps > 0 else "") if t)
-            ax.annotate(text, (size + 0.8, yi), va="center", fontsize=7.5, color="0.25")
-        ax.set_title(f"{g or NO_GROUP}（{size}）", fontsize=11)
+            text = " ".join(t for t in (f"{top_label} {pp:.0%}" if pp > 0 else "",
+                                        f"{bottom_label} {ps:.0%}" if ps > 0 else "") if t)
+            ax.annotate(chart_text(text), (size + 0.8, yi), va="center", fontsize=7.5,
+                        color="0.25")
+        shown = g or NO_GROUP
+        ax.set_title(f"{chart_text(shown)}（{size}）", fontsize=11)
         ax.set_xlabel("组内排名 rank within group (1 = best)")
         ax.set_ylabel("按正式排名 units by official rank")
         ax.grid(axis="x", color="0.92")
@@ -729,15 +828,37 @@ def plot_rank_uncertainty(result, group: str | None = None, *, praised=None, sum
                label="正式排名 nominal rank"),
         Line2D([], [], marker="o", linestyle="", color="0.3", label="中位排名 median rank"),
         Line2D([], [], color="0.3", lw=3.2, alpha=0.45, label="5–95% 区间 interval"),
-        _legend_dot(BEST_COLOUR, "正式结果：表扬 officially praised"),
-        _legend_dot(WORST_COLOUR, "正式结果：约谈 officially summoned"),
     ]
-    fig.legend(handles=handles, loc="outside lower center", ncols=5, frameon=False, fontsize=9)
+    if top_label:
+        handles.append(_legend_dot(BEST_COLOUR, f"正式结果 officially: {chart_text(top_label)}"))
+    if bottom_label:
+        handles.append(_legend_dot(WORST_COLOUR,
+                                   f"正式结果 officially: {chart_text(bottom_label)}"))
+    fig.legend(handles=handles, loc="outside lower center", ncols=min(len(handles), 3),
+               frameon=False,
+               fontsize=9)
     runs_text = f", {runs} runs" if runs else ""
+    lists = " / ".join(chart_text(t) for t in (top_label, bottom_label) if t)
     fig.suptitle(title or f"排名的不确定性 rank uncertainty: nominal vs median rank with 5–95% "
-                          f"interval{runs_text}; right: share of runs praised (表扬) / summoned "
-                          f"(约谈)", fontsize="large")
+                          f"interval{runs_text}"
+                          + (f";\nright: share of runs on each list ({lists})" if lists else ""),
+                 fontsize="large")
     return fig
+
+
+def _list_labels(result, praised: list, summoned: list) -> tuple[str, str]:
+    """The labels of the top and bottom lists of an uncertainty result ("" for none): the
+    scheme's consequence labels, joined with ``/`` when several keys count."""
+    scheme, level = getattr(result, "scheme", None), getattr(result, "level", None)
+    blocks = {}
+    if scheme is not None and level in getattr(scheme, "levels", {}):
+        blocks = scheme.levels[level].consequences or {}
+
+    def label(keys):
+        return "/".join(str(blocks[k].get("label") or k) if isinstance(blocks.get(k), Mapping)
+                        else str(k) for k in keys)
+
+    return label(praised), label(summoned)
 
 
 def plot_sobol(indices: pd.DataFrame, outputs: Iterable[str] | None = None, *,
@@ -763,7 +884,10 @@ def plot_sobol(indices: pd.DataFrame, outputs: Iterable[str] | None = None, *,
     matplotlib.figure.Figure
         Horizontal bars per factor: first-order index S1 (the share of the output's variance
         due to the factor alone) and total index ST (alone and in interaction), with
-        bootstrap intervals; x axis "Sobol' index (share of variance)".
+        bootstrap intervals; x axis "Sobol' index (share of variance)". Rows that
+        :func:`assesskit.analysis.sensitivity.readability` flags (column ``readable``) are
+        hatched, their panel's title says the sample is too small, and a note under the chart
+        says why; values beyond [-0.25, 1.25] are cut at the edge.
 
     Raises
     ------
@@ -790,34 +914,54 @@ def plot_sobol(indices: pd.DataFrame, outputs: Iterable[str] | None = None, *,
     }
     titles = {**default_titles, **(labels or {})}
     factors = list(dict.fromkeys(indices["factor"]))
-    fig = Figure(figsize=(4.6 * len(outputs) + 0.8, 0.55 * len(factors) + 1.9),
+    fig = Figure(figsize=(4.6 * len(outputs) + 0.8, 0.55 * len(factors) + 2.2),
                  layout="constrained")
     axes = fig.subplots(1, len(outputs), squeeze=False, sharey=True).ravel()
     y = np.arange(len(factors))
+    # A share of variance lies in [0, 1]; estimates and intervals far outside (a sample too
+    # small) are drawn cut at the edge of this window, and the panel says so.
+    low_edge, high_edge = -0.25, 1.25
+    any_unreadable = False
     for ax, out in zip(axes, outputs, strict=True):
         part = indices[indices["output"] == out].set_index("factor").reindex(factors)
+        readable = (part["readable"].fillna(True).to_numpy(bool) if "readable" in part
+                    else np.ones(len(factors), bool))
         for shift, key, colour, label in ((-0.2, "S1", "#56B4E9", "一阶 first-order S1"),
                                           (0.2, "ST", "#0072B2", "总效应 total ST")):
-            value = part[key].to_numpy(float)
-            lo = np.clip(value - part[f"{key}_lo"].to_numpy(float), 0, None)
-            hi = np.clip(part[f"{key}_hi"].to_numpy(float) - value, 0, None)
+            value = np.clip(part[key].to_numpy(float), low_edge, high_edge)
+            lo = np.clip(value - np.clip(part[f"{key}_lo"].to_numpy(float), low_edge, high_edge),
+                         0, None)
+            hi = np.clip(np.clip(part[f"{key}_hi"].to_numpy(float), low_edge, high_edge)
+                         - value, 0, None)
             err = None if np.isnan(lo).all() else np.nan_to_num(np.vstack([lo, hi]))
             ax.barh(y + shift, value, height=0.38, color=colour, xerr=err,
+                    hatch=[None if ok else "///" for ok in readable], edgecolor="white",
                     error_kw={"ecolor": "0.3", "capsize": 2, "lw": 0.8}, label=label)
         ax.axvline(0, color="0.3", lw=0.8)
+        ax.axvline(1, color="0.6", lw=0.6, ls=":")
         ax.set_yticks(y, factors)
         ax.set_ylim(len(factors) - 0.5, -0.5)
-        ax.set_xlim(min(-0.05, float(np.nanmin(part[["S1_lo", "ST_lo"]].to_numpy())) - 0.02),
-                    max(1.0, float(np.nanmax(part[["S1_hi", "ST_hi"]].to_numpy())) + 0.02))
-        ax.set_title(titles.get(out, str(out)), fontsize=11)
+        spread = part[["S1_lo", "ST_lo", "S1_hi", "ST_hi", "S1", "ST"]].to_numpy(float)
+        ax.set_xlim(max(low_edge, min(-0.05, float(np.nanmin(spread)) - 0.02)),
+                    min(high_edge, max(1.0, float(np.nanmax(spread)) + 0.02)) + 0.02)
+        heading = titles.get(out, str(out))
+        if not readable.all():
+            any_unreadable = True
+            heading += "\n样本太小 sample too small to read the hatched bars"
+        ax.set_title(heading, fontsize=11, color="0.1" if readable.all() else WORST_COLOUR)
         ax.set_xlabel("Sobol' 指数 index (share of variance)")
         ax.set_ylabel("设计选择 design choice (factor)")
         ax.grid(axis="x", color="0.92")
         ax.set_axisbelow(True)
     handles, names = axes[0].get_legend_handles_labels()
     fig.legend(handles, names, loc="outside lower center", ncols=2, frameon=False, fontsize=9)
-    fig.suptitle(title or "敏感性分析 sensitivity: which design choice drives the results "
-                          "(bars: 95% bootstrap intervals)", fontsize="large")
+    heading = title or ("敏感性分析 sensitivity: which design choice drives the results "
+                        "(bars: 95% bootstrap intervals)")
+    if any_unreadable:
+        heading += (f"\nHatched: an estimate outside [0, 1] or an interval wider than "
+                    f"{indices.attrs.get('max_width', 0.3):g} (values beyond "
+                    f"[{low_edge:g}, {high_edge:g}] are cut at the edge): run more draws")
+    fig.suptitle(heading, fontsize="large", color=WORST_COLOUR if any_unreadable else "black")
     return fig
 
 

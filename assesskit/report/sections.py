@@ -296,7 +296,9 @@ class AnnualPage(_Page):
 
     # uncertainty --------------------------------------------------------------------------
     def uncertainty(self):
-        """Median rank, 5–95% interval, P(praised), P(summoned) from a small seeded run."""
+        """Median rank, 5–95% interval and the share of runs on each list (labelled as the
+        scheme labels it) from a small seeded run."""
+        from .narrative import uncertainty_lists
         from .plotting import plot_rank_uncertainty
 
         fig = None
@@ -308,8 +310,12 @@ class AnnualPage(_Page):
         for level in levels:
             res = self.context.uncertainty(self.period, level, self.n_draws, self.seed)
             ranks = tables.uncertainty_table(res, self.group)
-            uncertain = ranks[((ranks["p_praised"] > 0) & (ranks["p_praised"] < 1))
-                              | ((ranks["p_summoned"] > 0) & (ranks["p_summoned"] < 1))]
+            lists = [(label, column) for label, _, column in uncertainty_lists(res)
+                     if column in ranks.columns]
+            unsure = pd.Series(False, index=ranks.index)
+            for _, column in lists:
+                unsure |= (ranks[column] > 0) & (ranks[column] < 1)
+            uncertain = ranks[unsure]
             display(render.markdown(
                 "**{label}**: {runs} runs of the scheme's own design choices ({factors}; n = {n}, "
                 "seed {seed}). {k} of {m} units have an uncertain outcome.",
@@ -319,13 +325,13 @@ class AnnualPage(_Page):
             display(render.table(
                 ranks, [("group", "分组 group"), ("name", "名称 name"),
                         ("nominal_rank", "正式排名 rank"), ("median_rank", "中位排名 median"),
-                        ("q05", "5%"), ("q95", "95%"), ("p_praised", "P(表扬 praised)"),
-                        ("p_summoned", "P(约谈 summoned)")],
+                        ("q05", "5%"), ("q95", "95%")]
+                + [(column, f"P({label})") for label, column in lists],
                 links={"name": self.unit_links(ranks.assign(level=level), self.here)},
                 formats={c: (lambda v: tables.format_number(v, "{:g}"))
                          for c in ("nominal_rank", "median_rank", "q05", "q95")}
-                | {c: (lambda v: tables.format_number(v, "{:.0%}"))
-                   for c in ("p_praised", "p_summoned")}))
+                | {column: (lambda v: tables.format_number(v, "{:.0%}"))
+                   for _, column in lists}))
             fig = render.figure(plot_rank_uncertainty(res, group=self.group))
         return fig
 
@@ -537,6 +543,10 @@ class UnitPage(_Page):
         if not self.assessed:
             return render.markdown("_{name} is not assessed in {p}._", name=self.info["name"],
                                    p=self.period)
+        if self.scheme.levels[self.level].review is not None:
+            return render.markdown("_Not available: level {level} is graded from rating sheets "
+                                   "(a review), so there is no indicator value to change._",
+                                   level=self.level)
         from ..analysis.counterfactual import counterfactuals
 
         cf = counterfactuals(self.scheme, self.context.data, self.period, level=self.level,

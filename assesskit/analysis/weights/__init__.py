@@ -3,9 +3,23 @@
 :mod:`~assesskit.analysis.weights.methods` holds the pure methods (a units × indicators matrix
 in, weights out: :func:`equal`, :func:`entropy`, :func:`critic`, :func:`std`, :func:`pca`,
 :func:`ahp`, :func:`bod`); :mod:`~assesskit.analysis.weights.schemes` the helpers bound to a
-scheme (:func:`official`, :func:`node_matrix`, :func:`apply`, :func:`effective`).
+scheme (:func:`official`, :func:`node_matrix`, :func:`apply`, :func:`effective`);
+:mod:`~assesskit.analysis.weights.adapt` the rules that fit a method to a node
+(:func:`bod_share_bounds`, :func:`shift_nonnegative`, :func:`bod_adapted`, :func:`choose_node`,
+:func:`variants`).
 """
 
+from .adapt import (
+    BOD_SHARE_LOWER,
+    BOD_SHARE_UPPER,
+    BodRun,
+    WeightVariants,
+    bod_adapted,
+    bod_share_bounds,
+    choose_node,
+    shift_nonnegative,
+    variants,
+)
 from .methods import (
     SAATY_RANDOM_INDEX,
     BodResult,
@@ -27,6 +41,15 @@ from .schemes import APPLY_METHODS, APPLY_MISSING, apply, effective, node_matrix
 
 __all__ = [
     "APPLY_METHODS",
+    "BOD_SHARE_LOWER",
+    "BOD_SHARE_UPPER",
+    "BodRun",
+    "WeightVariants",
+    "bod_adapted",
+    "bod_share_bounds",
+    "choose_node",
+    "shift_nonnegative",
+    "variants",
     "APPLY_MISSING",
     "SAATY_RANDOM_INDEX",
     "BodResult",

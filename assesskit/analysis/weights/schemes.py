@@ -149,7 +149,7 @@ def official(scheme, level: str | None = None, node: str | None = None) -> pd.Se
 
 
 def node_matrix(scheme, data, period, level: str | None = None, node: str | None = None, *,
-                values: str = "raw") -> pd.DataFrame:
+                values: str = "raw", unit_specific: str = "error") -> pd.DataFrame:
     """The units × children matrix a weighting method sees at one node of a scheme.
 
     Parameters
@@ -171,24 +171,32 @@ def node_matrix(scheme, data, period, level: str | None = None, node: str | None
         ``"score"``: the 0–100 score the scheme gives the leaf (after its own normalisation, e.g.
         min–max within the group). A child that is a group, roll-up or shared node always
         contributes its 0–100 score.
+    unit_specific : {"error", "keep"}
+        What to do with children that apply to some units only (``applies_to``,
+        ``applies_if``): ``"error"`` (default) refuses the node; ``"keep"`` leaves them out of
+        the matrix (listed in ``attrs["unit_specific"]``), for a method that weights the other
+        children while they keep their official weights (see :func:`apply`).
 
     Returns
     -------
     DataFrame
         Index: unit ids (``unit`` and ``period`` when there are several sub-periods); columns:
         the child node ids. Missing values stay NaN (see :func:`apply` for the policy).
-        ``attrs``: ``level``, ``node``, ``period``, ``values`` and ``sources`` (child → what its
-        column holds).
+        ``attrs``: ``level``, ``node``, ``period``, ``values``, ``sources`` (child → what its
+        column holds) and ``unit_specific`` (children left out).
 
     Raises
     ------
     SchemeError
         Unknown level or node, a node without children, a child that applies to named units only
-        (``applies_to``), or an unknown ``values``.
+        under ``unit_specific="error"``, fewer than two other children under ``"keep"``, or an
+        unknown ``values`` or ``unit_specific``.
     """
 
     if values not in ("raw", "score"):
         raise SchemeError(f"values must be 'raw' or 'score', not {values!r}")
+    if unit_specific not in ("error", "keep"):
+        raise SchemeError(f"unit_specific must be 'error' or 'keep', not {unit_specific!r}")
     if not isinstance(scheme, Scheme):
         scheme = load_scheme(scheme)
     level = _level_of(scheme, level, node)
@@ -196,12 +204,17 @@ def node_matrix(scheme, data, period, level: str | None = None, node: str | None
     if not nd.children:
         raise SchemeError(f"node {nd.id!r} is a leaf; weights are set on a node with children "
                           "(its parent)", key=nd.path)
-    specific = [c.id for c in nd.children if c.applies_to is not None]
-    if specific:
+    specific = [c.id for c in nd.children if c.conditional]
+    if specific and unit_specific == "error":
         raise SchemeError(f"children {specific} of {nd.id!r} apply to named units only "
                           "(applies_to); data-driven weights need every unit scored on every "
-                          "child — weight another node, or drop them from a copy of the scheme",
+                          "child — weight another node, pass unit_specific='keep' (they keep "
+                          "their weights), or drop them from a copy of the scheme",
                           key=nd.path)
+    children = [c for c in nd.children if not c.conditional]
+    if len(children) < 2:
+        raise SchemeError(f"node {nd.id!r} has {len(children)} child(ren) that apply to every "
+                          "unit; weights are derived for at least two", key=nd.path)
     ev = evaluate(scheme, data, period, levels=[level])
     directions = data.indicators.set_index("indicator")["direction"].to_dict()
     frames, sources = [], {}
@@ -209,7 +222,7 @@ def node_matrix(scheme, data, period, level: str | None = None, node: str | None
         res = results[level]
         col = {n.id: j for j, n in enumerate(res.nodes)}
         cols = {}
-        for c in nd.children:
+        for c in children:
             j = col[c.id]
             if c.kind == "leaf" and values == "raw":
                 direction = c.direction or directions.get(c.indicator, "higher")
@@ -228,12 +241,12 @@ def node_matrix(scheme, data, period, level: str | None = None, node: str | None
     out = pd.concat(frames) if len(frames) > 1 else frames[0]
     out.columns.name = "node"
     out.attrs = {"level": level, "node": nd.id, "period": ev.period, "values": values,
-                 "sources": sources}
+                 "sources": sources, "unit_specific": specific}
     return out
 
 
 def apply(scheme, method, data, period, level: str | None = None, node: str | None = None, *,
-          values: str = "raw", missing: str = "error", **kwargs):
+          values: str = "raw", missing: str = "error", unit_specific: str = "error", **kwargs):
     """Derive weights at one node of a scheme with a weighting method; return the new scheme.
 
     The children of ``node`` are weighted by ``method`` from the data of ``period`` (see
@@ -263,6 +276,11 @@ def apply(scheme, method, data, period, level: str | None = None, node: str | No
         child concerned. ``"complete_units"``: the weights are derived from the units with a
         value for every child; those left out are named in the log note and in
         ``log[-1]["units_left_out"]`` (they are still assessed with the new weights).
+    unit_specific : {"error", "keep"}
+        Children that apply to some units only: ``"error"`` (default) refuses the node;
+        ``"keep"`` keeps their official weights and gives the method's weights to the other
+        children, scaled so that together they keep the share they have officially (the note
+        names the children kept).
     **kwargs
         Passed to the method (e.g. ``n_components=2`` for :func:`pca`, ``pairwise=`` for AHP).
 
@@ -316,7 +334,8 @@ def apply(scheme, method, data, period, level: str | None = None, node: str | No
     else:
         raise SchemeError(f"method must be a name {APPLY_METHODS} or a callable, not {method!r}")
     level = _level_of(scheme, level, node)
-    X = node_matrix(scheme, data, period, level, node, values=values)
+    X = node_matrix(scheme, data, period, level, node, values=values,
+                    unit_specific=unit_specific)
     nd_id = X.attrs["node"]
     units = scheme.levels[level]
     left_out: list = []
@@ -348,6 +367,13 @@ def apply(scheme, method, data, period, level: str | None = None, node: str | No
     else:
         w = method(X, **kwargs)
     w = _check_node_weights(w, list(X.columns), name, nd_id)
+    kept = X.attrs["unit_specific"]
+    if kept:
+        # the children that apply to every unit share what they hold together officially
+        declared = {c.id: c.weight for c in _find_node(scheme, level, nd_id).children}
+        attrs = dict(w.attrs)
+        w = w * sum(declared[c] for c in X.columns)
+        w.attrs = attrs
     n_units = X.index.get_level_values(0).nunique()
     rows = (f"{n_units} units" if X.index.nlevels == 1 else
             f"{n_units} units × {X.index.get_level_values(1).nunique()} sub-periods")
@@ -357,6 +383,9 @@ def apply(scheme, method, data, period, level: str | None = None, node: str | No
         note += f"; units left out for missing values: {', '.join(left_out)}"
     overridden = sorted(u for u, ov in units.overrides.items()
                         if set(ov.get("weights") or {}) & set(X.columns))
+    if kept:
+        note += (f"; children that apply to named units only keep their official weights: "
+                 f"{', '.join(kept)}")
     if overridden:
         note += f"; units {', '.join(overridden)} keep their own override weights"
     new = scheme.with_weights({c: float(w[c]) for c in X.columns}, level=level, note=note)
