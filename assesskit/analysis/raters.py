@@ -559,7 +559,9 @@ def _streamed_percentiles(chunks, n_draws: int, percents, low, high, first_pass=
             sc = scales[-1] * B
         hist = np.zeros((n, T, B), np.int64)
         cmin, cmax = np.full((n, T), np.inf), np.full((n, T), -np.inf)
-        kept_key, kept_value = [], []
+        if collect.any():   # the values of each kept cell, padded with +inf
+            kept = np.full((n, T, int(in_cell[collect].max())), np.inf)
+            filled = np.zeros((n, T), np.int64)
         for x in chunks():
             if level == 0:
                 has_nan |= np.isnan(x).any(axis=0)
@@ -570,9 +572,11 @@ def _streamed_percentiles(chunks, n_draws: int, percents, low, high, first_pass=
             for o, s_, c in zip(origins, scales, chosen, strict=True):
                 member &= _bin_of(xs, o, s_, B) == c
             if collect.any():
-                d, i, t = np.nonzero(member & collect)
-                kept_key.append(i * T + t)
-                kept_value.append(x[d, i])
+                m = member & collect
+                slot = filled[None] + np.cumsum(m, axis=0) - 1   # where each value goes
+                d, i, t = np.nonzero(m)
+                kept[i, t, np.minimum(slot[d, i, t], kept.shape[2] - 1)] = xs[d, i, 0]
+                filled += m.sum(axis=0)
             if split.any():
                 m = member & split
                 idx = _bin_of(xs, a, sc, B)
@@ -581,15 +585,11 @@ def _streamed_percentiles(chunks, n_draws: int, percents, low, high, first_pass=
                 cmin = np.minimum(cmin, np.where(m, xs, np.inf).min(axis=0))
                 cmax = np.maximum(cmax, np.where(m, xs, -np.inf).max(axis=0))
         if collect.any():
-            key, vals = np.concatenate(kept_key), np.concatenate(kept_value)
-            order = np.lexsort((vals, key))
-            found = np.bincount(key, minlength=n * T)
-            start = np.concatenate([[0], np.cumsum(found)])
             i, t = np.nonzero(collect)
-            if not np.array_equal(found[i * T + t], in_cell[i, t]):
+            if not np.array_equal(filled[i, t], in_cell[i, t]):
                 raise RuntimeError("internal error: a cell of the percentile search changed "
                                    "between passes over the same draws")
-            value[i, t] = vals[order][start[i * T + t] + rank_in[i, t]]
+            value[i, t] = np.sort(kept[i, t], axis=1)[np.arange(len(i)), rank_in[i, t]]
             open_ &= ~collect
         same = split & (cmin == cmax)                        # one value fills the cell
         value[same] = cmin[same]
