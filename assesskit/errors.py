@@ -70,6 +70,10 @@ class Notice:
     unit, level : str, optional
         The assessed unit (id) and level the decision is about, when it is about one unit, so
         that ``explain`` and a unit's report page list it.
+    units : tuple of str, optional
+        The assessed units (ids) a decision about several units concerns (an indicator with
+        the same value for every unit of a group concerns that group's units), so that
+        ``explain`` and the unit and group pages list it for those units only.
     """
 
     kind: str
@@ -77,6 +81,13 @@ class Notice:
     where: str | None = None
     unit: str | None = None
     level: str | None = None
+    units: tuple = ()
+
+    def concerns(self, unit: str, level: str | None = None) -> bool:
+        """Whether the decision is about ``unit`` (an id) of ``level``."""
+        if level is not None and self.level not in (None, level):
+            return False
+        return self.unit == unit or unit in self.units
 
     def __str__(self) -> str:
         return f"{self.where}: {self.message}" if self.where else self.message

@@ -95,6 +95,26 @@ def test_bad_period_is_a_located_data_error_listing_the_forms(period, why):
     assert "a year (2024, 2024年), a quarter (2024Q1" in message  # says what forms are allowed
 
 
+def test_a_decimal_number_is_not_a_period_but_a_whole_one_is_a_year(county_dataset):
+    # 2024.10 == 2024.1: October and January cannot be told apart (the audit found 2024.10 read
+    # as January without a word); 2024.0, a year column read as float, is the year 2024
+    with pytest.raises(DataError, match="cannot tell 2024.10 from 2024.1"):
+        normalise_period(2024.10)
+    assert normalise_period(2024.0) == "2024" and normalise_period(np.float64(2024)) == "2024"
+    assert normalise_period("2024.10") == "2024-10"  # as text it is October
+    scheme = ak.load_scheme({"levels": {"county": {"tree": {"gdp_pc": {"weight": 1}}}}})
+    with pytest.raises(DataError, match="decimal number"):
+        ak.evaluate(scheme, county_dataset, 2024.10)
+    units = pd.DataFrame({"unit": ["a"], "name": ["甲"], "level": "county"})
+    codes = pd.DataFrame({"indicator": ["x"], "direction": ["higher"]})
+    values = pd.DataFrame({"unit": ["a", "a"], "period": [2024.01, 2024.10], "indicator": "x",
+                           "value": [1.0, 2.0]})
+    with pytest.raises(DataError) as info:
+        ak.Dataset.from_frames(units, codes, values, name="t")
+    assert [(p.row, p.column) for p in info.value.problems] == [(2, "period"), (3, "period")]
+    assert "duplicate" not in str(info.value)
+
+
 def test_bad_period_through_the_api_is_a_data_error(county_dataset):
     scheme = ak.load_scheme({"levels": {"county": {"tree": {"gdp_pc": {"weight": 1}}}}})
     with pytest.raises(DataError, match="there is no month 13"):

@@ -26,7 +26,7 @@ def sichuan_2024(sichuan):
 
 def test_builtin_names():
     assert {"sichuan-39", "jincheng-1plus4", "dingxi", "undp-hdi", "yingshan-first-secretaries",
-            "jiange-five-musts"} <= set(ak.builtin_schemes())
+            "yingshan-sending-units", "jiange-five-musts"} <= set(ak.builtin_schemes())
 
 
 def _minmax_in_group(values: pd.Series, groups: pd.Series, lo=60.0, hi=100.0) -> pd.Series:
@@ -109,6 +109,7 @@ def test_contributions_add_up_for_every_builtin_scheme():
     cases = [("sichuan-39", "sichuan-39", 2025), ("jincheng-1plus4", "jincheng", 2024),
              ("dingxi", "dingxi", 2025), ("dingxi", "dingxi", "2025Q3"),
              ("yingshan-first-secretaries", "yingshan", 2015),
+             ("yingshan-sending-units", "yingshan", 2015),
              ("jiange-five-musts", "jiange", 2016)]
     for scheme, data, period in cases:
         ev = ak.evaluate(scheme, ak.datasets.load(data), period)
@@ -470,10 +471,13 @@ def test_yingshan_scores_grades_and_sending_units_recomputed_independently():
     # The scheme's assumptions, with plain pandas: points 100/80/60/40; a sheet is the
     # aspect-weighted mean (0.16 overall, 0.12 each other aspect) over the aspects rated; a
     # secretary's rating of themself is left out; group means weighted 0.4/0.3/0.3; grades at
-    # 90/70/60. Sending units: 60% key tasks + 40% service rating, minus 2 points per 不称职
-    # secretary sent (at most 6), graded 好/较好/一般/差 at 90/80/70 but never 好 with one.
+    # 90/70/60. Sending units (their own scheme, yingshan-sending-units, reached by the
+    # review's linked consequence): 60% key tasks + 40% service rating, minus 2 points per
+    # 不称职 secretary sent (at most 6), graded 好/较好/一般/差 at 90/80/70 but never 好 with one.
     data = ak.datasets.load("yingshan")
     ev = ak.evaluate("yingshan-first-secretaries", data, 2015)
+    assert set(ev.scores["level"]) == {"secretary"}
+    ev_units = ak.evaluate("yingshan-sending-units", data, 2015)
     r = data.ratings.copy()
     r = r[r["rater"] != r["unit"]]
     r["points"] = r["grade"].map({"好": 100, "较好": 80, "一般": 60, "差": 40})
@@ -494,6 +498,7 @@ def test_yingshan_scores_grades_and_sending_units_recomputed_independently():
 
     units = data.units.set_index("unit")
     failed = units.loc[grade[grade == "不称职"].index, "sending_unit"].value_counts()
+    s = ev_units.scores.set_index("unit")
     w = data.wide(2015)
     depts = data.level_units("department")["unit"]
     base = 0.6 * w.loc[depts, "dept_key_tasks"] + 0.4 * w.loc[depts, "dept_service_rating"]

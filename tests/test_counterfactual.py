@@ -331,17 +331,48 @@ def test_property_reported_change_is_the_smallest_on_random_small_schemes(case):
     ("sichuan-39", "sichuan-39", "2025"), ("dingxi", "dingxi", "2025"),
     ("jincheng-1plus4", "jincheng", "2024"), ("undp-hdi", "hdr-2023", "2022")])
 def test_value_batch_reproduces_evaluate(name, dataset, period):
+    # every level, including Jincheng's towns whose coefficient multiplies one node
     scheme, data = ak.load_scheme(name), ak.datasets.load(dataset)
     ev = evaluate(scheme, data, period)
-    level = list(scheme.spec["levels"])[0]
-    batch = ValueBatch(scheme, data, ev.period, level, evaluation=ev)
-    res = batch.run(np.zeros(1, np.intp), np.zeros((1, len(batch.leaves))))
-    table = ev.scores[ev.scores["level"] == level]
-    np.testing.assert_allclose(res.total[0], table["score"].to_numpy(), rtol=0, atol=1e-9)
-    np.testing.assert_array_equal(res.group_rank[0], table["group_rank"].to_numpy(dtype=float))
-    keys = batch.decisions.keys
-    got = ["+".join(k for c, k in enumerate(keys) if b >> c & 1) for b in res.outcome[0].tolist()]
-    assert got == table["outcome"].tolist()
+    levels = [k for k, spec in scheme.levels.items() if spec.review is None]
+    assert levels
+    for level in levels:
+        batch = ValueBatch(scheme, data, ev.period, level, evaluation=ev)
+        res = batch.run(np.zeros(1, np.intp), np.zeros((1, len(batch.leaves))))
+        table = ev.scores[ev.scores["level"] == level]
+        np.testing.assert_allclose(res.total[0], table["score"].to_numpy(), rtol=0, atol=1e-9,
+                                   err_msg=level)
+        np.testing.assert_array_equal(res.group_rank[0],
+                                      table["group_rank"].to_numpy(dtype=float), err_msg=level)
+        keys = batch.decisions.keys
+        got = ["+".join(k for c, k in enumerate(keys) if b >> c & 1)
+               for b in res.outcome[0].tolist()]
+        assert got == table["outcome"].tolist(), level
+
+
+@pytest.mark.parametrize("indicator,change", [("jt_traction", 5.0), ("jt_rural", -3.0)])
+def test_value_batch_changed_values_with_a_coefficient_on_one_node(indicator, change):
+    # Jincheng towns: the evaluation coefficient multiplies only the traction part's points, so
+    # a change to that part or to another one moves the part's points; the batch must agree
+    # with evaluate() of the changed data (the audit found it raising instead)
+    scheme, data = ak.load_scheme("jincheng-1plus4"), ak.datasets.load("jincheng")
+    batch = ValueBatch(scheme, data, "2024", "town")
+    col = [nd.id for nd in batch.nodes].index(indicator)
+    unit = 0
+    delta = np.zeros((1, len(batch.leaves)))
+    delta[0, col] = change
+    res = batch.run(np.array([unit]), delta)
+    ev = evaluate(scheme, apply_change(data, batch.ids[unit], {indicator: change}, "2024"), 2024)
+    table = ev.scores[ev.scores["level"] == "town"]
+    np.testing.assert_allclose(res.total[0], table["score"].to_numpy(), atol=1e-9)
+    assert res.total[0][unit] != evaluate(scheme, data, 2024).scores.query(
+        "level == 'town'")["score"].iat[unit]
+
+
+def test_what_it_takes_on_jincheng_towns():
+    scheme, data = ak.load_scheme("jincheng-1plus4"), ak.datasets.load("jincheng")
+    cf = counterfactuals(scheme, data, 2024, level="town")
+    assert len(cf.single) and (cf.single["status"] == "found").any()
 
 
 def test_value_batch_changed_values_match_evaluate_of_changed_data_quarterly():

@@ -13,7 +13,8 @@ engine, whatever its implementation; they guard the engine rewrite:
 * adding a constant to every value of a min–max indicator changes nothing, within
   ``SHIFT_TOLERANCE`` points (the engine computes ``(x - min) / (max - min)``, whose rounding
   error grows with the size of the values, not with the shift);
-* a unit whose score is NaN never gets a consequence (praise, summons ...);
+* scores are finite or the evaluation is refused, and the decision kernel never gives a NaN
+  total a consequence (praise, summons ...);
 * finite values, however extreme (±1e308), give finite scores or a clear error.
 
 Runs are derandomised (the same examples on every run, no example database on disk), so the
@@ -24,10 +25,12 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import assesskit as ak
+from assesskit.engine.consequences import LevelDecisions
 from assesskit.errors import AssessKitError
 
 #: Points by which scores may differ after every value of a min–max indicator is shifted.
@@ -148,15 +151,55 @@ def test_adding_a_constant_to_a_minmax_indicator_changes_nothing(panel, shift):
 
 @SETTINGS
 @given(panels(quarterly=True))
-def test_a_nan_score_never_gets_a_consequence(panel):
+def test_scores_are_finite_or_the_evaluation_is_refused(panel):
     # combine.weights may sum to 0 (every score 0/0 before the engine refused such weights)
     units, indicators, values, scheme = panel
     try:
         ev = _evaluate(units, indicators, values, scheme, period="2024")
     except AssessKitError:
         return  # refused with a clear error: nothing was decided
-    nan = ev.scores["score"].isna()
-    assert (ev.scores.loc[nan, "outcome"] == "").all(), ev.scores.loc[nan]
+    assert np.isfinite(ev.scores["score"].to_numpy(dtype=float)).all(), ev.scores
+
+
+def _decisions(n: int, bottom: bool = True):
+    """The compiled quota rules of a pooled level with a top-1 (and bottom-1) list."""
+    consequences = {"praised": {"label": "通报表扬", "top": 1}}
+    if bottom:
+        consequences["summoned"] = {"label": "约谈", "bottom": 1}
+    scheme = ak.load_scheme({"name": "nan", "levels": {"county": {
+        "tree": {"x0": {"weight": 1, "scoring": {"method": "value"}}},
+        "ranking": {"ties": {"at_quota": "exclude"}}, "consequences": consequences}}})
+    return LevelDecisions(scheme.levels["county"], [f"u{i}" for i in range(n)], None, None,
+                          node_index=lambda nid: 0)
+
+
+@pytest.mark.parametrize("display", [True, False])
+def test_a_nan_total_never_gets_a_consequence_by_hand(display):
+    # the decision kernel itself (no evaluation gives a NaN total any more): draw 0 praises
+    # u0 (90) and summons u3 (70); draw 1 leaves u0 (NaN) out: praises u1 (60), summons u3 (40)
+    dec = _decisions(4)
+    total = np.array([[90.0, np.nan, 80.0, 70.0], [np.nan, 60.0, 50.0, 40.0]])
+    out = dec.decide(total, [], np.zeros(4, bool), display=display).outcome
+    praised, summoned = 1 << dec.keys.index("praised"), 1 << dec.keys.index("summoned")
+    assert out.tolist() == [[praised, 0, 0, summoned], [0, praised, 0, summoned]]
+
+
+@SETTINGS
+@given(st.lists(st.one_of(st.integers(0, 100).map(float), st.just(np.nan)), min_size=2,
+                max_size=12))
+def test_a_nan_total_never_gets_a_consequence(totals):
+    dec = _decisions(len(totals), bottom=False)  # (a lone finite unit would be top and bottom)
+    total = np.array([totals])
+    out = dec.decide(total, [], np.zeros(len(totals), bool), display=False).outcome[0]
+    nan = np.isnan(total[0])
+    assert (out[nan] == 0).all()
+    finite = total[0][~nan]
+    praised = 1 << dec.keys.index("praised")
+    got = np.flatnonzero(out & praised)
+    if len(finite) and (finite == finite.max()).sum() == 1:  # a single best: praised alone
+        assert got.tolist() == [int(np.flatnonzero(total[0] == finite.max())[0])]
+    else:  # none, or tied at the quota's edge (at_quota: exclude)
+        assert len(got) == 0
 
 
 @SETTINGS

@@ -509,11 +509,12 @@ def test_bad_secretary_without_a_sending_unit(tmp_path):
         load_dataset(folder)
     p = err.value.problems[0]
     assert (p.row, p.column) == (i + 2, "sending_unit") and p.file.endswith("units.csv")
-    # ... and evaluate refuses a sending unit that is not a unit of the linked level
+    # ... and evaluating the sending units' scheme (which the review's consequence reaches)
+    # refuses a sending unit that is not a unit of the linked level
     u.loc[i, "sending_unit"] = "YT01"  # a township, not a department
     u.to_csv(folder / "units.csv", index=False)
     with pytest.raises(DataError) as err:
-        ak.evaluate("yingshan-first-secretaries", load_dataset(folder), 2015)
+        ak.evaluate("yingshan-sending-units", load_dataset(folder), 2015)
     p = err.value.problems[0]
     assert (p.row, p.column, p.value) == (i + 2, "sending_unit", "YT01")
     assert "of level 'town', not 'department'" in p.message

@@ -118,6 +118,59 @@ def test_a_scheme_saved_in_gbk_is_read_with_a_notice(tmp_path):
     assert "read as GBK" in str(scheme.notices[0])
 
 
+def test_the_gbk_notice_reaches_the_evaluation_and_the_command_line(tmp_path, capsys):
+    # the audit found it kept in scheme.notices only: evaluate and the CLI said nothing
+    path = write(tmp_path, GOOD, encoding="gbk")
+    values = {"2024": {"x": {"a": 80, "b": 70}, "y": {"a": 60, "b": 90}}}
+    ds = make_dataset(values, units_in("g", "xy"))
+    ev = evaluate(load_scheme(path), ds, 2024)
+    assert [n.kind for n in ev.notices] == ["scheme_encoding"]
+    assert "read as GBK" in ev.summary()
+    data_dir = tmp_path / "data"
+    data_dir.mkdir()
+    for table in ("units", "indicators", "values"):
+        getattr(ds, table).to_csv(data_dir / f"{table}.csv", index=False)
+    from assesskit.cli import main
+    assert main(["evaluate", "--scheme", str(path), "--data", str(data_dir), "--period", "2024",
+                 "--out", str(tmp_path / "out")]) == 0
+    assert "read as GBK" in capsys.readouterr().out
+
+
+def test_explain_lists_a_group_wide_decision_for_that_group_only():
+    # 'a' is 50 for every unit of group g1 (min-max gives all the top score) and varies in g2:
+    # u, v, w = 10, 30, 20 → 60, 100, 60 + 40 × (20 − 10) / (30 − 10) = 80
+    values = {"2024": {"x": {"a": 50}, "y": {"a": 50}, "z": {"a": 50},
+                       "u": {"a": 10}, "v": {"a": 30}, "w": {"a": 20}}}
+    ds = make_dataset(values, units_in("g1", "xyz") + units_in("g2", "uvw"))
+    scheme = one_level({"a": {"weight": 1, "scoring": {"method": "minmax", "range": [60, 100]}}},
+                       ranking={"group_by": "group"})
+    ev = evaluate(scheme, ds, 2024)
+    assert scores_of(ev) == {"x": 100, "y": 100, "z": 100, "u": 60, "v": 100, "w": 80}
+    (note,) = [n for n in ev.notices if n.kind == "constant_indicator"]
+    assert set(note.units) == {"x", "y", "z"} and note.level == "county"
+    assert "same value for every unit of g1" in str(ev.explain("x"))
+    assert "same value" not in str(ev.explain("u"))
+
+
+@pytest.mark.parametrize("ranking", [{}, {"group_by": None}])
+def test_units_with_groups_ranked_as_one_pool_are_told(ranking):
+    # groups A (甲 90, 乙 80) and B (丙 85, 丁 70), no group_by: one pool, so top 1 praises only
+    # 甲 (90), listed under no group; the notice says so unless group_by: null pools on purpose
+    values = {"2024": {"甲": {"a": 90}, "乙": {"a": 80}, "丙": {"a": 85}, "丁": {"a": 70}}}
+    ds = make_dataset(values, units_in("A", ["甲", "乙"]) + units_in("B", ["丙", "丁"]))
+    scheme = one_level({"a": {"weight": 1, "scoring": VALUE}}, ranking=ranking,
+                       consequences={"praised": {"label": "表扬", "top": 1}})
+    ev = evaluate(scheme, ds, 2024)
+    assert ev.consequences[["unit", "group"]].values.tolist() == [["甲", ""]]
+    assert "(all) — 表扬: 甲 (90.00)" in ev.summary()
+    told = [n for n in ev.notices if n.kind == "groups_not_used"]
+    if ranking:
+        assert not told
+    else:
+        assert len(told) == 1 and "2 groups" in told[0].message and "group_by" in told[0].message
+        assert "names no ranking.group_by" in ev.summary()
+
+
 def test_a_scheme_that_is_neither_utf8_nor_gbk_says_how_to_fix_it(tmp_path):
     path = tmp_path / "scheme.yaml"
     path.write_bytes(GOOD.encode("utf-8") + b"\n# \xff\xfe\xfa\n")

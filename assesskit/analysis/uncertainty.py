@@ -1077,6 +1077,7 @@ class Uncertainty:
                      "(praised or summoned in some runs but not all)")
         if self.rank_resolution > 0.5:
             lines.append(f"rank quantiles are read from bins {self.rank_resolution:g} ranks wide")
+        lines.extend(self._analysis.batch.fixed_inputs)  # linked consequences (issue 10)
         return "\n".join(lines)
 
     def to_frame(self) -> pd.DataFrame:

@@ -247,6 +247,14 @@ def parse_period(period: object) -> tuple[str | None, str]:
             return f"{period.year:04d}Q{period.quarter}", ""
         if freq == "M":
             return f"{period.year:04d}-{period.month:02d}", ""
+    if isinstance(period, float | np.floating) and np.isfinite(period) \
+            and not float(period).is_integer():
+        # 2024.10 and 2024.1 are the same number: October or January cannot be told apart
+        return None, (f"period {period!r} is a decimal number, which cannot tell 2024.10 from "
+                      "2024.1 (October from January): write periods as text (a cell formatted "
+                      f"as text in a spreadsheet), e.g. '2024-10'. A period is {PERIOD_FORMS}")
+    if isinstance(period, float | np.floating) and np.isfinite(period):
+        period = int(period)  # a whole number read as float (a year column with a gap): a year
     text = str(period).strip()
     why = ""
     if m := _YEAR.match(text):

@@ -7,8 +7,11 @@ Two kinds of rule change a unit's total, grade or standing without being nodes o
     :func:`~assesskit.engine.ratings.check_musts`). A unit failing a must loses the must's
     ``deduct`` points, or is vetoed (一票否决: ``on_fail: {veto: true}``).
 *linked consequences* (``linked:`` of *another* level, reaching this one)
-    a unit of the triggering level that meets ``when`` (a grade, a consequence, a veto) reaches
-    its linked unit — the value of the units column ``via`` — in this level: ``deduct`` takes
+    a unit of the triggering level — of this scheme, or of another scheme file whose rule this
+    level lists in ``linked_from:`` (its results evaluated on the same data and period, see
+    :func:`~assesskit.engine.evaluation.evaluate`) — that meets ``when`` (a grade, a
+    consequence, a veto) reaches its linked unit — the value of the units column ``via`` — in
+    this level: ``deduct`` takes
     ``min(cap, points × cases)`` points from it (:func:`~assesskit.engine.ratings.linked_deductions`),
     ``cap_grade`` caps its grade (:meth:`~assesskit.engine.consequences.GradeRule.capped`), any
     other effect flags it with a label (a principal barred from awards that year).
@@ -40,7 +43,8 @@ from ..scheme.model import LevelSpec
 from .ratings import MustResults, evaluate_musts, linked_deductions, linked_units
 
 DEDUCTION_COLUMNS = ["unit", "item", "value", "points", "reason", "kind", "label"]
-LINKED_COLUMNS = ["unit", "consequence", "label", "effect", "rule", "source", "because"]
+LINKED_COLUMNS = ["unit", "consequence", "label", "effect", "rule", "source", "scheme",
+                  "because"]
 # shared empty tables (never modified in place): a level without musts or links costs nothing
 _NO_DEDUCTIONS = pd.DataFrame(columns=DEDUCTION_COLUMNS)
 _NO_LINKED = pd.DataFrame(columns=LINKED_COLUMNS)
@@ -63,7 +67,8 @@ class Adjustments:
     linked : DataFrame
         One row per unit and effect of a linked consequence reaching it: unit, consequence
         (``rule.effect``), label, effect (cap_grade, deduct, flag), rule, source (the triggering
-        level), because (the triggering units and their grade).
+        level), scheme (the triggering level's scheme when it is another scheme file, else
+        ``""``), because (the triggering units and their grade).
     musts : MustResults or None
     notices : list of Notice
     log : list of dict
@@ -110,7 +115,9 @@ def level_adjustments(spec: LevelSpec, data: Dataset, units: pd.DataFrame, perio
         Canonical (sub-)period.
     upstream : dict
         ``{level: LevelResult}`` of the levels already scored (those that trigger linked
-        consequences on this one come before it).
+        consequences on this one come before it), and ``{(scheme, level): LevelResult}`` of the
+        levels of other scheme files whose rules reach this one (``linked_from:``), evaluated
+        by ``evaluate`` on the same data and period.
     values : callable
         ``values(indicator, key)`` -> the indicator's values for ``units`` in ``period``
         (raises a located SchemeError for an unknown indicator).
@@ -194,7 +201,7 @@ def _incoming(out: Adjustments, spec: LevelSpec, data: Dataset, units: pd.DataFr
     frames, flags = [], []
     dataset_level = str(spec.units.get("level", spec.level))
     for rule, source_spec in spec.linked_from:
-        src = upstream[rule.source]
+        src = upstream[rule.upstream_key]
         triggered = _triggered(rule, source_spec, src)
         src_ids = src.units["unit"].astype(str).tolist()
         linked = linked_units(data, src_ids, rule.via, level=dataset_level)
@@ -214,14 +221,16 @@ def _incoming(out: Adjustments, spec: LevelSpec, data: Dataset, units: pd.DataFr
         who = {j: [] for j in np.flatnonzero(cases)}
         for i in np.flatnonzero(hit):
             who[pos[i]].append(f"{src_ids[i]} ({src.units['name'].iat[i]})")
-        because = {j: f"{', '.join(w)} {rule.describe_when()} in level {rule.source!r}"
+        because = {j: f"{', '.join(w)} {rule.describe_when()} in {rule.where_from()}"
                    for j, w in who.items()}
         reached = np.flatnonzero(cases)
         for effect in rule.effects:
             flags.append(pd.DataFrame({
                 "unit": [ids[j] for j in reached], "consequence": f"{rule.key}.{effect.key}",
                 "label": effect.label, "effect": effect.kind, "rule": rule.key,
-                "source": rule.source, "because": [because[j] for j in reached]},
+                "source": rule.source,
+                "scheme": rule.source_scheme if rule.scheme is not None else "",
+                "because": [because[j] for j in reached]},
                 columns=LINKED_COLUMNS))
             if effect.kind == "deduct":
                 _, points = linked_deductions(hit, linked, ids, effect.points, effect.cap)
@@ -238,7 +247,9 @@ def _incoming(out: Adjustments, spec: LevelSpec, data: Dataset, units: pd.DataFr
                 cap = np.where(cases > 0, labels.index(effect.best), 0)
                 out.grade_cap = cap if out.grade_cap is None else np.maximum(out.grade_cap, cap)
         out.log.append({"step": "linked", "level": spec.level, "rule": rule.key,
-                        "from": rule.source, "when": rule.describe_when(), "via": rule.via,
+                        "from": rule.source,
+                        **({"scheme": rule.source_scheme} if rule.scheme is not None else {}),
+                        "when": rule.describe_when(), "via": rule.via,
                         "effects": {e.key: e.label for e in rule.effects},
                         "reached": {ids[j]: who[j] for j in reached}})
     if out.grade_cap is None:

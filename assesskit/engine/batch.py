@@ -42,8 +42,23 @@ def level_models(spec, data: Dataset, ev, subs: list, units: pd.DataFrame) -> li
     (the levels it rolls up from at their nominal results; a year of a quarterly scheme counts
     the year's negative-list incidents once)."""
     over = list(subs) if len(subs) > 1 else None
-    return [LevelModel(spec, data, p, ev.sub_results[p], units=units, deductions_over=over)
+    return [LevelModel(spec, data, p, {**ev.linked_inputs, **ev.sub_results[p]}, units=units,
+                       deductions_over=over)
             for p in subs]
+
+
+def fixed_inputs(spec, period: str) -> list[str]:
+    """Sentences saying which results a Monte Carlo over ``spec``'s design keeps fixed: the
+    nominal results of the levels (of this scheme or another scheme file) whose linked
+    consequences reach it."""
+    out = []
+    for rule, _ in spec.linked_from:
+        label = f" ({rule.label})" if rule.label != rule.key else ""
+        out.append(f"fixed input: the linked consequence {rule.key!r}{label} comes from the "
+                   f"nominal result of {rule.where_from()} for {period}; only the design of "
+                   f"level {spec.level!r} varies — the units it reaches, their deductions and "
+                   "grade caps stay as published")
+    return out
 
 
 class BatchResult:
@@ -127,6 +142,7 @@ class LevelBatch:
                                   "(exclude_incomplete); an analysis over designs needs the same "
                                   "units in every sub-period", key=f"levels.{level}.units")
         self.models = level_models(spec, data, ev, subs, self.units)
+        self.fixed_inputs = fixed_inputs(spec, period)  # linked consequences (issue 10)
         self.tree = self.models[0].tree
         combine = scheme.spec.get("combine", {}) or {}
         cw = np.asarray((combine.get("weights") or [1.0] * len(subs)) if len(subs) > 1 else [1.0],
@@ -526,11 +542,14 @@ class ValueBatch:
                     dynamic[self.leaves[li]] = np.where(self.applies[:, li], new, np.nan)
                     vetoed |= new_veto & self.applies[:, li]
                 values = aggregate(plan, ones, dynamic_scores=dynamic, impute=self._impute,
-                                   keep=dec.break_by)
+                                   keep=[*dec.break_by, *model.coefficient_keep])
+                # a coefficient on one node (coefficient.node) needs that node's points
+                part = model.part_points(plan, values, dynamic_scores=dynamic)
                 # the veto score where vetoed: the engine's totals of everyone vetoed and of none
-                plain = model.totals(values[0], np.zeros(n, bool))
+                plain = model.totals(values[0], np.zeros(n, bool), part)
                 if vetoed.any():
-                    plain = np.where(vetoed, model.totals(values[0], np.ones(n, bool)), plain)
+                    plain = np.where(vetoed, model.totals(values[0], np.ones(n, bool), part),
+                                     plain)
                 total[rows] += self.mix[s] * plain
                 for i, j in enumerate(dec.break_by):
                     tb = values[j] if j in values else plan.scores[None, :, j]

@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 
 from ..data.model import Dataset, normalise_period, period_frequency, sub_periods
-from ..errors import DataError, SchemeError
+from ..errors import DataError, Notice, SchemeError
 from ..scheme.model import LevelSpec, Scheme, load_scheme
 from .consequences import LevelDecisions, streaks
 from .inputs import view
@@ -80,6 +80,12 @@ class Evaluation:
         Decisions taken by a documented policy (a missing value left out and the weights
         re-normalised, a unit left out as incomplete, a direction assumed by the loader):
         listed by :meth:`summary` and printed by the command line.
+    linked_evaluations : dict
+        ``{scheme reference: Evaluation}`` of the schemes whose linked consequences reach a
+        level of this one (``linked_from:``), evaluated on the same data and period.
+    linked_inputs : dict
+        ``{(scheme name, level): LevelResult}`` of those evaluations: the results the linked
+        consequences are taken from (the Monte Carlo keeps them fixed).
     """
 
     scheme: Scheme
@@ -92,6 +98,8 @@ class Evaluation:
     traffic_lights: pd.DataFrame = field(default_factory=pd.DataFrame)
     consequences: pd.DataFrame = field(default_factory=pd.DataFrame)
     notices: list = field(default_factory=list)
+    linked_evaluations: dict = field(default_factory=dict, repr=False)
+    linked_inputs: dict = field(default_factory=dict, repr=False)
     _contributions: pd.DataFrame | None = field(default=None, repr=False)
 
     @property
@@ -120,8 +128,7 @@ class Evaluation:
         lines = [
             f"{row['name']} ({row['unit']}, {row['level']}) — {self.scheme.name}, period {self.period}",
             self._standing(row)]
-        mine = [n for n in self.notices if n.unit == str(row["unit"])
-                and n.level in (None, row["level"])]
+        mine = [n for n in self.notices if n.concerns(str(row["unit"]), row["level"])]
         if mine:
             lines.append("decided by a documented policy: " + "; ".join(n.message for n in mine))
         if row["vetoed"]:
@@ -373,21 +380,32 @@ def _evaluate(scheme: Scheme, data: Dataset, period, levels: list[str] | None) -
                  {"step": "scheme", "spec": scheme.spec}]
     combined: dict[str, LevelResult] = {}
     per_sub: dict[str, dict[str, LevelResult]] = {p: {} for p in subs}
+    linked_evs, linked_inputs = _linked_sources(scheme, data, period, log)
     # the annual result of a quarterly (monthly) scheme: each incident of the negative list
     # costs its points once, whatever sub-period it falls in (see LevelModel, deductions_over)
     over = subs if len(subs) > 1 else None
     for level, spec in scheme.levels.items():
         for p in subs:
+            upstream = {**linked_inputs, **per_sub[p]} if linked_inputs else per_sub[p]
             if spec.review is not None:  # scored from rating sheets (issue 10)
-                per_sub[p][level] = score_review_level(scheme, spec, data, p, per_sub[p])
+                per_sub[p][level] = score_review_level(scheme, spec, data, p, upstream)
             else:
-                per_sub[p][level] = score_level(scheme, spec, data, p, per_sub[p], over)
+                per_sub[p][level] = score_level(scheme, spec, data, p, upstream, over)
     combine = scheme.spec.get("combine", {}) or {}
     cw = (combine.get("weights") or [1.0] * len(subs)) if len(subs) > 1 else [1.0]
     if len(cw) != len(subs):
         raise SchemeError(f"combine.weights has {len(cw)} entries for {len(subs)} sub-periods", key="combine.weights")
     frames, long = [], []
-    notices = list(data.notices)
+    notices = [*scheme.notices, *data.notices]  # e.g. the scheme file read as GBK
+    for target in scheme.linked_targets:  # a rule no evaluation applies (issue 10)
+        if not target["listed"]:
+            rule = target["rule"]
+            notices.append(Notice(
+                "linked_not_applied",
+                f"linked consequence {rule.key!r} reaches level {rule.level!r} of scheme "
+                f"{rule.scheme!r} ({target['file']}), which does not list this scheme file in "
+                f"linked_from:, so evaluating it does not apply the consequence; {target['fix']}",
+                rule.located, level=rule.source))
     for level in scheme.spec["levels"]:  # output in the order the scheme lists its levels
         spec = scheme.levels[level]
         if level not in wanted:
@@ -405,7 +423,27 @@ def _evaluate(scheme: Scheme, data: Dataset, period, levels: list[str] | None) -
                                  for c in CONSEQUENCE_COLUMNS}, columns=CONSEQUENCE_COLUMNS)
     lights = _traffic_lights(scheme, data, per_sub)
     return Evaluation(scheme, data.name, period, scores, log, combined, per_sub, lights,
-                      consequences=consequences, notices=notices)
+                      consequences=consequences, notices=notices,
+                      linked_evaluations=linked_evs, linked_inputs=linked_inputs)
+
+
+def _linked_sources(scheme: Scheme, data: Dataset, period: str, log: list) -> tuple[dict, dict]:
+    """Evaluate the schemes whose linked consequences reach this one (``linked_from:``) on the
+    same data and period; return ``({reference: Evaluation}, {(scheme, level): LevelResult})``.
+    Linked schemes are annual (checked at load), so each level has one result for the year."""
+    evs, inputs = {}, {}
+    for ref, source in scheme.linked_schemes.items():
+        ev = evaluate(source, data, period)
+        evs[ref] = ev
+        for level, res in ev.level_results.items():
+            inputs[(source.name, level)] = res
+        rules = sorted({r.key for spec in scheme.levels.values()
+                        for r, _ in spec.linked_from if r.source_scheme == source.name})
+        log.append({"step": "linked_scheme", "scheme": source.name,
+                    "scheme_source": source.origin, "rules": rules, "period": period,
+                    "note": "evaluated on the same data and period; its linked consequences "
+                            "reach this scheme (linked_from:)"})
+    return evs, inputs
 
 
 def level_decisions(spec: LevelSpec, res: LevelResult) -> LevelDecisions:
@@ -459,7 +497,11 @@ def _level_table(res: LevelResult, spec: LevelSpec, log: list) -> tuple[dict, di
     columns["outcome"] = np.array(["+".join(k) for k in keys], dtype=object)
     columns["outcome_label"] = np.array(["、".join(label_of[x] for x in k) for k in keys],
                                         dtype=object)
-    unit, name, group = cols["unit"], cols["name"], cols["group"]
+    unit, name = cols["unit"], cols["name"]
+    # a consequence is listed under the group it was decided in: the ranking group, or none
+    # when the level ranks all its units together (whatever group column the data carry)
+    gb = spec.ranking.get("group_by")
+    group = u[gb].astype(str).to_numpy() if gb else np.full(n, "", dtype=object)
     rows = []
     for side in rules.sides:
         for r, row in enumerate(side.table):

@@ -656,7 +656,8 @@ class LevelModel:
             j = parent
 
     def part_points(self, plan: AggregationPlan, values: dict,
-                    multipliers: np.ndarray | None = None) -> np.ndarray | None:
+                    multipliers: np.ndarray | None = None,
+                    dynamic_scores: dict | None = None) -> np.ndarray | None:
         """Points (d, n) the units earn on the coefficient's node, or None without one.
 
         The node's points follow the attribution rule of ``contributions`` (see
@@ -672,9 +673,14 @@ class LevelModel:
             Group node scores from :func:`~assesskit.engine.tree.aggregate`; must hold the root
             and every node of ``coefficient_keep``.
         multipliers : ndarray (d, N), optional
+        dynamic_scores : dict, optional
+            Leaf node index -> (d, n) scores of the leaves scored per draw, as given to
+            :func:`~assesskit.engine.tree.aggregate` (their plan scores are stale).
         """
         if self.coefficient_node is None:
             return None
+        if dynamic_scores:
+            values = {**dynamic_scores, **values}
         root = np.atleast_2d(values[0])
         d = root.shape[0]
         m = np.ones((d, self.tree.size)) if multipliers is None else np.asarray(multipliers, float)
@@ -907,7 +913,8 @@ def _notices(model: LevelModel, leaf: LeafScores, plan: AggregationPlan) -> list
         if applies.any() and not np.isfinite(raw).any():
             out.append(Notice("indicator_absent", f"indicator {nd.indicator!r} ({nd.id}) has no "
                               f"value for any unit in {period}: its weight is spread over its "
-                              "siblings", f"{level}, period {period}"))
+                              "siblings", f"{level}, period {period}", level=level,
+                              units=tuple(map(str, model.units["unit"].astype(str).to_numpy()[applies]))))
             continue
         inner = nd.scoring.get("then", nd.scoring)
         if inner.get("method") not in RELATIVE_METHODS or nd.scoring["method"] == \
@@ -923,7 +930,19 @@ def _notices(model: LevelModel, leaf: LeafScores, plan: AggregationPlan) -> list
             out.append(Notice("constant_indicator",
                               f"indicator {nd.indicator!r} ({nd.id}) has the same value for every "
                               f"unit of {where}: the relative rule gives them all the top score",
-                              f"{level}, period {period}"))
+                              f"{level}, period {period}", level=level,
+                              units=tuple(map(str, model.units["unit"].astype(str).to_numpy()[
+                                  applies & np.isin(groups.codes, groups.codes[flat])]))))
+    groups_given = model.units["group"].dropna().astype(str) if "group" in model.units else None
+    # said unless the scheme decides it (group_by: null pools on purpose, e.g. the HDI)
+    if not {"group_by", "groups"} & set(model.spec.ranking) and groups_given is not None \
+            and groups_given[groups_given != ""].nunique() > 1:
+        out.append(Notice("groups_not_used",
+                          f"the units carry {groups_given[groups_given != ''].nunique()} groups "
+                          f"in their 'group' column, but level {level!r} names no "
+                          "ranking.group_by: all its units are ranked, given quotas and compared "
+                          "by relative rules as one pool. To rank within the groups, add "
+                          "ranking: {group_by: group}; to pool on purpose, group_by: null", f"{level}, period {period}", level=level))
     for note in plan.notes:
         out.append(Notice(f"missing_{note['policy']}", f"{note['node']}: {note['note']}",
                           f"{model.spec.level} unit {note['unit']}, period {note['period']}",
@@ -935,7 +954,8 @@ def _notices(model: LevelModel, leaf: LeafScores, plan: AggregationPlan) -> list
                               unit=str(note["unit"]), level=model.spec.level))
     for note in leaf.notes:  # a comparison group too small for a relative rule
         out.append(Notice(note["policy"].replace(" ", "_"), f"{note['node']}: {note['note']}",
-                          f"{model.spec.level} unit {note['unit']}, period {note['period']}"))
+                          f"{model.spec.level} unit {note['unit']}, period {note['period']}",
+                          unit=str(note["unit"]), level=model.spec.level))
     out.extend(model.adjustments.notices)  # musts without a value (issue 10)
     return out
 

@@ -38,8 +38,8 @@ from .inputs import view
 from .level import LevelResult, Scorer, check_groups, grouping_for, select_units
 from .ratings import ReviewResult, evaluate_review
 
-__all__ = ["explain_lines", "extra_columns", "level_log", "level_outputs", "redo_draw",
-           "refuse_review",
+__all__ = ["explain_lines", "extra_columns", "level_log", "level_outputs",
+           "linked_consequences", "redo_draw", "refuse_review",
            "review_result", "score_review_level", "summary_lines"]
 
 _NO_DEDUCTIONS = ["unit", "item", "value", "points", "reason"]
@@ -165,6 +165,38 @@ def review_result(ev, level: str | None = None) -> ReviewResult:
     return ev.level_results[level].review
 
 
+def linked_consequences(ev, data: Dataset) -> pd.DataFrame:
+    """Every linked consequence an evaluation's units cause, wherever it lands.
+
+    The rows of kind ``linked`` of ``ev.consequences`` (links within the scheme), then those of
+    the evaluation of each scheme file its rules reach (``scheme:``; evaluated here with
+    ``evaluate(target, data, ev.period)``, which re-evaluates this scheme as its source).
+
+    Parameters
+    ----------
+    ev : Evaluation
+    data : Dataset
+        The data ``ev`` was computed on.
+
+    Returns
+    -------
+    DataFrame
+        The consequences columns plus ``scheme`` (the scheme that assesses the unit reached) and
+        ``level_label`` (the label of its level).
+    """
+    from .evaluation import evaluate  # evaluation imports this module
+
+    evs = [ev] + [evaluate(t["path"], data, ev.period) for t in ev.scheme.linked_targets
+                  if t["listed"]]
+    parts = []
+    for e in evs:
+        rows = e.consequences[e.consequences["kind"] == "linked"]
+        labels = {lv: spec.label for lv, spec in e.scheme.levels.items()}
+        parts.append(rows.assign(scheme=e.scheme.name,
+                                 level_label=rows["level"].map(labels).astype(object)))
+    return pd.concat(parts, ignore_index=True)
+
+
 def redo_draw(entry: dict, ids) -> list[str]:
     """Redo the plenary draw of a log entry (``step: draw``) from the rated units' ids.
 
@@ -250,7 +282,8 @@ def level_log(spec: LevelSpec, res: LevelResult) -> list[dict]:
 
 
 def summary_lines(ev, level: str) -> list[str]:
-    """Lines of ``Evaluation.summary`` for a level: the plenary draw and the failed musts."""
+    """Lines of ``Evaluation.summary`` for a level: the plenary draw, the linked consequences
+    reaching it (which units of which level and scheme caused them) and the failed musts."""
     res = ev.level_results.get(level)
     if res is None:
         return []
@@ -260,6 +293,24 @@ def summary_lines(ev, level: str) -> list[str]:
         names = dict(zip(r.scores["unit"], r.scores["name"], strict=True))
         lines.append(f"  plenary draw: {r.spec.draw_k} of {len(r.scores)} drawn with seed "
                      f"{r.spec.draw_seed}: " + ", ".join(f"{names[u]} ({u})" for u in r.panel.drawn))
+    for entry in res.adjustments.log if res.adjustments is not None else []:
+        if entry.get("step") == "linked" and entry["reached"]:
+            where = f"level {entry['from']!r}" + (
+                f" of scheme {entry['scheme']!r}, evaluated on the same data and period"
+                if "scheme" in entry else "")
+            names = dict(zip(res.units["unit"].astype(str), res.units["name"], strict=True))
+            lines.append(f"  linked consequence {entry['rule']} from {where}: "
+                         + "; ".join(f"{names[u]} ({u}) ← {', '.join(who)} {entry['when']}"
+                                     for u, who in entry["reached"].items()))
+    for target in ev.scheme.linked_targets:  # rules reaching another scheme file
+        rule = target["rule"]
+        if rule.source == level:
+            lines.append(f"  linked consequence {rule.key} ({rule.describe_when()}) reaches level "
+                         f"{rule.level!r} of scheme {rule.scheme!r}: "
+                         + ("applied when that scheme is evaluated (on the same data and "
+                            "period), not in this evaluation" if target["listed"] else
+                            "not applied by any evaluation (that level does not list this "
+                            "scheme file in linked_from:)"))
     musts = res.adjustments.musts if res.adjustments is not None else None
     if musts is not None:
         failed = musts.musts[~musts.musts["passed"]]

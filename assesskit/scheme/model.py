@@ -69,7 +69,7 @@ LEVEL_KEYS = {"label", "note", "units", "max_points", "tree", "aggregate", "miss
               "normalise_weights", "deductions", "coefficient", "overrides", "ranking",
               "consequences", "grades", "rules", "schedule"}
 # issue 10 (scheme/review.py): a level scored by rating sheets, pass/fail musts, linked units
-LEVEL_KEYS = LEVEL_KEYS | {"review", "musts", "linked"}
+LEVEL_KEYS = LEVEL_KEYS | {"review", "musts", "linked", "linked_from"}
 NODE_KEYS = {"label", "weight", "children", "aggregate", "missing", "normalise_weights",
              "indicator", "scoring", "direction", "applies_to", "applies_if", "rollup", "shared",
              "note"}
@@ -226,6 +226,12 @@ class Scheme(ReviewKeys):
         self.lines = lines or {}
         self.log = list(log or [])
         self.notices = list(notices or [])
+        # schemes whose linked consequences reach a level of this one (linked_from:), by the
+        # reference written there; evaluate() evaluates them first (scheme/review.py)
+        self.linked_schemes: dict[str, Scheme] = {}
+        # this scheme's linked consequences reaching another scheme file: {rule, file, path,
+        # listed (whether that file's level lists the rule in linked_from:), fix}
+        self.linked_targets: list[dict] = []
         self._known_keys(spec, TOP_KEYS, "", "a scheme")
         self.name = self._text(spec.get("name", Path(source).stem if source else "scheme"), "name")
         self.frequency = self._enum(spec.get("frequency", "annual"), "frequency", tuple(FREQUENCIES))
@@ -959,7 +965,7 @@ class Scheme(ReviewKeys):
                                          f"{n.path}.{'rollup' if n.rollup else 'shared'}.from")
                     deps[level].add(src)
             # a level reached by a linked consequence comes after the level that triggers it
-            deps[level] |= {rule.source for rule, _ in spec.linked_from}
+            deps[level] |= {rule.source for rule, _ in spec.linked_from if rule.scheme is None}
         order: list[str] = []
         while len(order) < len(parsed):
             ready = [lv for lv in parsed if lv not in order and deps[lv] <= set(order)]
@@ -1189,6 +1195,13 @@ def _find_node_spec(tree: dict, node_id: str) -> dict:
 @functools.cache
 def _builtin_folder() -> Path:
     return Path(str(resources.files("assesskit.scheme") / "builtin")).resolve()
+
+
+def builtin_path(name: str) -> Path | None:
+    """The file of a built-in scheme (``"sichuan-39"``), or None if ``name`` is not one."""
+    if Path(name).suffix or name not in builtin_schemes():
+        return None
+    return _builtin_folder() / f"{name}.yaml"
 
 
 def builtin_schemes() -> list[str]:

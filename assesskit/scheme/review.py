@@ -14,7 +14,10 @@ Seed 002 describes two procedures a tree of weighted indicators cannot express:
     a consequence of a unit's grade (or outcome, or veto) that reaches a *linked* unit assessed by
     another level: points deducted from its total, its grade capped, or a flag with a label (a
     first secretary graded 不称职: the sending unit loses target-assessment points, its leadership
-    team cannot be graded 好, its principal is barred from awards that year).
+    team cannot be graded 好, its principal is barred from awards that year). The other level is
+    of the same scheme, or of another scheme file (``scheme:`` of the rule); that scheme's level
+    then lists the rule in ``linked_from:`` (``[{scheme:, rule:}]``), and loading it loads the
+    source scheme (:attr:`~assesskit.scheme.model.Scheme.linked_schemes`), refusing a cycle.
 
 Everything here is checked once, at load, by :class:`~assesskit.scheme.model.Scheme` (through
 the :class:`ReviewKeys` mixin): every error names the key and the YAML line. The parsed specs
@@ -24,7 +27,9 @@ reads; the engine parses nothing. ``docs/scheme-format.md`` documents every key.
 
 from __future__ import annotations
 
+from contextvars import ContextVar
 from dataclasses import dataclass, field, replace
+from pathlib import Path
 from typing import Any
 
 #: Which sessions a rater group attends (rates): ``all`` every session; ``plenary_and_own`` the
@@ -52,14 +57,15 @@ ASPECT_KEYS = {"label", "weight", "note"}
 RATER_GROUP_KEYS = {"label", "weight", "attends", "note"}
 MUST_KEYS = {"label", "checks", "on_fail", "note"}
 CHECK_KEYS = {"indicator", "at_least", "at_most", "label", "note"}
-LINKED_KEYS = {"when", "via", "level", "effects", "label", "note"}
+LINKED_KEYS = {"when", "via", "level", "scheme", "effects", "label", "note"}
+LINKED_FROM_KEYS = {"scheme", "rule", "note"}
 WHEN_KEYS = {"grades", "outcome", "vetoed"}
 EFFECT_KEYS = {"cap_grade": {"best", "label", "note"}, "deduct": {"points", "cap", "label", "note"},
                "flag": {"label", "note"}}
 #: The keys of a level scored by a review: no tree, so none of the tree's keys (aggregation,
 #: missing values of nodes, overrides, coefficients, negative lists, schedules).
 REVIEW_LEVEL_KEYS = {"label", "note", "units", "max_points", "review", "ranking", "consequences",
-                     "grades", "rules", "musts", "linked"}
+                     "grades", "rules", "musts", "linked", "linked_from"}
 WEIGHT_TOLERANCE = 1e-6
 
 
@@ -189,7 +195,8 @@ class LinkedRule:
 
     ``when`` is ``("grades", labels)``, ``("outcome", consequence keys)`` or
     ``("vetoed", ())``; the linked unit is the value of the units column ``via`` of the
-    triggering unit, assessed by level ``level`` of the same scheme.
+    triggering unit, assessed by level ``level`` of the same scheme — or, with ``scheme`` (a
+    built-in name or a path relative to the file of ``source_scheme``), of that scheme.
     """
 
     key: str
@@ -201,6 +208,19 @@ class LinkedRule:
     effects: tuple
     path: str
     located: str = ""
+    scheme: str | None = None  # the scheme file the rule reaches (None: this scheme)
+    source_scheme: str = ""  # name of the scheme the rule is written in
+
+    @property
+    def upstream_key(self):
+        """Key of the triggering level's result among the results a level is scored with: the
+        level name, or ``(source scheme, level)`` for a rule from another scheme file."""
+        return self.source if self.scheme is None else (self.source_scheme, self.source)
+
+    def where_from(self) -> str:
+        """``"level 'secretary'"`` or ``"level 'secretary' of scheme 'yingshan-…'"``."""
+        return f"level {self.source!r}" + (f" of scheme {self.source_scheme!r}"
+                                           if self.scheme is not None else "")
 
     def effect(self, kind: str) -> LinkedEffect | None:
         return next((e for e in self.effects if e.kind == kind), None)
@@ -520,26 +540,162 @@ class ReviewKeys:
                           label=self._text(body.get("label", name), f"{key}.label"),
                           when=(kind, values), via=self._text(body["via"], f"{key}.via"),
                           level=self._text(body["level"], f"{key}.level"),
-                          effects=tuple(effects), path=key, located=self.where(key))
+                          effects=tuple(effects), path=key, located=self.where(key),
+                          scheme=(self._text(body["scheme"], f"{key}.scheme")
+                                  if body.get("scheme") is not None else None),
+                          source_scheme=self.name)
 
     def _check_links(self, parsed: dict) -> None:
-        """Linked consequences reach a level of this scheme that can take their effects."""
+        """Linked consequences reach a level (of this scheme, or of the scheme file named by
+        ``scheme:``) that can take their effects; ``linked_from:`` loads the schemes whose rules
+        reach this one."""
         for spec in parsed.values():
             for rule in spec.linked.values():
-                if rule.level not in parsed or rule.level == spec.level:
-                    raise self.error(f"a linked consequence reaches level {rule.level!r}, which "
-                                     f"is not another level of this scheme (levels: "
-                                     f"{list(parsed)})", f"{rule.path}.level")
                 if self.frequency != "annual":
                     raise self.error("linked consequences follow a year's grades; they need an "
                                      f"annual scheme (this one is {self.frequency})",
                                      f"{rule.path}")
+                if rule.scheme is not None:
+                    self._check_outgoing(rule)
+                    continue
+                if rule.level not in parsed or rule.level == spec.level:
+                    raise self.error(f"a linked consequence reaches level {rule.level!r}, which "
+                                     f"is not another level of this scheme (levels: "
+                                     f"{list(parsed)}); a level of another scheme file needs "
+                                     "scheme: <built-in name or path>", f"{rule.path}.level")
                 target = parsed[rule.level]
-                cap = rule.effect("cap_grade")
-                if cap is not None:
-                    labels = [str(b[1]) for b in target.grades["bands"]] if target.grades else []
-                    if cap.best not in labels:
-                        raise self.error(f"cap_grade.best must be a grade of level "
-                                         f"{rule.level!r}: {labels or 'it has no grades:'}",
-                                         f"{rule.path}.effects.{cap.key}.best")
+                self._check_cap(rule, target)
                 target.linked_from.append((rule, spec))
+        for level, body in self.spec["levels"].items():
+            raw = (body or {}).get("linked_from")
+            if raw is not None:
+                self._parse_linked_from(raw, parsed[str(level)], f"levels.{level}.linked_from")
+
+    def _check_cap(self, rule: LinkedRule, target, key: str | None = None) -> None:
+        """``cap_grade.best`` of a rule is a grade of the level it reaches."""
+        cap = rule.effect("cap_grade")
+        if cap is not None:
+            key = key or f"{rule.path}.effects.{cap.key}.best"
+            labels = [str(b[1]) for b in target.grades["bands"]] if target.grades else []
+            if cap.best not in labels:
+                raise self.error(f"cap_grade.best {cap.best!r} of linked consequence "
+                                 f"{rule.key!r} ({rule.located}) must be a grade of level "
+                                 f"{target.level!r}: {labels or 'it has no grades:'}", key)
+
+    # ------------------------------------------------------------------ links across files
+    def _scheme_path(self, ref: str, key: str) -> Path:
+        """The file of a scheme named in ``scheme:``: a built-in name, or a path relative to
+        this scheme's file (to the working directory for a scheme given as a dict)."""
+        from .model import builtin_path  # model imports this module; no cycle at call time
+
+        found = builtin_path(ref)
+        if found is None:
+            base = Path(self.source).parent if self._from_file else Path.cwd()
+            found = (base / ref).resolve()
+            if not found.is_file():
+                raise self.error(f"no scheme {ref!r}: neither a built-in scheme nor a file "
+                                 f"(looked for {found.name} in {base.name or base}); give a "
+                                 "built-in name or a path relative to this scheme's file",
+                                 key)
+        return found
+
+    @property
+    def _from_file(self) -> bool:
+        return bool(self.source) and not str(self.source).startswith("<")
+
+    def _check_outgoing(self, rule: LinkedRule) -> None:
+        """A rule reaching another scheme file: the file exists and has the level; whether that
+        level lists the rule in ``linked_from:`` (otherwise no evaluation applies its effects)
+        is kept in :attr:`linked_targets`."""
+        from .source import parse_yaml, read_text
+
+        path = self._scheme_path(rule.scheme, f"{rule.path}.scheme")
+        other, lines = parse_yaml(read_text(path, []), source=str(path))
+        levels = other.get("levels") if isinstance(other, dict) else None
+        body = levels.get(rule.level) if isinstance(levels, dict) else None
+        if not isinstance(body, dict):
+            raise self.error(f"a linked consequence reaches level {rule.level!r} of scheme "
+                             f"{rule.scheme!r} ({path.name}), which has no such level (levels: "
+                             f"{list(levels or {})})", f"{rule.path}.level")
+        entries = body.get("linked_from") or []
+        me = Path(self.source).resolve() if self._from_file else None
+        if me is None:
+            raise self.error("a linked consequence reaching another scheme file needs this "
+                             "scheme to be a file too (the other scheme's linked_from: names "
+                             "it); save the scheme as YAML and load it from there",
+                             f"{rule.path}.scheme")
+        if not isinstance(entries, list):
+            entries = []
+        back = [e for e in entries if isinstance(e, dict) and str(e.get("rule")) == rule.key
+                and _resolves_to(str(e.get("scheme", "")), path, me)]
+        # a copy of a scheme (a variant saved under another name) reaches the target without
+        # being listed there: allowed, but nothing applies it; evaluate() says so (a notice)
+        self.linked_targets.append({
+            "rule": rule, "file": path.name, "path": str(path), "listed": bool(back),
+            "fix": (f"add 'linked_from: [{{scheme: {me.name}, rule: {rule.key}}}]' (a path "
+                    f"relative to {path.name}) to level {rule.level!r} of {path.name} (line "
+                    f"{lines.get(f'levels.{rule.level}')})")})
+
+    def _parse_linked_from(self, raw: Any, spec, key: str) -> None:
+        """Load the schemes whose rules reach this level (``linked_from:``) and keep the rules."""
+        if not isinstance(raw, list) or not raw:
+            raise self.error("linked_from is a list of {scheme: <built-in name or path>, rule: "
+                             "<key of a linked consequence of that scheme>}", key)
+        if self.frequency != "annual":
+            raise self.error("linked consequences follow a year's grades; they need an annual "
+                             f"scheme (this one is {self.frequency})", key)
+        from .model import load_scheme
+
+        me = Path(self.source).resolve() if self._from_file else None
+        for j, entry in enumerate(raw):
+            ek = f"{key}[{j}]"
+            self._known_keys(entry, LINKED_FROM_KEYS, ek, "a linked_from entry")
+            for required in ("scheme", "rule"):
+                if entry.get(required) is None:
+                    raise self.error(f"a linked_from entry needs {required}:", f"{ek}.{required}")
+            ref = self._text(entry["scheme"], f"{ek}.scheme")
+            rule_key = self._text(entry["rule"], f"{ek}.rule")
+            path = self._scheme_path(ref, f"{ek}.scheme")
+            chain = _LOADING.get() or ((str(me) if me else self.name),)
+            if path == me or str(path) in chain:
+                names = [Path(c).name for c in chain] + [path.name]
+                raise self.error("linked consequences across scheme files form a cycle: "
+                                 + " → ".join(names) + " (each file's level lists a rule of the "
+                                 "next in linked_from:); a scheme's results cannot depend on "
+                                 "themselves — remove one of the links", f"{ek}.scheme")
+            token = _LOADING.set((*chain, str(path)))
+            try:
+                source = self.linked_schemes.get(ref) or load_scheme(path)
+            finally:
+                _LOADING.reset(token)
+            rules = {r.key: (r, s) for s in source.levels.values() for r in s.linked.values()}
+            if rule_key not in rules:
+                raise self.error(f"scheme {ref!r} ({path.name}) has no linked consequence "
+                                 f"{rule_key!r}; its linked consequences: {sorted(rules)}",
+                                 f"{ek}.rule")
+            rule, source_spec = rules[rule_key]
+            if (rule.scheme is None or me is None
+                    or source._scheme_path(rule.scheme, f"{rule.path}.scheme") != me
+                    or rule.level != spec.level):
+                target = f"level {rule.level!r}" + (f" of scheme {rule.scheme!r}"
+                                                    if rule.scheme else " of its own scheme")
+                raise self.error(f"linked consequence {rule_key!r} of scheme {ref!r} "
+                                 f"({rule.located}) reaches {target}, not level {spec.level!r} "
+                                 f"of this scheme; name this file and level in its scheme: "
+                                 "and level:", f"{ek}.rule")
+            self._check_cap(rule, spec, f"{ek}.rule")
+            self.linked_schemes[ref] = source
+            spec.linked_from.append((rule, source_spec))
+
+
+#: Resolved files of the schemes being loaded through ``linked_from:`` (to refuse a cycle).
+_LOADING: ContextVar[tuple] = ContextVar("assesskit_linked_loading", default=())
+
+
+def _resolves_to(ref: str, base: Path, expected: Path) -> bool:
+    """Whether ``ref`` (a built-in name, or a path relative to the file ``base``) is
+    ``expected``."""
+    from .model import builtin_path
+
+    found = builtin_path(ref)
+    return (found if found is not None else (base.parent / ref).resolve()) == expected
