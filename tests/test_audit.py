@@ -15,7 +15,7 @@ import pandas as pd
 import pytest
 
 import assesskit as ak
-from assesskit.analysis.audit import audit, cronbach_alpha, first_component_share
+from assesskit.analysis.audit import audit, critical_r, cronbach_alpha, first_component_share
 from assesskit.analysis.compare import ALL_UNITS
 
 # mtcars (R datasets), rows in the published order Mazda RX4 ... Volvo 142E
@@ -160,12 +160,97 @@ def test_nothing_to_drop_is_said():
     assert res.notices[-1].kind == "nothing_to_drop"
 
 
+def _dataset(columns: dict, name: str):
+    """Units u1..un of one group, indicators scored as given (method value)."""
+    n = len(next(iter(columns.values())))
+    units = pd.DataFrame({"unit": [f"u{i}" for i in range(1, n + 1)],
+                          "name": [f"县{i}" for i in range(1, n + 1)], "level": "county",
+                          "group": "g"})
+    rows = [(u, "2025", code, v) for code, col in columns.items()
+            for u, v in zip(units["unit"], col, strict=True)]
+    values = pd.DataFrame(rows, columns=["unit", "period", "indicator", "value"])
+    return ak.Dataset.from_frames(units, pd.DataFrame({"indicator": list(columns)}), values,
+                                  name=name)
+
+
+def _scheme(tree: dict, name: str):
+    return ak.load_scheme({
+        "name": name, "defaults": {"scoring": {"method": "value"}},
+        "levels": {"county": {"tree": tree, "ranking": {"group_by": "group"},
+                              "consequences": {"praised": {"label": "通报表扬", "top": 1}}}}})
+
+
+def test_critical_r_against_the_published_table():
+    # Fisher (1925) table V.A, two-sided 5%, by degrees of freedom n - 2:
+    # df 1 .9969, 2 .9500, 3 .8783, 5 .7545, 10 .5760, 30 .3494
+    for n, r in ((3, 0.9969), (4, 0.9500), (5, 0.8783), (7, 0.7545), (12, 0.5760),
+                 (32, 0.3494)):
+        assert critical_r(n) == pytest.approx(r, abs=5e-5)
+    assert np.isnan(critical_r(2))
+
+
+# Five counties. Dimension "wide" has 5 parts on 5 units (k >= n): its alpha and principal
+# components are not meaningful. Dimension "narrow" has 2 parts (k < n): a normal one.
+#   w1 = w2 = 10 20 30 40 50 (r = 1, a redundant pair inside "wide": listed, not cut)
+#   n1 = 10 20 30 40 50, n2 = 12 19 33 41 50 (a redundant pair inside "narrow": cut)
+# n1 - 30 = -20 -10 0 10 20, n2 - 31 = -19 -12 2 10 19: Σxy = 380 + 120 + 0 + 100 + 380 = 980,
+# Σx² = 1000, Σy² = 361 + 144 + 4 + 100 + 361 = 970 -> r = 980 / sqrt(970000) = 0.995.
+# Critical |r| at 5% with 5 units: t(0.975, 3) = 3.1824 -> 3.1824 / sqrt(3 + 3.1824²) = 0.878.
+FEW = {"w1": [10, 20, 30, 40, 50], "w2": [10, 20, 30, 40, 50], "w3": [50, 10, 40, 20, 30],
+       "w4": [30, 50, 10, 40, 20], "w5": [20, 40, 50, 10, 30],
+       "n1": [10, 20, 30, 40, 50], "n2": [12, 19, 33, 41, 50]}
+FEW_TREE = {"wide": {"label": "宽维度", "weight": 0.5, "normalise_weights": True,
+                     "children": {f"w{i}": {"weight": 1} for i in range(1, 6)}},
+            "narrow": {"label": "窄维度", "weight": 0.5, "normalise_weights": True,
+                       "children": {"n1": {"weight": 1}, "n2": {"weight": 1}}}}
+
+
+def test_dimension_with_as_many_parts_as_units_is_flagged_and_not_cut():
+    res = audit(_scheme(FEW_TREE, "few"), _dataset(FEW, "few"), 2025)
+    dims = res.dimensions.set_index("dimension")
+    assert dims.loc["wide", ["k", "n"]].tolist() == [5, 5]
+    assert not dims.loc["wide", "meaningful"] and dims.loc["narrow", "meaningful"]
+    assert "rank at most n − 1 = 4" in dims.loc["wide", "caveat"]
+    assert dims.loc["narrow", "caveat"] == ""
+    # the caveat checked independently: 5 parts on 5 units leave a zero eigenvalue
+    wide = [f"w{i}" for i in range(1, 6)]
+    eig = np.linalg.eigvalsh(res.correlations.loc[wide, wide].to_numpy(dtype=float))
+    assert eig[0] == pytest.approx(0, abs=1e-9)
+    assert res.correlations.loc["n1", "n2"] == pytest.approx(980 / np.sqrt(970_000))
+    # summary: the wide dimension's alpha and components are not printed, the narrow one's are
+    text = res.summary()
+    wide_line = next(x for x in text.splitlines() if "[wide]" in x)
+    narrow_line = next(x for x in text.splitlines() if "[narrow]" in x)
+    assert "NOT MEANINGFUL" in wide_line and "alpha 0" not in wide_line
+    assert "NOT MEANINGFUL" not in narrow_line
+    assert f"alpha {dims.loc['narrow', 'alpha']:.2f}" in narrow_line
+    assert "|r| below 0.88 is not significant at 5%" in text
+    # the warning, with n and the critical |r|
+    few = [n for n in res.notices if n.kind == "few_units"]
+    assert len(few) == 1 and "only 5 units" in few[0].message and "0.88" in few[0].message
+    assert "宽维度 [wide]: 5 parts on 5 units" in few[0].message
+    md = res.narrative()
+    wide_md = next(x for x in md.splitlines() if x.startswith("- 宽维度"))
+    assert "**not meaningful**" in wide_md and "consistent" not in wide_md
+    assert "- 窄维度: alpha" in md
+    # no cut from the wide dimension's correlations; the narrow pair is cut as usual
+    ind = res.indicators.set_index("node")
+    assert "w1" in ind.loc["w2", "redundant_with"]
+    assert not ind.loc["w2", "drop"]     # its only flag: redundant with w1 (today: cut)
+    assert not ind.loc[wide, "reason"].str.contains("redundant").any()
+    dropped_narrow = ind.loc[["n1", "n2"], "reason"]
+    assert dropped_narrow.str.startswith("redundant with").sum() == 1
+
+
 def test_audit_on_sichuan_and_dingxi():
     sichuan = audit("sichuan-39", ak.datasets.load("sichuan-39"), 2025)
     assert len(sichuan.indicators) == 13
     assert set(sichuan.dimensions["dimension"]) == {"total", "task", "responsibility"}
     assert sichuan.correlations.shape == (13, 15)
     assert (sichuan.indicators["dimension"] == "task").sum() == 10
+    # 39 units, every dimension with fewer parts than units: nothing flagged, no warning
+    assert sichuan.dimensions["meaningful"].all()
+    assert not [n for n in sichuan.notices if n.kind == "few_units"]
     # Dingxi (quarterly, deductions, shared indicators): the shared county indicators are never
     # suggested for removal (the department level refers to them)
     dingxi = audit("dingxi", ak.datasets.load("dingxi"), 2025)
@@ -174,6 +259,44 @@ def test_audit_on_sichuan_and_dingxi():
               "dx_task_ecology", "dx_task_safety"}
     assert not shared & set(dingxi.dropped["node"])
     assert not dingxi.indicators["node"].str.startswith("deduction").any()
+    # 7 counties: the economy (42 indicators), party-building (12) and key-task (13) dimensions
+    # have more parts than units; none of their redundant pairs is cut
+    dims = dingxi.dimensions.set_index("dimension")
+    assert not dims.loc[["economy", "party_building", "key_tasks"], "meaningful"].any()
+    assert dims.loc["total", "meaningful"]                           # 3 parts on 7 units
+    assert not dingxi.dropped["reason"].str.startswith("redundant").any()
+    assert any(n.kind == "few_units" and "0.75" in n.message for n in dingxi.notices)
+
+
+# Six counties, two indicators at the root with nominal weights 0.5 / 0.5 (total = (a + b) / 2).
+# a = 25 35 45 55 65 75: deviations -25 -15 -5 5 15 25, Σ = 1750.
+# b = 50 + s · (2, -3, -1, 1, 3, -2): Σ = 28 s², and Σ a·b deviations = s (-50 + 45 + 5 + 5 + 45
+# - 50) = 0, so a and b are uncorrelated and var(total) ∝ (1750 + 28 s²) / 4.
+# With 6 distinct values on fewer than 20 units the effective weight is the linear r²:
+# r²(a, total) = 1750 / (1750 + 28 s²), r²(b, total) = 28 s² / (1750 + 28 s²) (they add to 1,
+# so they are also the eta2 shares). Ratio to the nominal share 0.5:
+#   s = 4: b 2 · 448 / 2198 = 0.4076 < 0.5 -> low effective weight, dropped; a 3500 / 2198
+#   s = 5: b 2 · 700 / 2450 = 0.5714 ≥ 0.5 -> not flagged;                     a 3500 / 2450
+# r(b, total) = sqrt(448 / 2198) = 0.45 and sqrt(700 / 2450) = 0.53: never weak (< 0.3).
+@pytest.mark.parametrize("s, ratio_b, ratio_a, low", [(4, 896 / 2198, 3500 / 2198, True),
+                                                       (5, 1400 / 2450, 3500 / 2450, False)])
+def test_low_effective_weight_on_both_sides_of_the_threshold(s, ratio_b, ratio_a, low):
+    a = [25, 35, 45, 55, 65, 75]
+    b = [50 + s * d for d in (2, -3, -1, 1, 3, -2)]
+    res = audit(_scheme({"a": {"weight": 0.5}, "b": {"weight": 0.5}}, "eff"),
+                _dataset({"a": a, "b": b}, "eff"), 2025)
+    ind = res.indicators.set_index("node")
+    assert ind.loc["b", "nominal_share"] == pytest.approx(0.5)
+    assert ind.loc["b", "eta2_share"] == pytest.approx(28 * s * s / (1750 + 28 * s * s))
+    assert ind.loc["b", "ratio"] == pytest.approx(ratio_b)
+    assert ind.loc["a", "ratio"] == pytest.approx(ratio_a)
+    assert not ind["weak_total"].any() and not ind.loc["a", "low_effective"]
+    assert bool(ind.loc["b", "low_effective"]) is low
+    assert res.dropped["node"].tolist() == (["b"] if low else [])
+    if low:
+        assert ind.loc["b", "reason"] == ("barely moves the total: effective weight 41% of "
+                                          "the nominal")
+        assert "effective weight below 50% of the nominal: b [b]" in res.summary()
 
 
 def test_html_escapes_and_plot(mpl_rc):

@@ -347,6 +347,23 @@ def test_combine_weights_must_match_the_sub_periods():
         evaluate(scheme, _quarterly_dataset(), "2024-03")
 
 
+def test_period_that_does_not_fit_offers_sub_periods_only_when_the_scheme_has_them():
+    # A quarterly scheme asked for a month: a year (the four quarters combined) or a quarter.
+    quarterly = one_level(SINGLE, top={"frequency": "quarterly"})
+    with pytest.raises(SchemeError) as err:
+        evaluate(quarterly, _quarterly_dataset(), "2024-03")
+    assert err.value.key == "frequency"
+    assert "(give a year for the annual result, such as '2024', or a quarter, such as " \
+        "'2024Q1')" in str(err.value)
+    # An annual scheme asked for a quarter has no sub-period to offer: only a year.
+    annual = one_level(SINGLE)
+    with pytest.raises(SchemeError) as err:
+        evaluate(annual, _quarterly_dataset(), "2024Q2")
+    message = str(err.value)
+    assert "is annual; period '2024Q2' does not fit (give a year, such as '2024')" in message
+    assert "sub-period" not in message and "quarter" not in message
+
+
 def test_traffic_lights_from_the_schedule():
     # expected cumulative investment 25, 50, 75, 100 per quarter; yellow below 100%, red below 90%.
     # a: Q1 25/25 = 1.0 green; Q2 46/50 = 0.92 yellow; Q3 60/75 = 0.8 red; Q4 not reported.

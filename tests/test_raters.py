@@ -17,6 +17,8 @@ import pytest
 import assesskit as ak
 from assesskit import datasets
 from assesskit.analysis import raters as A
+from assesskit.data.model import Dataset
+from assesskit.engine.ratings import bootstrap_weights, panel_sizes, redraw_masks, review_scores
 from assesskit.engine.review import review_result
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -181,6 +183,122 @@ def test_bootstrap_counts_match_the_draws_over_chunks(review, data):
     out = A.grade_bootstrap(review, data, n_draws=n, seed=2, redraw_reporters=False)
     counts = out.filter(like="p_").drop(columns="p_change") * n
     assert np.allclose(counts, np.round(counts))
+
+
+# ------------------------------------------------------------------ bootstrap worked by hand
+# One secretary S1, rated by two members of the assessment team (the only rater group, weight 1)
+# on one aspect: T1 较好 = 80, T2 好 = 100. Observed score (80 + 100) / 2 = 90. Grades: 优秀 from
+# 90, else 称职. The scheme's bands are inclusive (docs/scheme-format.md, Grades: "score ≥
+# threshold; 92.00 is 优秀"), so the observed grade is 优秀.
+# A bootstrap draw takes 2 sheets with replacement from {80, 100}: (80, 80), (80, 100),
+# (100, 80), (100, 100), each with probability 1/4 -> means 80, 90, 90, 100.
+# P(score ≥ 90) = 3/4 (it would be 1/4 if the cut were strict), so p_优秀 = 3/4 and
+# p_change = P(称职) = 1/4. With S1 the only secretary and k = 1, the plenary re-draw always
+# draws S1 and the team attends every session: the same 2 sheets in every draw.
+# Percentiles: a quarter of the draws are 80 and a quarter 100, far more than 5%, so the 5th
+# percentile is 80 and the 95th is 100 exactly.
+ONE_RATEE = {"name": "one-ratee", "levels": {"secretary": {
+    "units": {"level": "official"},
+    "review": {"draw": {"k": 1, "seed": 0, "session_by": "group"},
+               "points": {"好": 100, "较好": 80}, "aspects": {"overall": 1.0},
+               "rater_groups": {"team": {"label": "考核组", "weight": 1.0, "attends": "all"}}},
+    "grades": {"by": "score", "bands": [[90, "优秀"], [0, "称职"]]}}}}
+
+
+@pytest.fixture(scope="module")
+def one_ratee():
+    units = pd.DataFrame([("C", "县", "county", "", "", ""),
+                          ("D1", "单位D1", "department", "C", "dept", ""),
+                          ("S1", "第一书记S1", "official", "C", "A", "D1")],
+                         columns=["unit", "name", "level", "parent", "group", "sending_unit"])
+    indicators = pd.DataFrame({"indicator": ["x"], "name": ["x"], "direction": ["higher"]})
+    values = pd.DataFrame({"unit": ["C"], "period": ["2015"], "indicator": ["x"], "value": [1.0]})
+    ratings = pd.DataFrame([("S1", "2015", "T1", "team", "overall", "较好", ""),
+                            ("S1", "2015", "T2", "team", "overall", "好", "")],
+                           columns=["unit", "period", "rater", "rater_group", "aspect", "grade",
+                                    "rater_unit"])
+    data = Dataset.from_frames(units, indicators, values, ratings=ratings, name="one-ratee")
+    return review_result(ak.evaluate(ak.load_scheme(ONE_RATEE), data, 2015)), data
+
+
+@pytest.mark.parametrize("redraw_reporters", [False, True])
+def test_bootstrap_of_two_sheets_by_hand_with_an_inclusive_cut(one_ratee, redraw_reporters):
+    review, data = one_ratee
+    assert review.scores["score"].tolist() == [90.0]
+    assert review.scores["grade"].tolist() == ["优秀"]        # 90 reaches the cut at 90
+    n = 20_000
+    out = A.grade_bootstrap(review, data, n_draws=n, seed=7,
+                            redraw_reporters=redraw_reporters).iloc[0]
+    # binomial standard error sqrt(3/4 · 1/4 / 20000) = 0.0031; 0.015 is about 5 of them, and
+    # far from the 1/4 a strict cut would give
+    assert out["p_优秀"] == pytest.approx(0.75, abs=0.015)
+    assert out["p_change"] == pytest.approx(0.25, abs=0.015)
+    assert out["p_称职"] == out["p_change"]
+    assert out["score_p05"] == 80.0 and out["score_p95"] == 100.0
+
+
+def test_bootstrap_redraw_same_seed_same_result_other_seed_differs(one_ratee, review, data):
+    small, small_data = one_ratee
+    a = A.grade_bootstrap(small, small_data, n_draws=2000, seed=1)
+    pd.testing.assert_frame_equal(a, A.grade_bootstrap(small, small_data, n_draws=2000, seed=1))
+    b = A.grade_bootstrap(small, small_data, n_draws=2000, seed=2)
+    assert a["p_优秀"].iloc[0] != b["p_优秀"].iloc[0]
+    # the Yingshan review with the plenary re-drawn in every draw
+    x = A.grade_bootstrap(review, data, n_draws=100, seed=3)
+    pd.testing.assert_frame_equal(x, A.grade_bootstrap(review, data, n_draws=100, seed=3))
+    y = A.grade_bootstrap(review, data, n_draws=100, seed=4)
+    assert not x["p_change"].equals(y["p_change"])
+    assert not x["score_p05"].equals(y["score_p05"])
+    # re-drawing who reports changes the draws (panel sizes differ), not only the raters
+    z = A.grade_bootstrap(review, data, n_draws=100, seed=3, redraw_reporters=False)
+    assert not x["score_p95"].equals(z["score_p95"])
+
+
+def _all_draws(review, data, n_draws, seed):
+    """Every bootstrap score, kept in memory: the documented streams (block j of 50 draws from
+    default_rng([seed, j])) through the engine's kernels, one block at a time."""
+    s = review.sheets
+    gw = np.array([g["weight"] for g in review.spec.rater_groups.values()])
+    n = len(s.ratees)
+    out = []
+    for j, first in enumerate(range(0, n_draws, 50)):
+        rng = np.random.default_rng([seed, j])
+        b = min(50, n_draws - first)
+        masks = redraw_masks(n, review.spec.draw_k, b, rng)
+        size = panel_sizes(s, review.panel, review.usable, review.spec, data, masks)
+        w = bootstrap_weights(review.usable, s.rater_group, size, rng)
+        out.append(review_scores(review.sheet_points, review.usable, s.rater_group, gw, w)[0])
+    return np.concatenate(out)
+
+
+@pytest.mark.parametrize("bins, keep", [(2048, 2048), (4, 8)])
+def test_bootstrap_percentiles_exact_and_independent_of_the_chunk(review, data, monkeypatch,
+                                                                  bins, keep):
+    # (2048, 2048): 230 draws are kept at once. (4, 8): tiny bins force the search through
+    # several passes of splitting bins before it keeps a handful of scores.
+    monkeypatch.setattr(A, "HIST_BINS", bins)
+    monkeypatch.setattr(A, "KEEP_MOST", keep)
+    n = 230                                     # 4 full blocks of 50 and one of 30
+    a = A.grade_bootstrap(review, data, n_draws=n, seed=9, chunk_size=50)
+    b = A.grade_bootstrap(review, data, n_draws=n, seed=9, chunk_size=150)
+    pd.testing.assert_frame_equal(a, b, check_exact=True)
+    full = _all_draws(review, data, n, 9)
+    assert full.shape == (n, len(review.scores))
+    np.testing.assert_array_equal(a["score_p05"], np.percentile(full, 5, axis=0))
+    np.testing.assert_array_equal(a["score_p95"], np.percentile(full, 95, axis=0))
+    # the grade counts are the same draws graded by the bands (inclusive thresholds)
+    cuts = [c for c, _ in review.spec.grades]
+    best = (full >= cuts[0]).mean(axis=0)
+    np.testing.assert_allclose(a[f"p_{review.spec.grades[0][1]}"], best, rtol=0, atol=1e-12)
+
+
+def test_bootstrap_percentiles_of_a_ratee_whose_score_cannot_move(one_ratee):
+    # Both sheets 90 (set by hand): every draw scores 90, and the search stops on a bin holding
+    # a single value, however many draws it holds.
+    review, data = one_ratee
+    flat = replace(review, sheet_points=np.array([[90.0, 90.0]]))
+    out = A.grade_bootstrap(flat, data, n_draws=3000, seed=1).iloc[0]
+    assert (out["score_p05"], out["score_p95"], out["p_change"]) == (90.0, 90.0, 0.0)
 
 
 def test_result_object(result, review):

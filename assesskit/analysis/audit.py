@@ -45,10 +45,49 @@ from ..scheme.model import Scheme, load_scheme
 from .compare import ALL_UNITS, Comparison, compare
 from .weights.schemes import effective
 
-__all__ = ["Audit", "audit", "audit_or_reason", "cronbach_alpha", "first_component_share"]
+__all__ = ["Audit", "audit", "audit_or_reason", "critical_r", "cronbach_alpha",
+           "first_component_share"]
 
 #: Label of the total in the correlation tables.
 TOTAL = "total"
+#: Below this many units the audit warns that correlations are rough (the same bound under
+#: which :func:`~assesskit.analysis.weights.effective` falls back to the linear r²).
+FEW_UNITS = 20
+
+
+def critical_r(n: int, level: float = 0.05) -> float:
+    """Smallest |r| significantly different from 0 (two-sided) with n units.
+
+    Parameters
+    ----------
+    n : int
+        Units (pairs of values); at least 3.
+    level : float
+        Significance level (default 5%).
+
+    Returns
+    -------
+    float
+        :math:`r_c = t / \\sqrt{n - 2 + t^2}` with :math:`t` the ``1 − level/2`` quantile of
+        Student's t with ``n − 2`` degrees of freedom (the test of a Pearson correlation,
+        :math:`t = r\\sqrt{n-2}/\\sqrt{1-r^2}`, solved for r). NaN for n < 3.
+
+    References
+    ----------
+    Fisher, R. A. (1925). *Statistical Methods for Research Workers*, table V.A (r at 5% with
+    5 degrees of freedom: 0.7545).
+
+    Examples
+    --------
+    >>> round(critical_r(7), 4)                      # Dingxi's 7 counties
+    0.7545
+    """
+    from scipy.stats import t as student_t
+
+    if n < 3:
+        return float("nan")
+    t = student_t.ppf(1 - level / 2, n - 2)
+    return float(t / np.sqrt(n - 2 + t * t))
 
 
 def cronbach_alpha(items: pd.DataFrame) -> float:
@@ -143,7 +182,9 @@ class Audit:
         Indicators × (indicators, then ``dimension`` and ``total``): the correlation matrix.
     dimensions : DataFrame
         One row per group node with at least two children: dimension, label, k (children),
-        n (complete units), alpha (Cronbach), pc1_share, n_kaiser, r_total.
+        n (complete units), alpha (Cronbach), pc1_share, n_kaiser, r_total, meaningful (False
+        when k ≥ n: alpha and the principal components are then not meaningful, and are
+        neither read nor used) and caveat (why not).
     redundant : DataFrame
         Pairs with |r| at or above the threshold: node_a, node_b, label_a, label_b, r,
         same_dimension.
@@ -189,8 +230,14 @@ class Audit:
         ind = self.indicators
         lines = [f"Statistical audit of {s['scheme']} (level {s['level']}), {s['dataset']}, "
                  f"period {s['period']}: {len(ind)} indicators, {s['n_units']} units "
-                 f"({s['method']} correlations)"]
+                 f"({s['method']} correlations; |r| below {_fmt(s['critical_r'])} is not "
+                 "significant at 5%)"]
         for r in self.dimensions.itertuples():
+            if not r.meaningful:
+                lines.append(f"  dimension {r.label} [{r.dimension}]: {r.k} parts, alpha and "
+                             f"principal components NOT MEANINGFUL ({r.caveat}), r with total "
+                             f"{_fmt(r.r_total)}")
+                continue
             lines.append(f"  dimension {r.label} [{r.dimension}]: {r.k} parts, alpha "
                          f"{_fmt(r.alpha)}, first component {_fmt(r.pc1_share, '.0%')} of the "
                          f"variance, {r.n_kaiser} eigenvalue(s) > 1, r with total "
@@ -239,6 +286,12 @@ class Audit:
                f"{len(ind)} indicators in {len(dims)} dimension(s) with at least two parts, "
                f"{n} units ({s['method']} correlations of the 0–100 indicator scores).", ""]
         for r in dims.itertuples():
+            if not r.meaningful:
+                out.append(f"- {_esc(r.label)}: {r.k} parts on {r.n} units, so Cronbach's "
+                           "alpha and the principal components are **not meaningful** "
+                           f"({_esc(r.caveat)}); nothing is read from them, and its redundant "
+                           "pairs are listed, not cut.")
+                continue
             if np.isnan(r.alpha):
                 out.append(f"- {_esc(r.label)}: too few complete units for Cronbach's alpha.")
                 continue
@@ -251,9 +304,14 @@ class Audit:
         red = self.redundant
         if len(red):
             within = int(red["same_dimension"].sum())
+            wide = set(dims.loc[~dims["meaningful"].astype(bool), "dimension"])
+            dim_of = dict(zip(ind["node"], ind["dimension"], strict=True))
+            uncut = int((red["same_dimension"] & red["node_a"].map(dim_of).isin(wide)).sum())
             out.append(f"- {len(red)} pair(s) of indicators correlate at |r| ≥ "
-                       f"{s['redundant_above']} ({within} within one dimension): they largely "
-                       "count the same thing twice.")
+                       f"{s['redundant_above']} ({within} within one dimension"
+                       + (f", of which {uncut} inside a dimension with as many parts as units: "
+                          "listed, not cut" if uncut else "")
+                       + "): they largely count the same thing twice.")
         else:
             out.append(f"- No pair of indicators correlates at |r| ≥ {s['redundant_above']}.")
         weak = ind[ind["weak_total"] | ind["low_effective"]]
@@ -262,7 +320,7 @@ class Audit:
                        f"{s['weak_below']} or effective weight below {s['low_ratio']:.0%} of "
                        "the nominal): " + ", ".join(_esc(x) for x in weak["label"]) + ".")
         for notice in self.notices:
-            if notice.kind == "kept_by_design":
+            if notice.kind in ("kept_by_design", "few_units"):
                 out.append(f"- {_esc(notice.message[0].upper() + notice.message[1:])}.")
         dropped = self.dropped
         if dropped.empty:
@@ -283,7 +341,9 @@ class Audit:
                        + f"; {moved} unit(s) change fate.")
         out += ["", "**Limits.**",
                 f"- {n} units: " + ("a correlation of 0.5 has a 95% interval of about "
-                                    f"{_r_interval(0.5, n)}; read large gaps, not decimals."
+                                    f"{_r_interval(0.5, n)}, and |r| below "
+                                    f"{s['critical_r']:.2f} is not significantly different "
+                                    "from 0 at 5%; read large gaps, not decimals."
                                     if n > 3 else "too few for any correlation to mean much."),
                 f"- One period ({_esc(s['period'])}): an indicator that is constant or "
                 "redundant this period may not be in another; audit several periods before "
@@ -346,6 +406,8 @@ class Audit:
 
 def _r_interval(r: float, n: int) -> str:
     """95% interval of a Pearson correlation r from n units (Fisher's z)."""
+    if n <= 3:
+        return "undefined (n ≤ 3)"
     z, half = np.arctanh(r), 1.96 / np.sqrt(n - 3)
     return f"{np.tanh(z - half):.2f} to {np.tanh(z + half):.2f}"
 
@@ -417,7 +479,17 @@ def audit(scheme, data: Dataset, period, *, level: str | None = None, method: st
     the total: a correlation with it below ``weak_below`` *or* an effective weight below
     ``low_ratio`` of the nominal. A parent always keeps at least one child (the one most
     correlated with the total); indicators another level shares, or that apply to named units
-    only, are flagged but never dropped. :meth:`Scheme.without_nodes` removes the rest and
+    only, are flagged but never dropped.
+
+    A dimension with as many parts as units or more (k ≥ n complete units; Dingxi's 42 economic
+    indicators on 7 counties) is flagged ``meaningful = False``: the k × k correlation matrix of
+    n units has rank at most n − 1, so at least k − n + 1 eigenvalues are 0 by construction and
+    Cronbach's alpha and the principal components describe the few units, not the indicators.
+    They are shown as not meaningful, never interpreted, and no cut is derived from that
+    dimension's correlation structure: its redundant pairs (among k(k − 1)/2 ≥ n(n − 1)/2 pairs
+    on n units many pass |r| ≥ 0.9 by chance) are listed, not cut. With fewer than
+    :data:`FEW_UNITS` units, or any such dimension, a notice gives n and the critical |r| at 5%
+    (:func:`critical_r`). :meth:`Scheme.without_nodes` removes the rest and
     rescales the siblings. With a few dozen units every correlation is rough (the 95% interval
     of r = 0.5 with 39 units is about 0.22–0.70): the set is a suggestion to examine, not a
     verdict.
@@ -494,7 +566,21 @@ def audit(scheme, data: Dataset, period, *, level: str | None = None, method: st
         partners[r.node_b].append(r.node_a)
     table["redundant_with"] = [", ".join(partners[i]) for i in leaf_ids]
 
-    drop, reasons, kept = _suggest_drops(table, redundant, parent, scheme, level)
+    dimensions = _dimensions(nodes, wide, total, method)
+    too_wide = dimensions.loc[~dimensions["meaningful"].astype(bool)]
+    r_crit = critical_r(len(scores))
+    if len(too_wide) or len(scores) < FEW_UNITS:
+        wide_text = "; ".join(f"{r.label} [{r.dimension}]: {r.k} parts on {r.n} units"
+                              for r in too_wide.itertuples())
+        notices.append(Notice(
+            "few_units", f"only {len(scores)} units: a correlation between indicators is "
+            f"unreliable (|r| below {r_crit:.2f} is not significantly different from 0 at 5%, "
+            f"and r = 0.9 has a 95% interval of {_r_interval(0.9, len(scores))})"
+            + (f"; Cronbach's alpha and the principal components are not meaningful where a "
+               f"dimension has as many parts as units or more ({wide_text}), and its redundant "
+               "pairs are not cut" if len(too_wide) else ""), where=level))
+    drop, reasons, kept = _suggest_drops(table, redundant, parent, scheme, level,
+                                         set(too_wide["dimension"]))
     if kept:
         notices.append(Notice("kept_by_design", "flagged but never suggested for removal, "
                               "because another level shares them or they apply to named units "
@@ -502,7 +588,6 @@ def audit(scheme, data: Dataset, period, *, level: str | None = None, method: st
     table["drop"] = table["node"].isin(drop)
     table["reason"] = [reasons.get(nid, "") for nid in table["node"]]
 
-    dimensions = _dimensions(nodes, wide, total, method)
     reduced, comparison, agreement, changes = None, None, _empty_agreement(), \
         pd.DataFrame(columns=["level", "scheme", "consequence", "label", "change", "unit", "name",
                               "group", "subgroup"])
@@ -528,7 +613,7 @@ def audit(scheme, data: Dataset, period, *, level: str | None = None, method: st
                               "suggested", where=level))
     settings = {"scheme": scheme.name, "dataset": data.name, "period": ev.period, "level": level,
                 "method": method, "redundant_above": redundant_above, "weak_below": weak_below,
-                "low_ratio": low_ratio, "n_units": len(scores)}
+                "low_ratio": low_ratio, "n_units": len(scores), "critical_r": r_crit}
     return Audit(table, full, dimensions, redundant, agreement, changes, reduced, comparison,
                  ev, notices, settings)
 
@@ -588,7 +673,7 @@ def _redundant_pairs(corr: pd.DataFrame, threshold: float, dim_of: dict, label: 
 
 
 def _suggest_drops(table: pd.DataFrame, redundant: pd.DataFrame, parent: dict, scheme: Scheme,
-                   level: str) -> tuple[list[str], dict[str, str]]:
+                   level: str, too_wide: set[str] = frozenset()) -> tuple[list[str], dict[str, str]]:
     kinds = {n.id: n.kind for n in scheme.levels[level].root.walk()}
     # a node another level shares (Dingxi: county indicators credited to departments) stays
     shared = {(n.shared or {}).get("node", n.id) for spec in scheme.levels.values()
@@ -606,6 +691,8 @@ def _suggest_drops(table: pd.DataFrame, redundant: pd.DataFrame, parent: dict, s
     for r in redundant.itertuples():
         if r.node_a in reasons or r.node_b in reasons or not r.same_dimension:
             continue  # across dimensions a high r is reported, not cut: they measure other aims
+        if parent[r.node_a].id in too_wide:
+            continue  # k ≥ n: the dimension's correlation structure says nothing (reported)
         ra, rb = abs(row.loc[r.node_a, "r_total"]), abs(row.loc[r.node_b, "r_total"])
         keep, gone = (r.node_a, r.node_b) if (ra >= rb or np.isnan(rb)) else (r.node_b, r.node_a)
         if kinds[gone] == "leaf":
@@ -646,12 +733,17 @@ def _dimensions(nodes, wide: pd.DataFrame, total: pd.Series, method: str) -> pd.
         items = wide.reindex(columns=[c.id for c in nd.children if c.applies_to is None])
         share, kaiser = first_component_share(items)
         score = total if nd.id == "total" else wide[nd.id]
-        rows.append({"dimension": nd.id, "label": nd.label or nd.id, "k": items.shape[1],
-                     "n": int(items.dropna().shape[0]), "alpha": cronbach_alpha(items),
-                     "pc1_share": share, "n_kaiser": kaiser,
-                     "r_total": _corr_pair(score, total, method)})
+        k, n = items.shape[1], int(items.dropna().shape[0])
+        meaningful = k < n
+        caveat = "" if meaningful else (
+            f"{k} parts ≥ {n} units with complete scores: their correlation matrix has rank at "
+            f"most n − 1 = {n - 1}, so at least {k - n + 1} eigenvalue(s) are 0 by construction")
+        rows.append({"dimension": nd.id, "label": nd.label or nd.id, "k": k, "n": n,
+                     "alpha": cronbach_alpha(items), "pc1_share": share, "n_kaiser": kaiser,
+                     "r_total": _corr_pair(score, total, method), "meaningful": meaningful,
+                     "caveat": caveat})
     return pd.DataFrame(rows, columns=["dimension", "label", "k", "n", "alpha", "pc1_share",
-                                       "n_kaiser", "r_total"])
+                                       "n_kaiser", "r_total", "meaningful", "caveat"])
 
 
 def _empty_agreement() -> pd.DataFrame:

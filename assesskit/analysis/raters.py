@@ -32,6 +32,8 @@ Examples
 from __future__ import annotations
 
 import html
+import math
+import numbers
 import warnings
 from dataclasses import dataclass
 
@@ -58,8 +60,16 @@ __all__ = ["RaterAnalysis", "agreement", "analyse", "grade_bootstrap", "group_re
            "icc", "icc_forms", "kendall_w", "leniency", "narrative",
            "ordinal_alpha"]
 
-#: Draws scored at once in the bootstrap; memory stays the same whatever ``n_draws``.
+#: Draws scored at once in the bootstrap (default); memory stays the same whatever ``n_draws``.
 CHUNK = 250
+#: Draws per random stream ``default_rng([seed, block])``: results do not depend on the chunk.
+DRAW_BLOCK = 50
+#: Bins per ratee and level of the exact percentile search (see :func:`grade_bootstrap`).
+HIST_BINS = 2048
+#: Most scores kept per ratee and wanted rank; a fuller bin is split again.
+KEEP_MOST = 2048
+#: Levels of splitting after which a bin's scores are kept whatever their number.
+MAX_LEVELS = 8
 
 _ICC_NAMES = {"ICC2": "ICC(2,1)", "ICC(A,1)": "ICC(2,1)", "ICC2k": "ICC(2,k)",
               "ICC(A,k)": "ICC(2,k)"}
@@ -360,7 +370,7 @@ def group_removal(review: ReviewResult) -> pd.DataFrame:
 
 
 def grade_bootstrap(review: ReviewResult, data: Dataset, n_draws: int = 1000, seed: int = 0,
-                    redraw_reporters: bool = True) -> pd.DataFrame:
+                    redraw_reporters: bool = True, chunk_size: int | None = None) -> pd.DataFrame:
     """Probability that each ratee's grade changes under a bootstrap of raters and reporters.
 
     Parameters
@@ -371,15 +381,20 @@ def grade_bootstrap(review: ReviewResult, data: Dataset, n_draws: int = 1000, se
     n_draws : int
         Bootstrap draws.
     seed : int
-        Seed of :func:`numpy.random.default_rng`; recorded in the result.
+        Seed of the draws; recorded in the result. Block ``j`` of :data:`DRAW_BLOCK` draws uses
+        ``numpy.random.default_rng([seed, j])``.
     redraw_reporters : bool
         Also re-draw who reports at the plenary in every draw (else raters only).
+    chunk_size : int, optional
+        Draws scored at once (rounded up to whole blocks; default :data:`CHUNK`). It bounds
+        memory and changes nothing in the result.
 
     Returns
     -------
     DataFrame
         One row per ratee: unit, name, grade, p_change (share of draws with another grade),
-        one column ``p_<grade>`` per grade, score_p05, score_p95.
+        one column ``p_<grade>`` per grade, score_p05, score_p95 (5th and 95th percentiles of
+        the bootstrapped score: exactly :func:`numpy.percentile` of all draws, linear method).
 
     Notes
     -----
@@ -391,38 +406,70 @@ def grade_bootstrap(review: ReviewResult, data: Dataset, n_draws: int = 1000, se
     other ``k − 1`` reporters, in a group session the area's leaders and the other secretaries
     of the area who were not drawn. ASSUMPTION: raters of a group are exchangeable across
     sessions (a ratee's sheets from their actual session stand for those a re-drawn panel would
-    have given); the data cannot show what a different panel would really have said. Draws are
-    scored :data:`CHUNK` at a time, so memory does not grow with ``n_draws``.
+    have given); the data cannot show what a different panel would really have said.
+
+    Grades are those of the engine's rule (:func:`grade_rule`): a score gets the first band
+    whose threshold it reaches, ``score ≥ threshold`` (inclusive). ``p_<grade>`` and
+    ``p_change`` are exact counts over the draws.
+
+    Memory does not grow with ``n_draws``: draws are scored ``chunk_size`` at a time, and each
+    block of :data:`DRAW_BLOCK` draws has its own random stream, so the draws (and the result)
+    do not depend on the chunk size. The percentiles use the linear method of
+    :func:`numpy.percentile` (Hyndman & Fan type 7): with ``N`` draws and ``h = (N − 1) q``,
+    ``P_q = x_(⌊h⌋) + (h − ⌊h⌋)(x_(⌊h⌋+1) − x_(⌊h⌋))`` with ``x_(k)`` the k-th smallest score
+    (from 0). The order statistics are found exactly without keeping the draws: a first pass
+    counts every ratee's scores in :data:`HIST_BINS` bins between its lowest and highest
+    sheet points (a score is a weighted mean of sheets, so it lies in that range); a second
+    pass re-generates the same draws and keeps only the scores in the bin that holds the wanted
+    rank (at most :data:`KEEP_MOST` per ratee and rank; a fuller bin is split again into
+    :data:`HIST_BINS` bins in a further pass). A ratee with a missing score in any draw gets
+    NaN, as :func:`numpy.percentile` does.
+
+    References
+    ----------
+    Hyndman, R. J. and Fan, Y. (1996). Sample quantiles in statistical packages. The American
+    Statistician 50(4), 361–365.
+
+    Examples
+    --------
+    >>> import assesskit as ak
+    >>> from assesskit.engine.review import review_result
+    >>> data = ak.datasets.load("yingshan")
+    >>> review = review_result(ak.evaluate("yingshan-first-secretaries", data, 2015))
+    >>> a = grade_bootstrap(review, data, n_draws=120, seed=3, chunk_size=50)
+    >>> b = grade_bootstrap(review, data, n_draws=120, seed=3, chunk_size=120)
+    >>> a.equals(b)
+    True
     """
     if n_draws < 1:
         raise DataError(f"n_draws must be at least 1, not {n_draws}")
-    rng = np.random.default_rng(seed)
+    if chunk_size is not None and (not isinstance(chunk_size, numbers.Integral)
+                                   or chunk_size < 1):
+        raise ValueError(f"chunk_size must be a positive integer, got {chunk_size!r}")
     s = review.sheets
-    gw = np.array([g["weight"] for g in review.spec.rater_groups.values()])
     labels = _grade_labels(review)
     rule = grade_rule(review.spec)
     observed = rule.score_index(review.scores["score"].to_numpy())
     n = len(s.ratees)
-    counts = np.zeros((n, len(labels)))
-    changed = np.zeros(n)
-    lo_hi = []
-    done = 0
-    while done < n_draws:   # chunks of draws, not single draws
-        b = min(CHUNK, n_draws - done)
-        masks = redraw_masks(n, review.spec.draw_k, b, rng) if redraw_reporters else None
-        size = panel_sizes(s, review.panel, review.usable, review.spec, data, masks)
-        size = np.broadcast_to(size, (b, *size.shape[1:]))
-        w = bootstrap_weights(review.usable, s.rater_group, size, rng)
-        score, _ = review_scores(review.sheet_points, review.usable, s.rater_group, gw, w)
+
+    def draws():
+        return _bootstrap_scores(review, data, n_draws, seed, redraw_reporters,
+                                 chunk_size or CHUNK)
+
+    counts = np.zeros((n, len(labels)), np.int64)
+    changed = np.zeros(n, np.int64)
+
+    def count_grades(score):
         idx = rule.score_index(score)
-        counts += (idx[..., None] == np.arange(len(labels))).sum(axis=0)
-        changed += (idx != observed[None, :]).sum(axis=0)
-        lo_hi.append(np.percentile(score, [5, 95], axis=0))
-        done += b
-    # Percentiles are averaged over chunks (equal-sized but the last): an approximation that
-    # keeps memory flat; the grade probabilities are exact counts.
-    sizes = np.array([min(CHUNK, n_draws - c) for c in range(0, n_draws, CHUNK)], dtype=float)
-    band = np.tensordot(sizes / sizes.sum(), np.stack(lo_hi), axes=1)
+        counts[:] += (idx[..., None] == np.arange(len(labels))).sum(axis=0)
+        changed[:] += (idx != observed[None, :]).sum(axis=0)
+
+    # A score is a weighted mean of the ratee's usable sheets: it lies between their extremes.
+    pts = np.where(review.usable, review.sheet_points, np.nan)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)   # a ratee without any usable sheet
+        low, high = np.nanmin(pts, axis=1), np.nanmax(pts, axis=1)
+    band = _streamed_percentiles(draws, n_draws, (5.0, 95.0), low, high, first_pass=count_grades)
     out = pd.DataFrame({"unit": s.ratees, "name": review.scores["name"].to_numpy(),
                         "grade": review.scores["grade"].to_numpy(),
                         "p_change": changed / n_draws})
@@ -430,6 +477,149 @@ def grade_bootstrap(review: ReviewResult, data: Dataset, n_draws: int = 1000, se
         out[f"p_{g}"] = counts[:, j] / n_draws
     out["score_p05"], out["score_p95"] = band[0], band[1]
     return out
+
+
+def _bootstrap_scores(review: ReviewResult, data: Dataset, n_draws: int, seed: int,
+                      redraw_reporters: bool, chunk: int):
+    """Bootstrapped scores ``(b, n)``, chunk by chunk of whole blocks of :data:`DRAW_BLOCK`
+    draws; block ``j`` draws from ``default_rng([seed, j])`` whatever the chunk size."""
+    s = review.sheets
+    gw = np.array([g["weight"] for g in review.spec.rater_groups.values()])
+    n = len(s.ratees)
+    blocks = math.ceil(n_draws / DRAW_BLOCK)
+    per = max(1, math.ceil(chunk / DRAW_BLOCK))          # blocks per chunk
+    for first in range(0, blocks, per):                   # chunks of draws, not single draws
+        block = range(first, min(blocks, first + per))    # blocks of DRAW_BLOCK draws
+        rngs = [np.random.default_rng([seed, j]) for j in block]
+        sizes = [min(DRAW_BLOCK, n_draws - j * DRAW_BLOCK) for j in block]
+        # each block draws its plenary, then its sheets, from its own stream
+        masks = (np.concatenate([redraw_masks(n, review.spec.draw_k, b, rng)
+                                 for b, rng in zip(sizes, rngs, strict=True)])
+                 if redraw_reporters else None)
+        panel = panel_sizes(s, review.panel, review.usable, review.spec, data, masks)
+        panel = np.broadcast_to(panel, (sum(sizes), *panel.shape[1:]))
+        ends = np.cumsum(sizes)
+        weights = [bootstrap_weights(review.usable, s.rater_group, panel[end - b:end], rng)
+                   for b, end, rng in zip(sizes, ends, rngs, strict=True)]
+        score, _ = review_scores(review.sheet_points, review.usable, s.rater_group, gw,
+                                 np.concatenate(weights))
+        yield score
+
+
+def _streamed_percentiles(chunks, n_draws: int, percents, low, high, first_pass=None):
+    """Exact percentiles per column of a stream of ``(b, n)`` chunks, in flat memory.
+
+    Parameters
+    ----------
+    chunks : callable
+        Returns a fresh iterator over the same chunks (``n_draws`` rows in all) on each call.
+    n_draws : int
+    percents : sequence of float
+        Percentiles in [0, 100].
+    low, high : ndarray, shape (n,)
+        Bounds of every column's values (values outside are binned at the edges: still exact).
+    first_pass : callable, optional
+        Called with every chunk of the first pass (to count other things on the way).
+
+    Returns
+    -------
+    ndarray, shape (len(percents), n)
+        :func:`numpy.percentile` of the columns (linear method); NaN for a column with a NaN.
+    """
+    q = np.asarray(percents, float) / 100.0
+    h = (n_draws - 1) * q                                  # numpy's virtual index (linear)
+    below_rank = np.floor(h).astype(np.int64)
+    gamma = h - below_rank
+    above_rank = np.minimum(below_rank + 1, n_draws - 1)
+    ranks = np.concatenate([below_rank, above_rank])        # (T,) order statistics wanted
+    n, T, B = len(low), len(ranks), HIST_BINS
+    lo = np.nan_to_num(np.asarray(low, float))
+    # a span of at least a few ulps, so that bins always split a cell of distinct values
+    span = np.maximum(np.nan_to_num(np.asarray(high, float)) - lo,
+                      1e-9 * np.maximum(np.abs(lo), 1.0))
+    scale = B / span
+    # The cell of every (column, rank): the values whose bin is `chosen` at every level.
+    origins, scales, chosen = [], [], []
+    value = np.full((n, T), np.nan)
+    open_ = np.ones((n, T), bool)
+    rank_in = np.broadcast_to(ranks, (n, T)).copy()          # rank within the current cell
+    in_cell = np.full((n, T), n_draws, np.int64)            # values in the current cell
+    has_nan = np.zeros(n, bool)
+    level = 0
+    while open_.any():
+        # keep the values of a small cell; past MAX_LEVELS (never seen: each level narrows a
+        # cell by HIST_BINS) keep them whatever the size, so that the loop ends
+        collect = open_ & ((in_cell <= KEEP_MOST) | (level >= MAX_LEVELS))
+        split = open_ & ~collect
+        if level == 0:
+            a, sc = np.broadcast_to(lo[:, None], (n, T)), np.broadcast_to(scale[:, None], (n, T))
+        else:
+            # the chosen bin of the last level, split again into B bins
+            a = origins[-1] + chosen[-1] / scales[-1]
+            sc = scales[-1] * B
+        hist = np.zeros((n, T, B), np.int64)
+        cmin, cmax = np.full((n, T), np.inf), np.full((n, T), -np.inf)
+        if collect.any():   # the values of each kept cell, padded with +inf
+            kept = np.full((n, T, int(in_cell[collect].max())), np.inf)
+            filled = np.zeros((n, T), np.int64)
+        for x in chunks():
+            if level == 0:
+                has_nan |= np.isnan(x).any(axis=0)
+                if first_pass is not None:
+                    first_pass(x)
+            xs = np.nan_to_num(x)[:, :, None]                # (b, n, 1)
+            member = np.ones((len(x), n, T), bool)
+            for o, s_, c in zip(origins, scales, chosen, strict=True):
+                member &= _bin_of(xs, o, s_, B) == c
+            if collect.any():
+                m = member & collect
+                slot = filled[None] + np.cumsum(m, axis=0) - 1   # where each value goes
+                d, i, t = np.nonzero(m)
+                kept[i, t, np.minimum(slot[d, i, t], kept.shape[2] - 1)] = xs[d, i, 0]
+                filled += m.sum(axis=0)
+            if split.any():
+                m = member & split
+                idx = _bin_of(xs, a, sc, B)
+                flat = ((np.arange(n)[:, None] * T + np.arange(T)) * B)[None] + idx
+                hist += np.bincount(flat[m], minlength=n * T * B).reshape(n, T, B)
+                cmin = np.minimum(cmin, np.where(m, xs, np.inf).min(axis=0))
+                cmax = np.maximum(cmax, np.where(m, xs, -np.inf).max(axis=0))
+        if collect.any():
+            i, t = np.nonzero(collect)
+            if not np.array_equal(filled[i, t], in_cell[i, t]):
+                raise RuntimeError("internal error: a cell of the percentile search changed "
+                                   "between passes over the same draws")
+            value[i, t] = np.sort(kept[i, t], axis=1)[np.arange(len(i)), rank_in[i, t]]
+            open_ &= ~collect
+        same = split & (cmin == cmax)                        # one value fills the cell
+        value[same] = cmin[same]
+        split &= ~same
+        open_ &= ~same
+        if split.any():
+            cdf = np.cumsum(hist, axis=2)
+            j = (cdf <= rank_in[..., None]).sum(axis=2)      # the bin holding the rank
+            jj = np.minimum(j, B - 1)[..., None]
+            before = np.where(j > 0, np.take_along_axis(cdf, np.maximum(j - 1, 0)[..., None],
+                                                        axis=2)[..., 0], 0)
+            rank_in = np.where(split, rank_in - before, rank_in)
+            in_cell = np.where(split, np.take_along_axis(hist, jj, axis=2)[..., 0], in_cell)
+            origins.append(a)
+            scales.append(sc)
+            chosen.append(np.where(split, j, -1))            # -1: no value is a member
+        level += 1
+    below, above = value[:, :len(q)].T, value[:, len(q):].T
+    g = gamma[:, None]
+    diff = above - below
+    # numpy's _lerp, written the same way so that the values agree to the last bit
+    out = np.where(g >= 0.5, above - diff * (1 - g), below + diff * g)
+    out[:, has_nan] = np.nan
+    return out
+
+
+def _bin_of(x, origin, scale, bins: int):
+    """Bin number ``⌊(x − origin)·scale⌋`` clipped to ``[0, bins − 1]`` (``x`` (b, n, 1),
+    origin and scale (n, T))."""
+    return np.clip(np.floor((x - origin[None]) * scale[None]), 0, bins - 1).astype(np.int64)
 
 
 # ============================================================================ the result

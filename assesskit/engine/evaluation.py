@@ -285,6 +285,9 @@ def log_table(log: list) -> pd.DataFrame:
 
 
 # ---------------------------------------------------------------------- evaluate
+_SUB_PERIOD_NAMES = {"Q": "quarter", "M": "month"}
+
+
 def _periods_for(scheme: Scheme, period: str) -> list[str]:
     freq = period_frequency(period)
     want = {"annual": "Y", "quarterly": "Q", "monthly": "M"}[scheme.frequency]
@@ -292,8 +295,15 @@ def _periods_for(scheme: Scheme, period: str) -> list[str]:
         return [period]
     if freq == "Y" and want in ("Q", "M"):
         return sub_periods(period, want)
+    year = str(period)[:4]
+    if want == "Y":  # an annual scheme has no sub-periods: offer only a year
+        how = f"give a year, such as {year!r}"
+    else:
+        how = (f"give a year for the annual result, such as {year!r}, or a "
+               f"{_SUB_PERIOD_NAMES[want]}, such as {sub_periods(year, want)[0]!r}")
     raise SchemeError(f"scheme {scheme.name!r} is {scheme.frequency}; period {period!r} does not fit "
-                      "(give a year for the annual result, or a sub-period)", key="frequency")
+                      f"({how})", key="frequency")
+
 
 
 def _combine(parts: list[tuple[str, LevelResult]], weights: list[float]) -> LevelResult:
