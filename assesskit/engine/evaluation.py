@@ -420,7 +420,7 @@ def _evaluate(scheme: Scheme, data: Dataset, period, levels: list[str] | None) -
         _log_level(log, spec, res, subs, cw)
     scores = extra_columns(_stack(frames), combined)  # review sessions, linked (issue 10)
     consequences = pd.DataFrame({c: [x for part in long for x in part[c]]
-                                 for c in CONSEQUENCE_COLUMNS}, columns=CONSEQUENCE_COLUMNS)
+                                 for c in CONSEQUENCE_COLUMNS})
     lights = _traffic_lights(scheme, data, per_sub)
     return Evaluation(scheme, data.name, period, scores, log, combined, per_sub, lights,
                       consequences=consequences, notices=notices,
@@ -605,6 +605,9 @@ def _checkpoints(rule: dict, period: str) -> list[tuple[str, float]]:
     return sorted(out, key=lambda pe: (last_month(pe[0]), order[period_frequency(pe[0])]))
 
 
+_NO_LIGHTS = pd.DataFrame(columns=LIGHT_COLUMNS)
+
+
 def _traffic_lights(scheme: Scheme, data: Dataset, per_sub: dict) -> pd.DataFrame:
     """Progress against the time schedule at every checkpoint of the evaluated period.
 
@@ -658,7 +661,7 @@ def _traffic_lights(scheme: Scheme, data: Dataset, per_sub: dict) -> pd.DataFram
                 "ratio": ratio[:, concerned].ravel(), "light": light[:, concerned].ravel(),
                 "behind": behind[:, concerned].ravel(), "flagged": flagged[:, concerned].ravel()})
     if not rows:
-        return pd.DataFrame(columns=LIGHT_COLUMNS)
+        return _NO_LIGHTS.copy()  # (building an empty frame costs more than a whole level)
     return pd.DataFrame({c: np.concatenate([r[c] for r in rows]) for c in LIGHT_COLUMNS})
 
 

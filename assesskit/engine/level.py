@@ -933,16 +933,17 @@ def _notices(model: LevelModel, leaf: LeafScores, plan: AggregationPlan) -> list
                               f"{level}, period {period}", level=level,
                               units=tuple(map(str, model.units["unit"].astype(str).to_numpy()[
                                   applies & np.isin(groups.codes, groups.codes[flat])]))))
-    groups_given = model.units["group"].dropna().astype(str) if "group" in model.units else None
     # said unless the scheme decides it (group_by: null pools on purpose, e.g. the HDI)
-    if not {"group_by", "groups"} & set(model.spec.ranking) and groups_given is not None \
-            and groups_given[groups_given != ""].nunique() > 1:
-        out.append(Notice("groups_not_used",
-                          f"the units carry {groups_given[groups_given != ''].nunique()} groups "
-                          f"in their 'group' column, but level {level!r} names no "
-                          "ranking.group_by: all its units are ranked, given quotas and compared "
-                          "by relative rules as one pool. To rank within the groups, add "
-                          "ranking: {group_by: group}; to pool on purpose, group_by: null", f"{level}, period {period}", level=level))
+    if not {"group_by", "groups"} & set(model.spec.ranking) and "group" in model.units:
+        given = {str(g) for g in model.units["group"].to_numpy()
+                 if isinstance(g, str) and g.strip()}
+        if len(given) > 1:
+            out.append(Notice(
+                "groups_not_used", f"the units carry {len(given)} groups in their 'group' "
+                f"column, but level {level!r} names no ranking.group_by: all its units are "
+                "ranked, given quotas and compared by relative rules as one pool. To rank within "
+                "the groups, add ranking: {group_by: group}; to pool on purpose, group_by: null",
+                f"{level}, period {period}", level=level))
     for note in plan.notes:
         out.append(Notice(f"missing_{note['policy']}", f"{note['node']}: {note['note']}",
                           f"{model.spec.level} unit {note['unit']}, period {note['period']}",
