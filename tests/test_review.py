@@ -577,6 +577,20 @@ def test_rater_group_weights_change_with_with_weights():
     assert scheme.levels["secretary"].review.rater_groups["team"]["weight"] == 0.5
 
 
+def test_without_a_rater_group_its_sheets_count_for_nothing():
+    # without the team, leaders 0.3 and peers 0.2 become 0.6 and 0.4: S1 0.6·90 + 0.4·84 = 87.6;
+    # S2 leaders alone 80 (no peer); S3 0.6·80 + 0.4·80 = 80; S4 leaders alone 52. The team's
+    # sheets stay in the data and are still read (they were "unknown rater group" errors)
+    scheme = ak.load_scheme(copy.deepcopy(SCHEME))
+    variant = scheme.without_nodes(["team"], note="no assessment team")
+    groups = variant.levels["secretary"].review.rater_groups
+    assert groups["team"]["weight"] == 0 and groups["leaders"]["weight"] == pytest.approx(0.6)
+    ev = ak.evaluate(variant, tiny_data(), 2015)
+    s = ev.scores[ev.scores["level"] == "secretary"].set_index("unit")["score"]
+    assert s.tolist() == pytest.approx([87.6, 80.0, 80.0, 52.0])
+    assert variant.log[-1]["removed"][0]["node"] == "team"
+
+
 def test_linked_consequence_triggered_by_an_outcome():
     # towns scored pass/fail without a veto: A1, A2 score 0 and tie at the bottom; the quota
     # 'warned' (bottom 1, ties included) takes both, and each costs K1 3 points, at most 5

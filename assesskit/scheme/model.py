@@ -1052,7 +1052,9 @@ class Scheme(ReviewKeys):
         The weights of the remaining siblings of each removed node are scaled up in proportion,
         so that they keep the sum the siblings had (1, unless the parent declares
         ``normalise_weights``): removing ``b`` from ``a=0.5, b=0.3, c=0.2`` gives ``a=5/7,
-        c=2/7``. This is how a reduced indicator set is compared with the full one.
+        c=2/7``. This is how a reduced indicator set is compared with the full one. A rater group of a
+        review level keeps its place with weight 0 (its rating sheets are still read, and count
+        for nothing).
 
         Parameters
         ----------
@@ -1107,13 +1109,20 @@ class Scheme(ReviewKeys):
                                   f"remove {parent.id!r} instead")
             declared = {str(k): float(s.get("weight", 0)) for k, s in siblings.items()}
             before = sum(declared.values())
-            removed = siblings.pop(nid)
             after = before - declared[nid]
             if after <= 0:
                 raise SchemeError(f"cannot remove {nid!r}: its siblings under {parent.id!r} "
                                   "would have no weight left")
-            for sib in siblings.values():
-                sib["weight"] = float(sib.get("weight", 0)) * before / after
+            if known[nid].kind == "rater_group":
+                # the group's rating sheets stay in the data and must still be recognised: it
+                # keeps its place with weight 0, so its ratings count for nothing
+                removed = dict(siblings[nid])
+                siblings[nid]["weight"] = 0.0
+            else:
+                removed = siblings.pop(nid)
+            for key, sib in siblings.items():
+                if key != nid:
+                    sib["weight"] = float(sib.get("weight", 0)) * before / after
             _rescale_overrides(body, nid, declared, before / after)
             changes.append({"node": nid, "parent": parent.id, "weight": removed.get("weight")})
         entry = {"change": "without_nodes", "level": level, "removed": changes, "note": note}
