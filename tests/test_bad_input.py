@@ -35,20 +35,7 @@ from assesskit.errors import AssessKitError, DataError, OutputError
 DATA = Path(__file__).parent / "data" / "io"
 GOOD = DATA / "guangyuan"
 
-# A scheme for the guangyuan fixture: the three indicators, equal weights, min–max in one pool.
-GUANGYUAN_SCHEME = """\
-name: guangyuan-check
-defaults:
-  scoring: {method: minmax, within: pool, range: [0, 100]}
-  missing: renormalise
-levels:
-  county:
-    normalise_weights: true
-    tree:
-      gdp_growth: {weight: 1}
-      fiscal_revenue: {weight: 1}
-      safety_incidents: {weight: 1}
-"""
+GUANGYUAN_SCHEME = (DATA / "guangyuan-scheme.yaml").read_text(encoding="utf-8")
 
 
 def _copy(tmp_path: Path, src: Path = GOOD) -> Path:

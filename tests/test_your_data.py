@@ -29,19 +29,7 @@ DATA = Path(__file__).parent / "data" / "io"
 GOOD = DATA / "guangyuan"
 WIDE = DATA / "guangyuan_wide"
 
-SCHEME = """\
-name: guangyuan-check
-defaults:
-  scoring: {method: minmax, within: pool, range: [0, 100]}
-  missing: renormalise
-levels:
-  county:
-    normalise_weights: true
-    tree:
-      gdp_growth: {weight: 1}
-      fiscal_revenue: {weight: 1}
-      safety_incidents: {weight: 1}
-"""
+SCHEME = (DATA / "guangyuan-scheme.yaml").read_text(encoding="utf-8")  # three indicators
 
 # For the template dataset: two indicators, half the points each, min–max in one pool.
 TEMPLATE_SCHEME = """\

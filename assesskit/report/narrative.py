@@ -948,9 +948,7 @@ def rank_shift_panels(cmp, level: str, max_units: int = 60):
     base = scores[scores["scheme"] == cmp.baseline]
     if not ranked_within_groups(base):
         base = base.assign(group=ALL_UNITS)
-    sizes = base.groupby("group", sort=False).size()
-    small = [g for g, n in sizes.items() if n <= max_units]
-    large = [g for g, n in sizes.items() if n > max_units]
+    sizes, small, large = _groups_by_size(base, max_units)
     if not large:
         return small, None, None
     shifts = cmp.rank_shifts[cmp.rank_shifts["level"] == level].copy()
@@ -964,6 +962,14 @@ def rank_shift_panels(cmp, level: str, max_units: int = 60):
     return small, note, top[["name", "group", "scheme", "baseline_rank", "rank", "rank_shift"]]
 
 
+def _groups_by_size(table: pd.DataFrame, max_units: int) -> tuple[pd.Series, list, list]:
+    """Units per group (in order of appearance), the groups small enough to draw one mark per
+    unit, and the others."""
+    sizes = table.groupby("group", sort=False).size()
+    return (sizes, [g for g, n in sizes.items() if n <= max_units],
+            [g for g, n in sizes.items() if n > max_units])
+
+
 def rank_uncertainty_panels(result, max_units: int = 60):
     """Which panels of the rank-uncertainty chart to draw: ``(groups, note, widest)``, as
     :func:`rank_shift_panels`: the groups with at most ``max_units`` units (one
@@ -975,9 +981,7 @@ def rank_uncertainty_panels(result, max_units: int = 60):
     ranks = result.ranks
     if not ranked_within_groups(ranks, "nominal_rank"):
         ranks = ranks.assign(group=ALL_UNITS)
-    sizes = ranks.groupby("group", sort=False).size()
-    small = [g for g, n in sizes.items() if n <= max_units]
-    large = [g for g, n in sizes.items() if n > max_units]
+    sizes, small, large = _groups_by_size(ranks, max_units)
     if not large:
         return small, None, None
     part = ranks[ranks["group"].isin(large)].assign(width=lambda t: t["q95"] - t["q05"])

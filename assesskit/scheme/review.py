@@ -325,19 +325,21 @@ class ReviewKeys:
         self._check_level_extras(spec, body, key)
         return spec
 
+    def _require(self, body: dict, names, key: str, message: str) -> None:
+        """A located error for the first of ``names`` that ``body`` lacks (``message`` names it
+        as ``{name}``)."""
+        for name in names:
+            if name not in body:
+                raise self.error(message.format(name=name), f"{key}.{name}")
+
     def _parse_review(self, body: Any, key: str, level: str) -> ReviewSpec:
         self._known_keys(body, REVIEW_KEYS, key, "a review")
-        for required in ("draw", "points", "aspects", "rater_groups"):
-            if required not in body:
-                raise self.error(f"a review needs {required}: (see docs/scheme-format.md, "
-                                 "rater-based reviews)", f"{key}.{required}")
+        self._require(body, ("draw", "points", "aspects", "rater_groups"), key,
+                      "a review needs {name}: (see docs/scheme-format.md, rater-based reviews)")
         draw = body["draw"]
         self._known_keys(draw, DRAW_KEYS, f"{key}.draw", "draw")
-        for required in ("k", "seed"):
-            if required not in draw:
-                raise self.error(f"the draw needs {required}: (k: how many report at the "
-                                 "plenary; seed: the seed of the random draw)",
-                                 f"{key}.draw.{required}")
+        self._require(draw, ("k", "seed"), f"{key}.draw", "the draw needs {name}: (k: how many "
+                      "report at the plenary; seed: the seed of the random draw)")
         k = self._number(draw["k"], f"{key}.draw.k", low=1, integer=True)
         seed = self._number(draw["seed"], f"{key}.draw.seed", low=0, integer=True)
         session_by = self._text(draw.get("session_by", "group"), f"{key}.draw.session_by")
@@ -484,10 +486,8 @@ class ReviewKeys:
 
     def _parse_linked(self, name: str, body: Any, key: str, spec) -> LinkedRule:
         self._known_keys(body, LINKED_KEYS, key, "a linked consequence")
-        for required in ("when", "via", "level", "effects"):
-            if required not in body:
-                raise self.error(f"a linked consequence needs {required}: (see "
-                                 "docs/scheme-format.md, linked consequences)", f"{key}.{required}")
+        self._require(body, ("when", "via", "level", "effects"), key, "a linked consequence "
+                      "needs {name}: (see docs/scheme-format.md, linked consequences)")
         when = body["when"]
         self._known_keys(when, WHEN_KEYS, f"{key}.when", "when")
         if len(when) != 1:
